@@ -1,0 +1,122 @@
+import { sql } from "drizzle-orm"
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core"
+
+/**
+ * Every Kratos webhook call the service received, as it arrived (already free of secrets: the
+ * jsonnet templates forward none). Pre-persist rows are the "intent" half of a security change;
+ * the audit trail is written from them once Kratos confirms the change.
+ */
+export const hookDeliveries = pgTable(
+  "hook_deliveries",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    hook: text("hook").notNull(),
+    flowId: uuid("flow_id"),
+    identityId: uuid("identity_id"),
+    payload: jsonb("payload").notNull(),
+    requestId: text("request_id"),
+    receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("hook_deliveries_identity_idx").on(t.identityId, t.receivedAt),
+    index("hook_deliveries_flow_idx").on(t.flowId),
+  ],
+)
+
+/** Append-only trail of committed security changes (one row per change). */
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    eventId: uuid("event_id").notNull().defaultRandom(),
+    /** Natural key of the change (e.g. flow id + event) so a retried delivery adds nothing. */
+    dedupKey: text("dedup_key"),
+    event: text("event").notNull(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
+    actorType: text("actor_type").notNull(),
+    actorId: text("actor_id"),
+    subjectId: uuid("subject_id"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    flowId: uuid("flow_id"),
+    requestId: text("request_id"),
+    /** Security posture after the change: 2FA methods, AAL, flags. */
+    posture: jsonb("posture").notNull().default(sql`'{}'::jsonb`),
+    details: jsonb("details").notNull().default(sql`'{}'::jsonb`),
+    prevHash: text("prev_hash"),
+    hash: text("hash"),
+  },
+  (t) => [
+    uniqueIndex("audit_events_event_id_key").on(t.eventId),
+    uniqueIndex("audit_events_dedup_key").on(t.dedupKey),
+    index("audit_events_subject_idx").on(t.subjectId, t.id),
+    index("audit_events_actor_idx").on(t.actorId, t.id),
+    index("audit_events_event_idx").on(t.event, t.id),
+    index("audit_events_occurred_idx").on(t.occurredAt),
+    check("audit_events_actor_type_check", sql`${t.actorType} in ('user', 'admin', 'system')`),
+  ],
+)
+
+/** Transactional outbox: written in the same transaction as the audit entry it belongs to. */
+export const notificationOutbox = pgTable(
+  "notification_outbox",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    auditEventId: uuid("audit_event_id").notNull(),
+    kind: text("kind").notNull(),
+    recipient: text("recipient").notNull(),
+    subject: text("subject").notNull(),
+    bodyText: text("body_text").notNull(),
+    bodyHtml: text("body_html"),
+    status: text("status").notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    lockedUntil: timestamp("locked_until", { withTimezone: true }),
+    lastError: text("last_error"),
+    messageId: text("message_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    sentAt: timestamp("sent_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("notification_outbox_event_recipient_key").on(t.auditEventId, t.kind, t.recipient),
+    index("notification_outbox_due_idx").on(t.status, t.nextAttemptAt),
+    check(
+      "notification_outbox_status_check",
+      sql`${t.status} in ('pending', 'sending', 'sent', 'dead')`,
+    ),
+  ],
+)
+
+/** Organisation-wide security policy; a single row with id 'default'. */
+export const orgPolicy = pgTable("org_policy", {
+  id: text("id").primaryKey().default("default"),
+  rolesRequiring2fa: text("roles_requiring_2fa")
+    .array()
+    .notNull()
+    .default(sql`array['admin', 'super_admin']::text[]`),
+  require2faForEveryone: boolean("require_2fa_for_everyone").notNull().default(false),
+  mfaGracePeriodHours: integer("mfa_grace_period_hours").notNull().default(72),
+  passwordRotationDays: integer("password_rotation_days"),
+  ssoRequired: boolean("sso_required").notNull().default(false),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedBy: text("updated_by"),
+})
+
+/** Counters for brute-force and rate limits, shared by every replica. */
+export const rateLimits = pgTable("rate_limits", {
+  key: text("key").primaryKey(),
+  points: integer("points").notNull(),
+  expire: timestamp("expire", { withTimezone: true }),
+})

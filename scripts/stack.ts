@@ -1,0 +1,192 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs"
+import net from "node:net"
+import path from "node:path"
+import { renderKratosConfig } from "../kratos/render-config"
+
+export const ROOT = path.resolve(__dirname, "..")
+
+/** Builds (once per machine and version) and returns the path of the pinned Kratos binary. */
+export function ensureKratosBinary(): string {
+  if (process.env.KRATOS_BIN) return process.env.KRATOS_BIN
+  return execFileSync("bash", [path.join(ROOT, "kratos/build.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }).trim()
+}
+
+/** A free TCP port on loopback, chosen by the OS. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.unref()
+    srv.on("error", reject)
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+export interface StackOptions {
+  /** Folder for rendered config, SQLite, PGlite and logs. */
+  dataDir: string
+  publicHost?: string
+  publicPort: number
+  kratosPublicPort: number
+  kratosAdminPort: number
+  /** Kratos DSN; SQLite in dataDir when absent. */
+  kratosDsn?: string
+  /** Service database; PGlite in dataDir when absent. */
+  databaseUrl?: string
+  smtpUrl: string
+  webhookApiKey: string
+  secrets: { cookie: string; cipher: string }
+  /** Extra environment for both processes (e.g. KRATOS_PRIVILEGED_SESSION_MAX_AGE). */
+  env?: Record<string, string>
+  /** "inherit" streams child output to this terminal; otherwise logs go to files in dataDir. */
+  output: "inherit" | "files"
+  kratosDev?: boolean
+}
+
+export interface Stack {
+  publicUrl: string
+  kratosPublicUrl: string
+  kratosAdminUrl: string
+  kratosConfigPath: string
+  kratosBin: string
+  serviceEnv: Record<string, string>
+  kratos: ChildProcess
+  service: ChildProcess
+  stop(): Promise<void>
+}
+
+export async function startStack(o: StackOptions): Promise<Stack> {
+  mkdirSync(o.dataDir, { recursive: true })
+  const host = o.publicHost ?? "localhost"
+  const publicUrl = `http://${host}:${o.publicPort}`
+  const kratosPublicUrl = `http://127.0.0.1:${o.kratosPublicPort}`
+  const kratosAdminUrl = `http://127.0.0.1:${o.kratosAdminPort}`
+  const hooksUrl = `http://127.0.0.1:${o.publicPort}`
+
+  const kratosBin = ensureKratosBinary()
+  const kratosConfigPath = path.join(o.dataDir, "kratos.yml")
+  writeFileSync(
+    kratosConfigPath,
+    renderKratosConfig({
+      ...o.env,
+      PUBLIC_URL: publicUrl,
+      HOOKS_URL: hooksUrl,
+      KRATOS_ADMIN_URL: kratosAdminUrl,
+      KRATOS_WEBHOOK_API_KEY: o.webhookApiKey,
+      KRATOS_SECRET_COOKIE: o.secrets.cookie,
+      KRATOS_SECRET_CIPHER: o.secrets.cipher,
+      SMTP_URL: o.smtpUrl,
+    }),
+    { mode: 0o600 },
+  )
+  const kratosEnv = {
+    ...pathEnv(),
+    DSN: o.kratosDsn ?? `sqlite://${path.join(o.dataDir, "kratos.sqlite")}?_fk=true&mode=rwc`,
+    SERVE_PUBLIC_PORT: String(o.kratosPublicPort),
+    SERVE_PUBLIC_HOST: "127.0.0.1",
+    SERVE_ADMIN_PORT: String(o.kratosAdminPort),
+    SERVE_ADMIN_HOST: "127.0.0.1",
+  }
+  execFileSync(kratosBin, ["migrate", "sql", "-e", "--yes", "-c", kratosConfigPath], {
+    env: kratosEnv,
+    stdio: ["ignore", "ignore", "pipe"],
+  })
+
+  const serviceEnv: Record<string, string> = {
+    ...o.env,
+    HOST: "127.0.0.1",
+    PORT: String(o.publicPort),
+    PUBLIC_URL: publicUrl,
+    KRATOS_PUBLIC_URL: kratosPublicUrl,
+    KRATOS_ADMIN_URL: kratosAdminUrl,
+    KRATOS_WEBHOOK_API_KEY: o.webhookApiKey,
+    SMTP_URL: o.smtpUrl,
+    ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : { PGLITE_DIR: path.join(o.dataDir, "pglite") }),
+  }
+
+  const kratosArgs = ["serve", "-c", kratosConfigPath, "--watch-courier", "--sqa-opt-out"]
+  if (o.kratosDev ?? true) kratosArgs.push("--dev")
+  const kratos = launch("kratos", kratosBin, kratosArgs, kratosEnv, o)
+  const service = launch(
+    "service",
+    process.execPath,
+    ["--import", "tsx", path.join(ROOT, "webhooks/server.ts")],
+    { ...pathEnv(), ...serviceEnv },
+    o,
+  )
+
+  const stop = async () => {
+    await Promise.all([terminate(service), terminate(kratos)])
+  }
+  try {
+    await Promise.all([
+      waitFor(`${kratosAdminUrl}/admin/health/ready`, kratos, 60_000),
+      waitFor(`${publicUrl}/health/ready`, service, 60_000),
+    ])
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { publicUrl, kratosPublicUrl, kratosAdminUrl, kratosConfigPath, kratosBin, serviceEnv, kratos, service, stop }
+}
+
+function pathEnv(): Record<string, string> {
+  const keep = ["PATH", "HOME", "TMPDIR", "LANG", "TZ", "NODE_OPTIONS"]
+  return Object.fromEntries(keep.flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])))
+}
+
+function launch(
+  name: string,
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  o: StackOptions,
+): ChildProcess {
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env,
+    stdio: o.output === "inherit" ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
+  })
+  if (o.output === "files") {
+    const out = createWriteStream(path.join(o.dataDir, `${name}.log`), { flags: "a" })
+    child.stdout?.pipe(out)
+    child.stderr?.pipe(out)
+  }
+  return child
+}
+
+/** Polls a URL until it answers 2xx; fails early if the process exits. */
+export async function waitFor(url: string, child: ChildProcess | undefined, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last = ""
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`)
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
+      if (res.ok) return
+      last = `HTTP ${res.status}`
+    } catch (err) {
+      last = (err as Error).message
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms (${last})`)
+}
+
+export function terminate(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs)
+    child.once("exit", () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.kill("SIGTERM")
+  })
+}

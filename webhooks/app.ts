@@ -1,0 +1,87 @@
+import express, { type Express } from "express"
+import helmet from "helmet"
+import { pinoHttp } from "pino-http"
+import { randomUUID } from "node:crypto"
+import type { Logger } from "pino"
+import type { Database } from "../db/client"
+import type { Config } from "./config"
+import { AppError, errorHandler } from "./errors"
+import type { KratosAdmin } from "./kratos/admin"
+import { requireHookKey } from "./middleware/hook-auth"
+import { registerHealthRoutes } from "./routes/health"
+import { registerHookRoutes } from "./routes/hook-routes"
+import { registerKratosProxy } from "./routes/kratos-proxy"
+import { registerUiRoutes } from "./routes/ui"
+
+export interface Deps {
+  config: Config
+  log: Logger
+  database: Database
+  kratos: KratosAdmin
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
+
+/** Builds the Express app; listening and shutdown belong to server.ts. */
+export function createApp(deps: Deps): Express {
+  const { config, log } = deps
+  const app = express()
+  app.disable("x-powered-by")
+  app.set("trust proxy", config.TRUST_PROXY_HOPS)
+
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req, res) => {
+        const incoming = req.headers["x-request-id"]
+        const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+        res.setHeader("x-request-id", id)
+        return id
+      },
+      autoLogging: { ignore: (req) => (req.url ?? "").startsWith("/health/") },
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      },
+    }),
+  )
+
+  // Kratos public first: its bodies must stream through unparsed and its headers untouched.
+  registerKratosProxy(app, deps)
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", "data:"],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+        },
+      },
+      strictTransportSecurity: config.PUBLIC_URL.startsWith("https://"),
+    }),
+  )
+
+  const router = express.Router()
+  registerHealthRoutes(router, deps)
+  router.use("/hooks", requireHookKey(config.KRATOS_WEBHOOK_API_KEY))
+  router.use(["/hooks", "/api"], express.json({ limit: config.BODY_LIMIT, strict: true }))
+  router.use(["/hooks", "/api"], (req, _res, next) => {
+    if (req.method === "POST" && !req.is("application/json")) {
+      return next(new AppError("UNSUPPORTED_MEDIA_TYPE", "expected an application/json body"))
+    }
+    next()
+  })
+  registerHookRoutes(router, deps)
+  router.use(["/hooks", "/api"], (_req, _res, next) => next(new AppError("NOT_FOUND", "no such route")))
+  app.use(router)
+
+  registerUiRoutes(app, deps)
+  app.use(errorHandler(log))
+  return app
+}

@@ -1,0 +1,79 @@
+import { z } from "zod"
+
+const bool = z
+  .enum(["true", "false", "1", "0"])
+  .transform((v) => v === "true" || v === "1")
+
+const url = z.url({ protocol: /^https?$/ }).transform((v) => v.replace(/\/+$/, ""))
+
+/**
+ * Every setting of the service, parsed once from the environment at boot.
+ * `.env.example` and the README's configuration table list the same variables.
+ */
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+    HOST: z.string().default("127.0.0.1"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4455),
+    /** The one origin browsers use: UI, /api and the Kratos public proxy. */
+    PUBLIC_URL: url.default("http://localhost:4455"),
+    /** Kratos public API, reachable from the service only. */
+    KRATOS_PUBLIC_URL: url.default("http://127.0.0.1:4433"),
+    /** Kratos admin API, reachable from the service only. */
+    KRATOS_ADMIN_URL: url.default("http://127.0.0.1:4434"),
+    /** Shared with kratos.yml's web_hook auth; sent by Kratos in X-Kratos-Guard-Key. */
+    KRATOS_WEBHOOK_API_KEY: z.string().min(32, "must be at least 32 characters"),
+    /** Postgres connection string. Without it the service uses an embedded PGlite database. */
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+      .optional(),
+    PGLITE_DIR: z.string().default(".data/pglite"),
+    DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+    /** Built UI to serve at the public origin; a placeholder page is served when absent. */
+    UI_DIST_DIR: z.string().default("ui/dist"),
+    BODY_LIMIT: z.string().default("64kb"),
+    /** Number of reverse-proxy hops in front of the service whose X-Forwarded-For is trusted. */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    LOG_PRETTY: bool.optional(),
+    SMTP_URL: z.string().regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional(),
+    MAIL_FROM: z.string().default("kratos-guard <security@kratos-guard.local>"),
+    SECURITY_TEAM_EMAILS: z
+      .string()
+      .default("")
+      .transform((v) =>
+        v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.email())),
+    /** Dev only: the web inbox of the local mail sink, proxied at /dev/mail. */
+    DEV_MAIL_URL: url.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.NODE_ENV === "production" && !c.DATABASE_URL) {
+      ctx.addIssue({ code: "custom", path: ["DATABASE_URL"], message: "is required in production" })
+    }
+  })
+
+export type Config = z.infer<typeof configSchema>
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`)
+    this.name = "ConfigError"
+  }
+}
+
+/** Parses the environment or throws a ConfigError listing every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable (e.g. `DATABASE_URL=` in a compose .env) means "not set".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""))
+  const result = configSchema.safeParse(present)
+  if (result.success) return result.data
+  throw new ConfigError(
+    result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
+  )
+}

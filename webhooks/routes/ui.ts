@@ -1,0 +1,39 @@
+import { existsSync } from "node:fs"
+import path from "node:path"
+import express, { type Express } from "express"
+import { createProxyMiddleware } from "http-proxy-middleware"
+import type { Deps } from "../app"
+
+const PLACEHOLDER = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>kratos-guard</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem">
+<h1>kratos-guard</h1><p>The UI has not been built. Run <code>npm run build:ui</code>.</p>
+<p><a href="/self-service/login/browser">Sign in</a> · <a href="/self-service/registration/browser">Create account</a></p>
+</body></html>`
+
+/**
+ * Serves the built single-page UI at the public origin. Unknown GET paths that are not API,
+ * hook or Kratos paths get index.html, so client-side routes such as /settings load directly.
+ */
+export function registerUiRoutes(app: Express, { config }: Deps): void {
+  if (config.DEV_MAIL_URL && config.NODE_ENV !== "production") {
+    // The local mail sink's inbox (npm start), so verification codes are one click away.
+    app.use("/dev/mail", createProxyMiddleware({ target: config.DEV_MAIL_URL }))
+  }
+  const dist = path.resolve(config.UI_DIST_DIR)
+  const index = path.join(dist, "index.html")
+  const built = existsSync(index)
+  if (built) {
+    app.use(
+      "/assets",
+      express.static(path.join(dist, "assets"), { immutable: true, maxAge: "1y", fallthrough: false }),
+    )
+    app.use(express.static(dist, { index: false, maxAge: 0 }))
+  }
+  app.get(/^(?!\/(api|hooks|health)(\/|$)).*/, (_req, res) => {
+    res.set("cache-control", "no-store")
+    if (built) res.sendFile(index)
+    else res.type("html").send(PLACEHOLDER)
+  })
+}

@@ -1,0 +1,59 @@
+import type { Server } from "node:http"
+import { openDatabase } from "../db/client"
+import { createApp } from "./app"
+import { ConfigError, loadConfig } from "./config"
+import { createKratosAdmin } from "./kratos/admin"
+import { createLogger } from "./logger"
+
+async function main(): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message)
+      process.exit(1)
+    }
+    throw err
+  }
+  const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY })
+  const database = openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    pgliteDir: config.PGLITE_DIR,
+    poolMax: config.DB_POOL_MAX,
+  })
+  await database.migrate()
+  log.info({ database: database.kind }, "database migrated")
+
+  const kratos = createKratosAdmin(config.KRATOS_ADMIN_URL)
+  const app = createApp({ config, log, database, kratos })
+  const server: Server = app.listen(config.PORT, config.HOST, () => {
+    log.info({ url: config.PUBLIC_URL, port: config.PORT, host: config.HOST }, "kratos-guard listening")
+  })
+  server.keepAliveTimeout = 65_000
+
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, "shutting down: draining connections")
+    const force = setTimeout(() => {
+      log.warn("connections did not drain in 10 s; closing")
+      server.closeAllConnections()
+    }, 10_000)
+    force.unref()
+    server.close(async () => {
+      await database.close().catch((err: unknown) => log.error({ err }, "closing the database failed"))
+      log.info("stopped")
+      process.exit(0)
+    })
+    server.closeIdleConnections()
+  }
+  process.on("SIGTERM", () => shutdown("SIGTERM"))
+  process.on("SIGINT", () => shutdown("SIGINT"))
+}
+
+main().catch((err: unknown) => {
+  console.error("kratos-guard failed to start:", err)
+  process.exit(1)
+})

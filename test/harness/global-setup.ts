@@ -1,0 +1,88 @@
+import { randomBytes } from "node:crypto"
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import path from "node:path"
+import postgres from "postgres"
+import { freePort, ROOT, startStack, type Stack } from "../../scripts/stack"
+import { STACK_FILE_ENV, type StackInfo } from "./stack-info"
+
+const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+
+/**
+ * Starts the real stack once per `jest` run: Kratos v1.3.1 (built if needed) and the service,
+ * on free ports. With Postgres at 127.0.0.1:5432 both get throw-away databases made for this
+ * run; without it Kratos uses SQLite and the service PGlite.
+ */
+export default async function globalSetup(): Promise<void> {
+  const runId = `${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
+  const outDir = path.join(ROOT, "test-output")
+  // Keep only this run's stack folder (logs, rendered config), for a look after a failure.
+  mkdirSync(outDir, { recursive: true })
+  for (const old of readdirSync(outDir)) if (old.startsWith("stack-")) rmSync(path.join(outDir, old), { recursive: true, force: true })
+  const dataDir = path.join(outDir, `stack-${runId}`)
+  mkdirSync(dataDir, { recursive: true })
+
+  const pg = await createDatabases(runId)
+  const [publicPort, kratosPublicPort, kratosAdminPort] = [await freePort(), await freePort(), await freePort()]
+  const webhookApiKey = randomBytes(32).toString("hex")
+
+  const stack = await startStack({
+    dataDir,
+    publicPort,
+    kratosPublicPort,
+    kratosAdminPort,
+    kratosDsn: pg?.kratosUrl,
+    databaseUrl: pg?.serviceUrl,
+    // Nothing listens here: mail delivery is not under test in this suite.
+    smtpUrl: `smtp://127.0.0.1:${await freePort()}/?disable_starttls=true`,
+    webhookApiKey,
+    secrets: { cookie: randomBytes(32).toString("hex"), cipher: randomBytes(16).toString("hex") },
+    env: { LOG_LEVEL: "info", LOG_PRETTY: "false", KRATOS_LOG_LEVEL: "info", KRATOS_BCRYPT_COST: "4" },
+    output: "files",
+  })
+
+  const info: StackInfo = {
+    runId,
+    dataDir,
+    publicUrl: stack.publicUrl,
+    kratosPublicUrl: stack.kratosPublicUrl,
+    kratosAdminUrl: stack.kratosAdminUrl,
+    webhookApiKey,
+    serviceDatabaseUrl: pg?.serviceUrl ?? null,
+    serviceEnv: stack.serviceEnv,
+  }
+  const file = path.join(dataDir, "stack.json")
+  writeFileSync(file, JSON.stringify(info, null, 2))
+  process.env[STACK_FILE_ENV] = file
+  ;(globalThis as { __stack?: Stack; __dropDatabases?: () => Promise<void> }).__stack = stack
+  ;(globalThis as { __dropDatabases?: () => Promise<void> }).__dropDatabases = pg?.drop
+}
+
+async function createDatabases(runId: string) {
+  const admin = postgres(ADMIN_URL, { max: 1, connect_timeout: 3, onnotice: () => {} })
+  try {
+    await admin`select 1`
+  } catch {
+    await admin.end({ timeout: 1 }).catch(() => {})
+    console.warn("\nPostgres is not reachable at 127.0.0.1:5432: using SQLite for Kratos and PGlite for the service")
+    return undefined
+  }
+  const names = { kratos: `kg_${runId}_kratos`, service: `kg_${runId}_svc` }
+  await admin.unsafe(`create database ${names.kratos}`)
+  await admin.unsafe(`create database ${names.service}`)
+  await admin.end()
+  const base = new URL(ADMIN_URL)
+  const urlFor = (db: string) => {
+    const u = new URL(base)
+    u.pathname = `/${db}`
+    return u.toString()
+  }
+  return {
+    kratosUrl: `${urlFor(names.kratos)}?sslmode=disable&max_conns=10`,
+    serviceUrl: urlFor(names.service),
+    drop: async () => {
+      const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
+      for (const n of Object.values(names)) await sql.unsafe(`drop database if exists ${n} with (force)`)
+      await sql.end()
+    },
+  }
+}

@@ -1,0 +1,25 @@
+import { readFileSync } from "node:fs"
+
+export const STACK_FILE_ENV = "KG_STACK_FILE"
+
+/** What the global setup started, as the tests see it. */
+export interface StackInfo {
+  runId: string
+  dataDir: string
+  publicUrl: string
+  kratosPublicUrl: string
+  kratosAdminUrl: string
+  webhookApiKey: string
+  serviceDatabaseUrl: string | null
+  serviceEnv: Record<string, string>
+}
+
+let cached: StackInfo | undefined
+
+export function stackInfo(): StackInfo {
+  if (cached) return cached
+  const file = process.env[STACK_FILE_ENV]
+  if (!file) throw new Error(`${STACK_FILE_ENV} is not set: run integration tests through jest's global setup`)
+  cached = JSON.parse(readFileSync(file, "utf8")) as StackInfo
+  return cached
+}

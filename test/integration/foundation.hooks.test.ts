@@ -1,0 +1,97 @@
+import { randomUUID } from "node:crypto"
+import request from "supertest"
+import { closeServiceDb, serviceDb } from "../harness/db"
+import { kratosClients, registerNative } from "../harness/kratos"
+import { stackInfo } from "../harness/stack-info"
+
+afterAll(closeServiceDb)
+
+describe("Kratos webhooks reach the service", () => {
+  it("when a user changes their password through a settings flow, then the password hook records it before and after Kratos persists it", async () => {
+    const user = await registerNative()
+    const { frontend } = kratosClients()
+    const { data: flow } = await frontend.createNativeSettingsFlow({ xSessionToken: user.sessionToken })
+
+    const { data: done } = await frontend.updateSettingsFlow({
+      flow: flow.id,
+      xSessionToken: user.sessionToken,
+      updateSettingsFlowBody: { method: "password", password: "Quiet-Meadow-Compass-77?" },
+    })
+    expect(done.state).toBe("success")
+
+    const rows = await serviceDb()<{ hook: string; payload: Record<string, unknown> }[]>`
+      select hook, payload from hook_deliveries where flow_id = ${flow.id} order by id`
+    expect(rows.map((r) => r.hook)).toEqual(["settings.password.pre", "settings.password.post"])
+    const payload = rows[0]!.payload
+    expect(payload.identity_id).toBe(user.identityId)
+    expect(payload.flow_type).toBe("api")
+    // The jsonnet forwards neither cookies nor UI nodes nor the password.
+    expect(JSON.stringify(rows)).not.toMatch(/Quiet-Meadow|csrf_token|ory_kratos_session|request_cookies|"ui"|"nodes"/i)
+  })
+
+  it("when a user registers, then the registration hooks record the new identity", async () => {
+    const user = await registerNative()
+    const rows = await serviceDb()<{ hook: string; identity_id: string | null }[]>`
+      select hook, identity_id from hook_deliveries where flow_id = ${user.flowId} order by id`
+    expect(rows.map((r) => r.hook)).toEqual(["registration.password.pre", "registration.password.post"])
+    expect(rows[1]!.identity_id).toBe(user.identityId)
+  })
+})
+
+describe("the webhook API key", () => {
+  const body = () => ({
+    flow_id: randomUUID(),
+    flow_type: "browser",
+    flow_state: "show_form",
+    identity_id: randomUUID(),
+    identity: { state: "active", traits: { email: "x@example.com" }, metadata_public: null },
+    previous_traits: { email: "x@example.com" },
+    action_nodes: [],
+    client: { ip: "127.0.0.1", user_agent: "test" },
+  })
+
+  async function deliveriesFor(flowId: string): Promise<number> {
+    const [row] = await serviceDb()<{ n: number }[]>`
+      select count(*)::int as n from hook_deliveries where flow_id = ${flowId}`
+    return row!.n
+  }
+
+  it("when the key is missing, then the hook answers 401 and writes nothing", async () => {
+    const b = body()
+    const res = await request(stackInfo().publicUrl).post("/hooks/settings/totp/pre").send(b)
+    expect(res.status).toBe(401)
+    expect(await deliveriesFor(b.flow_id)).toBe(0)
+  })
+
+  it("when the key is wrong, then the hook answers 401 and writes nothing", async () => {
+    const b = body()
+    const wrong = stackInfo().webhookApiKey.replace(/.$/, (c) => (c === "0" ? "1" : "0"))
+    const res = await request(stackInfo().publicUrl)
+      .post("/hooks/settings/totp/pre")
+      .set("X-Kratos-Guard-Key", wrong)
+      .send(b)
+    expect(res.status).toBe(401)
+    expect(await deliveriesFor(b.flow_id)).toBe(0)
+  })
+
+  it("when the key is right, then the same body is recorded once", async () => {
+    const b = body()
+    const res = await request(stackInfo().publicUrl)
+      .post("/hooks/settings/totp/pre")
+      .set("X-Kratos-Guard-Key", stackInfo().webhookApiKey)
+      .send(b)
+    expect(res.status).toBe(200)
+    expect(await deliveriesFor(b.flow_id)).toBe(1)
+  })
+
+  it("when the body is not what the jsonnet produces, then the hook answers 400 in Kratos's message shape and writes nothing", async () => {
+    const b = { ...body(), identity_id: "not-a-uuid" }
+    const res = await request(stackInfo().publicUrl)
+      .post("/hooks/settings/totp/pre")
+      .set("X-Kratos-Guard-Key", stackInfo().webhookApiKey)
+      .send(b)
+    expect(res.status).toBe(400)
+    expect(res.body.messages[0].messages[0]).toMatchObject({ type: "error" })
+    expect(await deliveriesFor(b.flow_id)).toBe(0)
+  })
+})

@@ -1,0 +1,51 @@
+import express from "express"
+import pino from "pino"
+import request from "supertest"
+import { AppError, errorHandler } from "../../webhooks/errors"
+import { requireHookKey } from "../../webhooks/middleware/hook-auth"
+
+function appThrowing(err: unknown) {
+  const app = express()
+  app.use("/hooks", requireHookKey("k".repeat(40)))
+  app.post(["/hooks/x", "/api/x"], () => {
+    throw err
+  })
+  app.use(errorHandler(pino({ level: "silent" })))
+  return app
+}
+
+describe("error answers", () => {
+  it("when an API route fails unexpectedly, then the client gets a generic 500 with a request id and no internals", async () => {
+    const res = await request(appThrowing(new Error("db password is hunter2"))).post("/api/x")
+    expect(res.status).toBe(500)
+    expect(res.body.error.code).toBe("INTERNAL")
+    expect(JSON.stringify(res.body)).not.toMatch(/hunter2/)
+  })
+
+  it("when a hook fails unexpectedly, then Kratos gets a 4xx with a message it can show, never a retried 5xx", async () => {
+    const res = await request(appThrowing(new Error("boom")))
+      .post("/hooks/x")
+      .set("X-Kratos-Guard-Key", "k".repeat(40))
+    expect(res.status).toBeGreaterThanOrEqual(400)
+    expect(res.status).toBeLessThan(500)
+    expect(res.status).not.toBe(429)
+    expect(res.body.messages[0].messages[0]).toMatchObject({ type: "error", id: 4000001 })
+    expect(res.body.messages[0].messages[0].text).toMatch(/was not saved/)
+  })
+
+  it("when our own error is thrown, then its code decides the status", async () => {
+    const res = await request(appThrowing(new AppError("CONFLICT", "flag still set"))).post("/api/x")
+    expect(res.status).toBe(409)
+    expect(res.body.error).toMatchObject({ code: "CONFLICT", message: "flag still set" })
+  })
+
+  it.each([
+    ["no key", undefined],
+    ["a shorter key", "k".repeat(10)],
+    ["a key of the right length but wrong", "j" + "k".repeat(39)],
+  ])("when a hook call carries %s, then it is refused with 401", async (_what, key) => {
+    const req = request(appThrowing(new Error("must not run"))).post("/hooks/x")
+    const res = await (key ? req.set("X-Kratos-Guard-Key", key) : req)
+    expect(res.status).toBe(401)
+  })
+})

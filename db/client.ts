@@ -22,7 +22,8 @@ export interface Database {
   close(): Promise<void>
 }
 
-export const MIGRATIONS_DIR = path.join(__dirname, "migrations")
+/** Next to this file in the source tree; bundles (the container) set MIGRATIONS_DIR. */
+export const MIGRATIONS_DIR = process.env.MIGRATIONS_DIR ?? path.join(__dirname, "migrations")
 
 export interface DatabaseOptions {
   databaseUrl?: string

@@ -7,15 +7,32 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: "readonly", console: "readonly", __dirname: "readonly", require: "readonly", module: "writable" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        __dirname: "readonly",
+        require: "readonly",
+        module: "writable",
+      },
+    },
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
       "@typescript-eslint/no-require-imports": "off",
       "no-console": ["error", { allow: ["warn", "error"] }],
     },
   },
   {
-    files: ["scripts/**", "db/migrate.ts", "kratos/render-config.ts", "test/harness/**", "bench/**"],
+    files: [
+      "scripts/**",
+      "db/migrate.ts",
+      "kratos/render-config.ts",
+      "test/harness/**",
+      "bench/**",
+    ],
     rules: { "no-console": "off" },
   },
 )

@@ -32,7 +32,9 @@ export interface DatabaseOptions {
 }
 
 export function openDatabase(opts: DatabaseOptions): Database {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolMax ?? 10) : openPglite(opts.pgliteDir)
+  return opts.databaseUrl
+    ? openPostgres(opts.databaseUrl, opts.poolMax ?? 10)
+    : openPglite(opts.pgliteDir)
 }
 
 function openPostgres(url: string, max: number): Database {
@@ -47,7 +49,11 @@ function openPostgres(url: string, max: number): Database {
   return {
     db,
     kind: "postgres",
-    ping: (timeoutMs = 2000) => withTimeout(client`select 1`.then(() => undefined), timeoutMs),
+    ping: (timeoutMs = 2000) =>
+      withTimeout(
+        client`select 1`.then(() => undefined),
+        timeoutMs,
+      ),
     migrate: async () => {
       // A dedicated single connection: migrations take an advisory lock and run in one session.
       const migrator = postgres(url, { max: 1, onnotice: () => {} })
@@ -68,7 +74,11 @@ function openPglite(dir?: string): Database {
   return {
     db,
     kind: "pglite",
-    ping: (timeoutMs = 2000) => withTimeout(db.execute(sql`select 1`).then(() => undefined), timeoutMs),
+    ping: (timeoutMs = 2000) =>
+      withTimeout(
+        db.execute(sql`select 1`).then(() => undefined),
+        timeoutMs,
+      ),
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_DIR }),
     close: () => client.close(),
   }

@@ -53,8 +53,12 @@ export const auditEvents = pgTable(
     flowId: uuid("flow_id"),
     requestId: text("request_id"),
     /** Security posture after the change: 2FA methods, AAL, flags. */
-    posture: jsonb("posture").notNull().default(sql`'{}'::jsonb`),
-    details: jsonb("details").notNull().default(sql`'{}'::jsonb`),
+    posture: jsonb("posture")
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    details: jsonb("details")
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     prevHash: text("prev_hash"),
     hash: text("hash"),
   },

@@ -39,7 +39,9 @@ export function renderKratosConfig(env: RenderEnv, templatePath = KRATOS_TEMPLAT
   }
   const rendered = fill(doc)
   if (missing.size > 0) {
-    throw new Error(`Kratos config: missing environment variables: ${[...missing].sort().join(", ")}`)
+    throw new Error(
+      `Kratos config: missing environment variables: ${[...missing].sort().join(", ")}`,
+    )
   }
   return stringify(rendered, { aliasDuplicateObjects: false })
 }

@@ -26,7 +26,10 @@ export interface MailSink {
 }
 
 const escape = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  )
 
 export async function startMailSink(opts: {
   smtpPort: number
@@ -50,7 +53,9 @@ export async function startMailSink(opts: {
             const m: SinkMessage = {
               id: ++seq,
               receivedAt: new Date().toISOString(),
-              from: mail.from?.address ?? String(session.envelope.mailFrom && session.envelope.mailFrom.address),
+              from:
+                mail.from?.address ??
+                String(session.envelope.mailFrom && session.envelope.mailFrom.address),
               to: session.envelope.rcptTo.map((r) => r.address),
               subject: mail.subject ?? "(no subject)",
               text: mail.text ?? "",
@@ -115,7 +120,9 @@ if (require.main === module) {
   const smtpPort = Number(process.argv[2] ?? 1025)
   const httpPort = Number(process.argv[3] ?? 8025)
   startMailSink({ smtpPort, httpPort })
-    .then(() => console.log(`mail sink: smtp 127.0.0.1:${smtpPort}, inbox http://127.0.0.1:${httpPort}`))
+    .then(() =>
+      console.log(`mail sink: smtp 127.0.0.1:${smtpPort}, inbox http://127.0.0.1:${httpPort}`),
+    )
     .catch((err: Error) => {
       console.error(`mail sink failed: ${err.message}`)
       process.exit(1)

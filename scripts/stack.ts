@@ -107,7 +107,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     KRATOS_ADMIN_URL: kratosAdminUrl,
     KRATOS_WEBHOOK_API_KEY: o.webhookApiKey,
     SMTP_URL: o.smtpUrl,
-    ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : { PGLITE_DIR: path.join(o.dataDir, "pglite") }),
+    ...(o.databaseUrl
+      ? { DATABASE_URL: o.databaseUrl }
+      : { PGLITE_DIR: path.join(o.dataDir, "pglite") }),
   }
 
   const kratosArgs = ["serve", "-c", kratosConfigPath, "--watch-courier", "--sqa-opt-out"]
@@ -133,7 +135,17 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     await stop()
     throw err
   }
-  return { publicUrl, kratosPublicUrl, kratosAdminUrl, kratosConfigPath, kratosBin, serviceEnv, kratos, service, stop }
+  return {
+    publicUrl,
+    kratosPublicUrl,
+    kratosAdminUrl,
+    kratosConfigPath,
+    kratosBin,
+    serviceEnv,
+    kratos,
+    service,
+    stop,
+  }
 }
 
 function pathEnv(): Record<string, string> {
@@ -162,11 +174,16 @@ function launch(
 }
 
 /** Polls a URL until it answers 2xx; fails early if the process exits. */
-export async function waitFor(url: string, child: ChildProcess | undefined, timeoutMs: number): Promise<void> {
+export async function waitFor(
+  url: string,
+  child: ChildProcess | undefined,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last = ""
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`)
+    if (child && child.exitCode !== null)
+      throw new Error(`${url}: process exited with ${child.exitCode}`)
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
       if (res.ok) return

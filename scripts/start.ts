@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   const sink = await startMailSink({
     smtpPort,
     httpPort: inboxPort,
-    onMessage: (m) => console.log(`✉  mail to ${m.to.join(", ")}: "${m.subject}" — open ${publicUrl}/dev/mail`),
+    onMessage: (m) =>
+      console.log(`✉  mail to ${m.to.join(", ")}: "${m.subject}" — open ${publicUrl}/dev/mail`),
   })
   const publicUrl = `http://localhost:${PORT}`
 
@@ -46,7 +47,9 @@ async function main(): Promise<void> {
   })
 
   console.log(`\n  kratos-guard is running:  ${stack.publicUrl}\n`)
-  console.log(`  Logs: .data/service.log, .data/kratos.log · mail: ${stack.publicUrl}/dev/mail · Ctrl-C stops\n`)
+  console.log(
+    `  Logs: .data/service.log, .data/kratos.log · mail: ${stack.publicUrl}/dev/mail · Ctrl-C stops\n`,
+  )
 
   let stopping = false
   const stop = async () => {
@@ -87,7 +90,10 @@ function buildUiIfStale(): void {
   if (!existsSync(src)) return
   if (existsSync(index) && newestMtime(path.join(ROOT, "ui")) <= statSync(index).mtimeMs) return
   console.log("Building the UI…")
-  execFileSync("npm", ["run", "--silent", "build:ui"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] })
+  execFileSync("npm", ["run", "--silent", "build:ui"], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+  })
 }
 
 function newestMtime(dir: string): number {

@@ -1,3 +1,4 @@
+import compression from "compression"
 import express, { type Express } from "express"
 import helmet from "helmet"
 import { pinoHttp } from "pino-http"
@@ -34,13 +35,18 @@ export function createApp(deps: Deps): Express {
       logger: log,
       genReqId: (req, res) => {
         const incoming = req.headers["x-request-id"]
-        const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+        const id =
+          typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID()
         res.setHeader("x-request-id", id)
         return id
       },
       autoLogging: { ignore: (req) => (req.url ?? "").startsWith("/health/") },
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+        }),
       },
     }),
   )
@@ -78,9 +84,13 @@ export function createApp(deps: Deps): Express {
     next()
   })
   registerHookRoutes(router, deps)
-  router.use(["/hooks", "/api"], (_req, _res, next) => next(new AppError("NOT_FOUND", "no such route")))
+  router.use(["/hooks", "/api"], (_req, _res, next) =>
+    next(new AppError("NOT_FOUND", "no such route")),
+  )
   app.use(router)
 
+  // After the proxy and the API: only the UI's own responses (a ~5 MB bundle) are compressed.
+  app.use(compression())
   registerUiRoutes(app, deps)
   app.use(errorHandler(log))
   return app

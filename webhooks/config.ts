@@ -1,8 +1,6 @@
 import { z } from "zod"
 
-const bool = z
-  .enum(["true", "false", "1", "0"])
-  .transform((v) => v === "true" || v === "1")
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")
 
 const url = z.url({ protocol: /^https?$/ }).transform((v) => v.replace(/\/+$/, ""))
 
@@ -35,9 +33,14 @@ export const configSchema = z
     BODY_LIMIT: z.string().default("64kb"),
     /** Number of reverse-proxy hops in front of the service whose X-Forwarded-For is trusted. */
     TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
-    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info"),
     LOG_PRETTY: bool.optional(),
-    SMTP_URL: z.string().regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional(),
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL")
+      .optional(),
     MAIL_FROM: z.string().default("kratos-guard <security@kratos-guard.local>"),
     SECURITY_TEAM_EMAILS: z
       .string()

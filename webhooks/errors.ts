@@ -46,7 +46,12 @@ export class AppError extends Error {
 export interface KratosMessages {
   messages: {
     instance_ptr: string
-    messages: { id: number; text: string; type: "error" | "info"; context?: Record<string, unknown> }[]
+    messages: {
+      id: number
+      text: string
+      type: "error" | "info"
+      context?: Record<string, unknown>
+    }[]
   }[]
 }
 
@@ -58,8 +63,10 @@ export function kratosMessages(text: string, id = 4000001, instancePtr = "#/"): 
 function normalise(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err
   const e = err as { type?: string; status?: number; expose?: boolean }
-  if (e?.type === "entity.too.large") return new AppError("PAYLOAD_TOO_LARGE", "request body too large")
-  if (e?.type === "entity.parse.failed") return new AppError("BAD_REQUEST", "request body is not valid JSON")
+  if (e?.type === "entity.too.large")
+    return new AppError("PAYLOAD_TOO_LARGE", "request body too large")
+  if (e?.type === "entity.parse.failed")
+    return new AppError("BAD_REQUEST", "request body is not valid JSON")
   if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported") {
     return new AppError("UNSUPPORTED_MEDIA_TYPE", "unsupported body encoding")
   }
@@ -83,7 +90,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const appErr = known ?? new AppError("INTERNAL", "internal error")
     if (res.headersSent) return
     if (isHookRequest(req)) return sendHookError(res, appErr)
-    res.status(appErr.status).json({ error: { code: appErr.code, message: appErr.message, requestId } })
+    res
+      .status(appErr.status)
+      .json({ error: { code: appErr.code, message: appErr.message, requestId } })
   }
 }
 

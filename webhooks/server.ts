@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   const kratos = createKratosAdmin(config.KRATOS_ADMIN_URL)
   const app = createApp({ config, log, database, kratos })
   const server: Server = app.listen(config.PORT, config.HOST, () => {
-    log.info({ url: config.PUBLIC_URL, port: config.PORT, host: config.HOST }, "kratos-guard listening")
+    log.info(
+      { url: config.PUBLIC_URL, port: config.PORT, host: config.HOST },
+      "kratos-guard listening",
+    )
   })
   server.keepAliveTimeout = 65_000
 
@@ -43,7 +46,9 @@ async function main(): Promise<void> {
     }, 10_000)
     force.unref()
     server.close(async () => {
-      await database.close().catch((err: unknown) => log.error({ err }, "closing the database failed"))
+      await database
+        .close()
+        .catch((err: unknown) => log.error({ err }, "closing the database failed"))
       log.info("stopped")
       process.exit(0)
     })

@@ -12,13 +12,20 @@ const client = z.object({
 const json = z.record(z.string(), z.unknown())
 const metadataPublic = json.nullable()
 
-export const settingsMethods = ["password", "totp", "lookup_secret", "webauthn", "passkey", "profile"] as const
+export const settingsMethods = [
+  "password",
+  "totp",
+  "lookup_secret",
+  "webauthn",
+  "passkey",
+  "profile",
+] as const
 export type SettingsMethod = (typeof settingsMethods)[number]
 
 export const loginMethods = ["password", "totp", "lookup_secret", "webauthn", "passkey"] as const
 export type LoginMethod = (typeof loginMethods)[number]
 
-export const registrationMethods = ["password"] as const
+export const registrationMethods = ["password", "passkey"] as const
 
 export const hookPhases = ["pre", "post"] as const
 export type HookPhase = (typeof hookPhases)[number]

@@ -7,7 +7,8 @@ let sql: postgres.Sql | undefined
 export function serviceDb(): postgres.Sql {
   if (sql) return sql
   const url = stackInfo().serviceDatabaseUrl
-  if (!url) throw new Error("this test reads the service database and needs Postgres at 127.0.0.1:5432")
+  if (!url)
+    throw new Error("this test reads the service database and needs Postgres at 127.0.0.1:5432")
   sql = postgres(url, { max: 2, onnotice: () => {} })
   return sql
 }

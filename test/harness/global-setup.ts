@@ -17,12 +17,17 @@ export default async function globalSetup(): Promise<void> {
   const outDir = path.join(ROOT, "test-output")
   // Keep only this run's stack folder (logs, rendered config), for a look after a failure.
   mkdirSync(outDir, { recursive: true })
-  for (const old of readdirSync(outDir)) if (old.startsWith("stack-")) rmSync(path.join(outDir, old), { recursive: true, force: true })
+  for (const old of readdirSync(outDir))
+    if (old.startsWith("stack-")) rmSync(path.join(outDir, old), { recursive: true, force: true })
   const dataDir = path.join(outDir, `stack-${runId}`)
   mkdirSync(dataDir, { recursive: true })
 
   const pg = await createDatabases(runId)
-  const [publicPort, kratosPublicPort, kratosAdminPort] = [await freePort(), await freePort(), await freePort()]
+  const [publicPort, kratosPublicPort, kratosAdminPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ]
   const webhookApiKey = randomBytes(32).toString("hex")
 
   const stack = await startStack({
@@ -36,7 +41,12 @@ export default async function globalSetup(): Promise<void> {
     smtpUrl: `smtp://127.0.0.1:${await freePort()}/?disable_starttls=true`,
     webhookApiKey,
     secrets: { cookie: randomBytes(32).toString("hex"), cipher: randomBytes(16).toString("hex") },
-    env: { LOG_LEVEL: "info", LOG_PRETTY: "false", KRATOS_LOG_LEVEL: "info", KRATOS_BCRYPT_COST: "4" },
+    env: {
+      LOG_LEVEL: "info",
+      LOG_PRETTY: "false",
+      KRATOS_LOG_LEVEL: "info",
+      KRATOS_BCRYPT_COST: "4",
+    },
     output: "files",
   })
 
@@ -63,7 +73,9 @@ async function createDatabases(runId: string) {
     await admin`select 1`
   } catch {
     await admin.end({ timeout: 1 }).catch(() => {})
-    console.warn("\nPostgres is not reachable at 127.0.0.1:5432: using SQLite for Kratos and PGlite for the service")
+    console.warn(
+      "\nPostgres is not reachable at 127.0.0.1:5432: using SQLite for Kratos and PGlite for the service",
+    )
     return undefined
   }
   const names = { kratos: `kg_${runId}_kratos`, service: `kg_${runId}_svc` }
@@ -81,7 +93,8 @@ async function createDatabases(runId: string) {
     serviceUrl: urlFor(names.service),
     drop: async () => {
       const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
-      for (const n of Object.values(names)) await sql.unsafe(`drop database if exists ${n} with (force)`)
+      for (const n of Object.values(names))
+        await sql.unsafe(`drop database if exists ${n} with (force)`)
       await sql.end()
     },
   }

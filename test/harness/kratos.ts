@@ -26,5 +26,11 @@ export async function registerNative(email = uniqueEmail(), password = STRONG_PA
     updateRegistrationFlowBody: { method: "password", password, traits: { email } },
   })
   if (!data.session_token) throw new Error("registration returned no session token")
-  return { email, password, identityId: data.identity.id, sessionToken: data.session_token, flowId: flow.id }
+  return {
+    email,
+    password,
+    identityId: data.identity.id,
+    sessionToken: data.session_token,
+    flowId: flow.id,
+  }
 }

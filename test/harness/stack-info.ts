@@ -19,7 +19,10 @@ let cached: StackInfo | undefined
 export function stackInfo(): StackInfo {
   if (cached) return cached
   const file = process.env[STACK_FILE_ENV]
-  if (!file) throw new Error(`${STACK_FILE_ENV} is not set: run integration tests through jest's global setup`)
+  if (!file)
+    throw new Error(
+      `${STACK_FILE_ENV} is not set: run integration tests through jest's global setup`,
+    )
   cached = JSON.parse(readFileSync(file, "utf8")) as StackInfo
   return cached
 }

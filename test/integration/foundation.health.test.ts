@@ -45,9 +45,18 @@ describe("/health/ready", () => {
     viaRelay.hostname = "127.0.0.1"
     viaRelay.port = String(relay.port)
 
-    const config = loadConfig({ ...s.serviceEnv, DATABASE_URL: viaRelay.toString(), LOG_LEVEL: "silent" })
+    const config = loadConfig({
+      ...s.serviceEnv,
+      DATABASE_URL: viaRelay.toString(),
+      LOG_LEVEL: "silent",
+    })
     const database = openDatabase({ databaseUrl: config.DATABASE_URL, poolMax: 2 })
-    const app = createApp({ config, log: pino({ level: "silent" }), database, kratos: createKratosAdmin(s.kratosAdminUrl) })
+    const app = createApp({
+      config,
+      log: pino({ level: "silent" }),
+      database,
+      kratos: createKratosAdmin(s.kratosAdminUrl),
+    })
     try {
       const before = await request(app).get("/health/ready")
       expect(before.status).toBe(200)
@@ -70,7 +79,11 @@ describe("/health/ready", () => {
   it("when Kratos admin is unreachable, then the service reports unready", async () => {
     const s = stackInfo()
     const config = loadConfig({ ...s.serviceEnv, LOG_LEVEL: "silent" })
-    const database = openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDir: undefined, poolMax: 1 })
+    const database = openDatabase({
+      databaseUrl: config.DATABASE_URL,
+      pgliteDir: undefined,
+      poolMax: 1,
+    })
     const app = createApp({
       config,
       log: pino({ level: "silent" }),

@@ -10,7 +10,9 @@ describe("Kratos webhooks reach the service", () => {
   it("when a user changes their password through a settings flow, then the password hook records it before and after Kratos persists it", async () => {
     const user = await registerNative()
     const { frontend } = kratosClients()
-    const { data: flow } = await frontend.createNativeSettingsFlow({ xSessionToken: user.sessionToken })
+    const { data: flow } = await frontend.createNativeSettingsFlow({
+      xSessionToken: user.sessionToken,
+    })
 
     const { data: done } = await frontend.updateSettingsFlow({
       flow: flow.id,
@@ -26,14 +28,19 @@ describe("Kratos webhooks reach the service", () => {
     expect(payload.identity_id).toBe(user.identityId)
     expect(payload.flow_type).toBe("api")
     // The jsonnet forwards neither cookies nor UI nodes nor the password.
-    expect(JSON.stringify(rows)).not.toMatch(/Quiet-Meadow|csrf_token|ory_kratos_session|request_cookies|"ui"|"nodes"/i)
+    expect(JSON.stringify(rows)).not.toMatch(
+      /Quiet-Meadow|csrf_token|ory_kratos_session|request_cookies|"ui"|"nodes"/i,
+    )
   })
 
   it("when a user registers, then the registration hooks record the new identity", async () => {
     const user = await registerNative()
     const rows = await serviceDb()<{ hook: string; identity_id: string | null }[]>`
       select hook, identity_id from hook_deliveries where flow_id = ${user.flowId} order by id`
-    expect(rows.map((r) => r.hook)).toEqual(["registration.password.pre", "registration.password.post"])
+    expect(rows.map((r) => r.hook)).toEqual([
+      "registration.password.pre",
+      "registration.password.post",
+    ])
     expect(rows[1]!.identity_id).toBe(user.identityId)
   })
 })

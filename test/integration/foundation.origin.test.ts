@@ -5,7 +5,9 @@ import { stackInfo } from "../harness/stack-info"
 describe("one public origin", () => {
   it("when a browser starts a login flow on the service's origin, then Kratos answers through the proxy with actions on that origin", async () => {
     const s = stackInfo()
-    const res = await request(s.publicUrl).get("/self-service/login/browser").set("Accept", "application/json")
+    const res = await request(s.publicUrl)
+      .get("/self-service/login/browser")
+      .set("Accept", "application/json")
     expect(res.status).toBe(200)
     expect(res.body.ui.action.startsWith(`${s.publicUrl}/self-service/login?flow=`)).toBe(true)
     expect(String(res.headers["set-cookie"])).toMatch(/csrf_token/)
@@ -24,7 +26,9 @@ describe("one public origin", () => {
   })
 
   it("when a browser asks for Kratos admin paths on the public origin, then they are not exposed", async () => {
-    const res = await request(stackInfo().publicUrl).get("/admin/identities").set("Accept", "application/json")
+    const res = await request(stackInfo().publicUrl)
+      .get("/admin/identities")
+      .set("Accept", "application/json")
     // The path falls through to the UI (an HTML page), never to Kratos's admin API.
     expect(res.headers["content-type"]).not.toMatch(/json/)
     expect(res.text).not.toMatch(/"traits"/)

@@ -13,9 +13,13 @@ describe("registration through the real Kratos, via the service's origin", () =>
 
   it("when the password is shorter than 12 characters, then Kratos refuses it and creates nobody", async () => {
     const email = uniqueEmail("short")
-    await expect(registerNative(email, "Sh0rt!pass")).rejects.toMatchObject({ response: { status: 400 } })
+    await expect(registerNative(email, "Sh0rt!pass")).rejects.toMatchObject({
+      response: { status: 400 },
+    })
 
-    const { data } = await kratosClients().identities.listIdentities({ credentialsIdentifier: email })
+    const { data } = await kratosClients().identities.listIdentities({
+      credentialsIdentifier: email,
+    })
     expect(data).toHaveLength(0)
   })
 })

@@ -79,18 +79,13 @@ function composePluginWorks(): boolean {
 /** Only what the docker CLI needs: variables of the caller's shell would override the env file. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const keep = ["PATH", "HOME", "DOCKER_CONFIG", "TMPDIR"]
-  return Object.fromEntries(
-    keep.filter((k) => process.env[k]).map((k) => [k, process.env[k]]),
-  )
+  return Object.fromEntries(keep.filter((k) => process.env[k]).map((k) => [k, process.env[k]]))
 }
 
-const PARSER = composePluginWorks()
-  ? "docker compose config"
-  : "yaml + Compose interpolation"
+const PARSER = composePluginWorks() ? "docker compose config" : "yaml + Compose interpolation"
 
 function loadStack(env: Env): Stack {
-  const raw =
-    PARSER === "docker compose config" ? viaDockerCompose(env) : viaYaml(env)
+  const raw = PARSER === "docker compose config" ? viaDockerCompose(env) : viaYaml(env)
   return normalize(raw)
 }
 
@@ -120,8 +115,7 @@ function viaDockerCompose(env: Env): unknown {
       ],
       { encoding: "utf8", env: cleanEnv(), cwd: ROOT },
     )
-    if (out.status !== 0)
-      throw new Error(`docker compose config failed: ${out.stderr}`)
+    if (out.status !== 0) throw new Error(`docker compose config failed: ${out.stderr}`)
     // `config` re-escapes every `$` as `$$` so its output stays valid compose.
     return mapStrings(JSON.parse(out.stdout), (s) => s.replace(/\$\$/g, "$"))
   } finally {
@@ -155,8 +149,7 @@ function interpolate(input: string, env: Env): string {
       case "+":
         return given ? interpolate(arg, env) : ""
       case "?":
-        if (!given)
-          throw new Error(`required variable ${key} is missing a value: ${arg}`)
+        if (!given) throw new Error(`required variable ${key} is missing a value: ${arg}`)
         return value!
       default:
         throw new Error(`unsupported interpolation ${whole}`)
@@ -168,9 +161,7 @@ function mapStrings(value: unknown, f: (s: string) => string): unknown {
   if (typeof value === "string") return f(value)
   if (Array.isArray(value)) return value.map((v) => mapStrings(v, f))
   if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)]),
-    )
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)]))
   }
   return value
 }
@@ -218,10 +209,7 @@ function environment(v: unknown): Env {
     )
   }
   return Object.fromEntries(
-    Object.entries(v as Record<string, unknown>).map(([k, x]) => [
-      k,
-      x === null ? "" : String(x),
-    ]),
+    Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, x === null ? "" : String(x)]),
   )
 }
 
@@ -265,12 +253,12 @@ function mount(m: unknown): Mount {
 
 function dependsOn(v: unknown): Record<string, string> {
   if (!v) return {}
-  if (Array.isArray(v))
-    return Object.fromEntries(v.map((n: string) => [n, "service_started"]))
+  if (Array.isArray(v)) return Object.fromEntries(v.map((n: string) => [n, "service_started"]))
   return Object.fromEntries(
-    Object.entries(v as Record<string, { condition?: string }>).map(
-      ([k, o]) => [k, o?.condition ?? "service_started"],
-    ),
+    Object.entries(v as Record<string, { condition?: string }>).map(([k, o]) => [
+      k,
+      o?.condition ?? "service_started",
+    ]),
   )
 }
 
@@ -294,8 +282,7 @@ function composeVariables(): Set<string> {
   })
   mapStrings(doc, (s) => {
     const unescaped = s.replace(/\$\$/g, "")
-    for (const m of unescaped.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g))
-      names.add(m[1]!)
+    for (const m of unescaped.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) names.add(m[1]!)
     return s
   })
   return names
@@ -374,12 +361,8 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
     })
 
     it("then postgres is a pinned 16.x Alpine image and mailpit a pinned v1 release", () => {
-      expect(stack.services.postgres!.image).toMatch(
-        /^postgres:16\.\d+-alpine$/,
-      )
-      expect(stack.services.mailpit!.image).toMatch(
-        /^axllent\/mailpit:v1\.\d+\.\d+$/,
-      )
+      expect(stack.services.postgres!.image).toMatch(/^postgres:16\.\d+-alpine$/)
+      expect(stack.services.mailpit!.image).toMatch(/^axllent\/mailpit:v1\.\d+\.\d+$/)
     })
 
     it("then the service image is built from webhooks/Dockerfile with the repository as context", () => {
@@ -391,9 +374,7 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
         expect(path.resolve(ROOT, build.context)).toBe(ROOT)
         expect(build.dockerfile).toBe("webhooks/Dockerfile")
       }
-      expect(stack.services["kratos-config"]!.image).toBe(
-        stack.services.service!.image,
-      )
+      expect(stack.services["kratos-config"]!.image).toBe(stack.services.service!.image)
     })
 
     it("then every long-running service has a healthcheck and restarts unless stopped", () => {
@@ -429,14 +410,7 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
         postgres: "service_healthy",
         "kratos-config": "service_completed_successfully",
       })
-      expect(m.command).toEqual([
-        "migrate",
-        "sql",
-        "-e",
-        "--yes",
-        "-c",
-        "/rendered/kratos.yml",
-      ])
+      expect(m.command).toEqual(["migrate", "sql", "-e", "--yes", "-c", "/rendered/kratos.yml"])
     })
 
     it("then kratos starts only after its migrations completed successfully", () => {
@@ -445,11 +419,7 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
         "kratos-migrate": "service_completed_successfully",
         postgres: "service_healthy",
       })
-      expect(k.command.slice(0, 3)).toEqual([
-        "serve",
-        "-c",
-        "/rendered/kratos.yml",
-      ])
+      expect(k.command.slice(0, 3)).toEqual(["serve", "-c", "/rendered/kratos.yml"])
       expect(k.command).toContain("--watch-courier")
     })
 
@@ -486,18 +456,13 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
     })
 
     it("then only the service port and the mail inbox are published", () => {
-      const published = publishedPorts(stack).map(
-        ({ service, target }) => `${service}:${target}`,
-      )
+      const published = publishedPorts(stack).map(({ service, target }) => `${service}:${target}`)
       expect(published.sort()).toEqual(["mailpit:8025", "service:4455"])
-      expect(stack.services.service!.ports[0]!.published).toBe(
-        env.PUBLIC_PORT ?? "4455",
-      )
+      expect(stack.services.service!.ports[0]!.published).toBe(env.PUBLIC_PORT ?? "4455")
     })
 
     it("then Kratos's public and admin ports are reachable inside the network only", () => {
-      for (const p of publishedPorts(stack))
-        expect([4433, 4434]).not.toContain(p.target)
+      for (const p of publishedPorts(stack)) expect([4433, 4434]).not.toContain(p.target)
       expect(stack.services.kratos!.ports).toEqual([])
     })
 
@@ -531,9 +496,7 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
         KRATOS_SECRET_COOKIE: env.KRATOS_SECRET_COOKIE,
         KRATOS_SECRET_CIPHER: env.KRATOS_SECRET_CIPHER,
       })
-      expect(s.service!.environment.KRATOS_WEBHOOK_API_KEY).toBe(
-        env.KRATOS_WEBHOOK_API_KEY,
-      )
+      expect(s.service!.environment.KRATOS_WEBHOOK_API_KEY).toBe(env.KRATOS_WEBHOOK_API_KEY)
       expect(s.postgres!.environment).toMatchObject({
         POSTGRES_PASSWORD: env.POSTGRES_PASSWORD,
         KRATOS_DB_PASSWORD: env.KRATOS_DB_PASSWORD,
@@ -568,22 +531,18 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
       }
       const text = readFileSync(COMPOSE_FILE, "utf8")
       const example = parseEnvFile(readFileSync(ENV_EXAMPLE, "utf8"))
-      for (const name of REQUIRED_SECRETS)
-        expect(text).not.toContain(example[name]!)
+      for (const name of REQUIRED_SECRETS) expect(text).not.toContain(example[name]!)
     })
   })
 
-  describe.each(REQUIRED_SECRETS.concat("PUBLIC_URL"))(
-    "when %s is missing",
-    (name) => {
-      it("then the stack refuses to parse, naming it", () => {
-        const without = { ...env }
-        delete without[name]
-        expect(() => loadStack(without)).toThrow(name)
-        expect(() => loadStack({ ...without, [name]: "" })).toThrow(name)
-      })
-    },
-  )
+  describe.each(REQUIRED_SECRETS.concat("PUBLIC_URL"))("when %s is missing", (name) => {
+    it("then the stack refuses to parse, naming it", () => {
+      const without = { ...env }
+      delete without[name]
+      expect(() => loadStack(without)).toThrow(name)
+      expect(() => loadStack({ ...without, [name]: "" })).toThrow(name)
+    })
+  })
 })
 
 describe(".env.example", () => {
@@ -628,10 +587,7 @@ describe("the kratos-config entrypoint (kratos/compose-entrypoint.sh, as the ima
       outfile: path.join(dir, "render-config.js"),
       logLevel: "silent",
     })
-    copyFileSync(
-      path.join(KRATOS_DIR, "kratos.yml"),
-      path.join(dir, "kratos.yml"),
-    )
+    copyFileSync(path.join(KRATOS_DIR, "kratos.yml"), path.join(dir, "kratos.yml"))
     copyFileSync(
       path.join(KRATOS_DIR, "compose-entrypoint.sh"),
       path.join(dir, "compose-entrypoint.sh"),
@@ -647,10 +603,7 @@ describe("the kratos-config entrypoint (kratos/compose-entrypoint.sh, as the ima
   })
 
   function run(overrides: Env) {
-    const out = path.join(
-      dir,
-      `kratos-${Math.random().toString(36).slice(2)}.yml`,
-    )
+    const out = path.join(dir, `kratos-${Math.random().toString(36).slice(2)}.yml`)
     const env = {
       PATH: process.env.PATH!,
       NODE_PATH: path.join(ROOT, "node_modules"),
@@ -674,13 +627,9 @@ describe("the kratos-config entrypoint (kratos/compose-entrypoint.sh, as the ima
     expect(statSync(r.out).mode & 0o777).toBe(0o600)
     const config = parse(readFileSync(r.out, "utf8"))
     expect(config.serve.public.base_url).toBe("https://id.example.test/")
-    expect(config.identity.schemas[0].url).toBe(
-      "file:///etc/config/kratos/identity.schema.json",
-    )
+    expect(config.identity.schemas[0].url).toBe("file:///etc/config/kratos/identity.schema.json")
     expect(config.secrets.cipher).toEqual(["c1pher0123456789abcdef0123456789"])
-    expect(config.courier.smtp.connection_uri).toBe(
-      "smtp://mailpit:1025/?disable_starttls=true",
-    )
+    expect(config.courier.smtp.connection_uri).toBe("smtp://mailpit:1025/?disable_starttls=true")
     expect(JSON.stringify(config)).toContain("http://service:4455/hooks/")
   })
 

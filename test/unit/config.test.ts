@@ -14,7 +14,12 @@ describe("service configuration", () => {
   it("when several settings are wrong, then the error lists each of them at once", () => {
     let err: unknown
     try {
-      loadConfig({ KRATOS_WEBHOOK_API_KEY: "short", PORT: "99999", DATABASE_URL: "mysql://x", PUBLIC_URL: "ftp://x" })
+      loadConfig({
+        KRATOS_WEBHOOK_API_KEY: "short",
+        PORT: "99999",
+        DATABASE_URL: "mysql://x",
+        PUBLIC_URL: "ftp://x",
+      })
     } catch (e) {
       err = e
     }
@@ -27,7 +32,9 @@ describe("service configuration", () => {
   })
 
   it("when running in production without DATABASE_URL, then it refuses to start on the embedded database", () => {
-    expect(() => loadConfig({ ...valid, NODE_ENV: "production" })).toThrow(/DATABASE_URL: is required in production/)
+    expect(() => loadConfig({ ...valid, NODE_ENV: "production" })).toThrow(
+      /DATABASE_URL: is required in production/,
+    )
   })
 
   it("when a variable is set but empty, then it counts as unset", () => {
@@ -35,10 +42,9 @@ describe("service configuration", () => {
   })
 
   it("when security team addresses are listed, then they are split and each must be an email", () => {
-    expect(loadConfig({ ...valid, SECURITY_TEAM_EMAILS: "a@x.io, b@y.io" }).SECURITY_TEAM_EMAILS).toEqual([
-      "a@x.io",
-      "b@y.io",
-    ])
+    expect(
+      loadConfig({ ...valid, SECURITY_TEAM_EMAILS: "a@x.io, b@y.io" }).SECURITY_TEAM_EMAILS,
+    ).toEqual(["a@x.io", "b@y.io"])
     expect(() => loadConfig({ ...valid, SECURITY_TEAM_EMAILS: "a@x.io,nope" })).toThrow(ConfigError)
   })
 })

@@ -34,7 +34,9 @@ describe("error answers", () => {
   })
 
   it("when our own error is thrown, then its code decides the status", async () => {
-    const res = await request(appThrowing(new AppError("CONFLICT", "flag still set"))).post("/api/x")
+    const res = await request(appThrowing(new AppError("CONFLICT", "flag still set"))).post(
+      "/api/x",
+    )
     expect(res.status).toBe(409)
     expect(res.body.error).toMatchObject({ code: "CONFLICT", message: "flag still set" })
   })

@@ -11,11 +11,16 @@ const env = {
   SMTP_URL: "smtp://mail:1025/?disable_starttls=true",
 }
 
-type Hook = { hook: string; config?: { url: string; auth: { config: { value: string } }; response: { parse: boolean } } }
+type Hook = {
+  hook: string
+  config?: { url: string; auth: { config: { value: string } }; response: { parse: boolean } }
+}
 
 describe("rendering kratos.yml from the environment", () => {
   it("when every variable is set, then placeholders are filled with typed values", () => {
-    const cfg = parse(renderKratosConfig({ ...env, KRATOS_BCRYPT_COST: "10", KRATOS_HIBP_ENABLED: "true" }))
+    const cfg = parse(
+      renderKratosConfig({ ...env, KRATOS_BCRYPT_COST: "10", KRATOS_HIBP_ENABLED: "true" }),
+    )
     expect(cfg.serve.public.base_url).toBe("https://id.example.com/")
     expect(cfg.hashers.bcrypt.cost).toBe(10)
     expect(cfg.selfservice.methods.password.config.haveibeenpwned_enabled).toBe(true)

@@ -18,12 +18,18 @@ export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string
   const r = schema.safeParse(input)
   if (r.success) return r.data
   const first = r.error.issues[0]
-  throw new AppError("BAD_REQUEST", `invalid ${what}: ${first?.path.join(".") || "body"} ${first?.message ?? ""}`.trim())
+  throw new AppError(
+    "BAD_REQUEST",
+    `invalid ${what}: ${first?.path.join(".") || "body"} ${first?.message ?? ""}`.trim(),
+  )
 }
 
 const settingsParams = z.object({ method: z.enum(settingsMethods), phase: z.enum(hookPhases) })
 const loginParams = z.object({ method: z.enum(loginMethods) })
-const registrationParams = z.object({ method: z.enum(registrationMethods), phase: z.enum(hookPhases) })
+const registrationParams = z.object({
+  method: z.enum(registrationMethods),
+  phase: z.enum(hookPhases),
+})
 
 /**
  * Kratos web_hook endpoints, one URL per flow, method and phase (Kratos does not tell a hook

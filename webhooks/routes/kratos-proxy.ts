@@ -7,7 +7,13 @@ import type { Deps } from "../app"
 export const KRATOS_PUBLIC_PATHS = ["/self-service/", "/sessions", "/.well-known/ory/", "/schemas/"]
 
 /** Headers Kratos trusts for the client IP; a browser must not be able to set them. */
-const CLIENT_IP_HEADERS = ["true-client-ip", "cf-connecting-ip", "x-real-ip", "cf-ipcity", "cf-ipcountry"]
+const CLIENT_IP_HEADERS = [
+  "true-client-ip",
+  "cf-connecting-ip",
+  "x-real-ip",
+  "cf-ipcity",
+  "cf-ipcountry",
+]
 
 export function isKratosPublicPath(path: string): boolean {
   return KRATOS_PUBLIC_PATHS.some((p) => path === p.replace(/\/$/, "") || path.startsWith(p))
@@ -38,7 +44,11 @@ export function registerKratosProxy(app: Express, { config, log }: Deps): void {
           res.writeHead(502, { "content-type": "application/json" })
           res.end(
             JSON.stringify({
-              error: { code: 502, status: "Bad Gateway", message: "The identity service is unreachable." },
+              error: {
+                code: 502,
+                status: "Bad Gateway",
+                message: "The identity service is unreachable.",
+              },
             }),
           )
         }

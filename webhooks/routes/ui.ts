@@ -27,7 +27,11 @@ export function registerUiRoutes(app: Express, { config }: Deps): void {
   if (built) {
     app.use(
       "/assets",
-      express.static(path.join(dist, "assets"), { immutable: true, maxAge: "1y", fallthrough: false }),
+      express.static(path.join(dist, "assets"), {
+        immutable: true,
+        maxAge: "1y",
+        fallthrough: false,
+      }),
     )
     app.use(express.static(dist, { index: false, maxAge: 0 }))
   }

@@ -1,0 +1,35 @@
+import { useEffect, type ReactNode } from "react"
+import { uiUrls } from "./ory.config"
+import { navigate } from "./sdk"
+import { ErrorPage } from "./pages/error-page"
+import { LoginPage } from "./pages/login-page"
+import { LogoutPage } from "./pages/logout-page"
+import { NotFoundPage } from "./pages/not-found-page"
+import { RecoveryPage } from "./pages/recovery-page"
+import { RegistrationPage } from "./pages/registration-page"
+import { SettingsPage } from "./pages/settings-page"
+import { VerificationPage } from "./pages/verification-page"
+
+// Every page change is a full navigation (Kratos redirects, native form posts), so routing is
+// just a lookup on the path the document was loaded with.
+const routes: Record<string, () => ReactNode> = {
+  "/login": () => <LoginPage />,
+  "/registration": () => <RegistrationPage />,
+  "/recovery": () => <RecoveryPage />,
+  "/verification": () => <VerificationPage />,
+  "/error": () => <ErrorPage />,
+  "/settings": () => <SettingsPage />,
+  "/logout": () => <LogoutPage />,
+  "/": () => <Redirect to={uiUrls.afterLogin} />,
+}
+
+export function App() {
+  const path = window.location.pathname.replace(/(.)\/+$/, "$1")
+  const route = routes[path]
+  return route ? route() : <NotFoundPage />
+}
+
+function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to), [to])
+  return null
+}

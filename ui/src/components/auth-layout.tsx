@@ -1,0 +1,26 @@
+import type { OryFlowComponentOverrides } from "@ory/elements-react"
+import type { ReactNode } from "react"
+import { Wordmark } from "./wordmark"
+
+/**
+ * The card would repeat the project name as its logo right under our wordmark; the flow title
+ * ("Sign in", "Register an account") is enough inside the card.
+ */
+export const authCardComponents: OryFlowComponentOverrides = {
+  Card: { Logo: () => null },
+}
+
+/** Centered single-card layout shared by every signed-out page. */
+export function AuthLayout({ children }: { children: ReactNode }) {
+  return (
+    <div className="kg-auth">
+      <header className="kg-auth__header">
+        <Wordmark />
+      </header>
+      <main className="kg-auth__main">{children}</main>
+      <footer className="kg-auth__footer">
+        <span>Your account is protected by kratos-guard.</span>
+      </footer>
+    </div>
+  )
+}

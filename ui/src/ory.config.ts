@@ -1,0 +1,36 @@
+import type { OryClientConfiguration } from "@ory/elements-react"
+
+// The service proxies Kratos public on the UI's own origin, so the SDK talks to wherever the
+// page was loaded from and the CSRF/session cookies stay first-party.
+export const origin = window.location.origin
+
+export const uiUrls = {
+  login: "/login",
+  registration: "/registration",
+  recovery: "/recovery",
+  verification: "/verification",
+  error: "/error",
+  settings: "/settings",
+  afterLogin: "/settings?tab=security",
+} as const
+
+export const oryConfig: OryClientConfiguration = {
+  sdk: {
+    url: origin,
+    options: { credentials: "include" },
+  },
+  project: {
+    name: "kratos-guard",
+    default_redirect_url: origin + uiUrls.afterLogin,
+    error_ui_url: origin + uiUrls.error,
+    login_ui_url: origin + uiUrls.login,
+    registration_ui_url: origin + uiUrls.registration,
+    recovery_ui_url: origin + uiUrls.recovery,
+    verification_ui_url: origin + uiUrls.verification,
+    settings_ui_url: origin + uiUrls.settings,
+    registration_enabled: true,
+    recovery_enabled: true,
+    verification_enabled: true,
+    hide_ory_branding: true,
+  },
+}

@@ -1,0 +1,19 @@
+import { Recovery } from "@ory/elements-react/theme"
+import { AuthLayout, authCardComponents } from "../components/auth-layout"
+import { FlowView } from "../components/flow-status"
+import { oryConfig } from "../ory.config"
+import { browserFlowUrl } from "../sdk"
+import { useFlow } from "../use-flow"
+
+export function RecoveryPage() {
+  const state = useFlow("recovery")
+  return (
+    <AuthLayout>
+      <FlowView state={state} retryHref={browserFlowUrl("recovery")}>
+        {(flow) => (
+          <Recovery key={flow.id} flow={flow} config={oryConfig} components={authCardComponents} />
+        )}
+      </FlowView>
+    </AuthLayout>
+  )
+}

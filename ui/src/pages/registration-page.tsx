@@ -1,0 +1,24 @@
+import { Registration } from "@ory/elements-react/theme"
+import { AuthLayout, authCardComponents } from "../components/auth-layout"
+import { FlowView } from "../components/flow-status"
+import { oryConfig } from "../ory.config"
+import { browserFlowUrl } from "../sdk"
+import { useFlow } from "../use-flow"
+
+export function RegistrationPage() {
+  const state = useFlow("registration")
+  return (
+    <AuthLayout>
+      <FlowView state={state} retryHref={browserFlowUrl("registration")}>
+        {(flow) => (
+          <Registration
+            key={flow.id}
+            flow={flow}
+            config={oryConfig}
+            components={authCardComponents}
+          />
+        )}
+      </FlowView>
+    </AuthLayout>
+  )
+}

@@ -1,0 +1,109 @@
+import {
+  Configuration,
+  FrontendApi,
+  ResponseError,
+  type LoginFlow,
+  type RecoveryFlow,
+  type RegistrationFlow,
+  type SettingsFlow,
+  type VerificationFlow,
+} from "@ory/client-fetch"
+import { origin, uiUrls } from "./ory.config"
+
+export const frontend = new FrontendApi(
+  new Configuration({
+    basePath: origin,
+    credentials: "include",
+    headers: { Accept: "application/json" },
+  }),
+)
+
+export type FlowKind = "login" | "registration" | "recovery" | "verification" | "settings"
+
+export type FlowByKind = {
+  login: LoginFlow
+  registration: RegistrationFlow
+  recovery: RecoveryFlow
+  verification: VerificationFlow
+  settings: SettingsFlow
+}
+
+export const getFlow: {
+  [K in FlowKind]: (id: string) => Promise<FlowByKind[K]>
+} = {
+  login: (id) => frontend.getLoginFlow({ id }),
+  registration: (id) => frontend.getRegistrationFlow({ id }),
+  recovery: (id) => frontend.getRecoveryFlow({ id }),
+  verification: (id) => frontend.getVerificationFlow({ id }),
+  settings: (id) => frontend.getSettingsFlow({ id }),
+}
+
+/** Kratos' JSON error envelope, as far as this UI reads it. */
+export type KratosErrorBody = {
+  error?: { id?: string; code?: number; message?: string; reason?: string }
+  redirect_browser_to?: string
+}
+
+export type ApiFailure =
+  { kind: "response"; status: number; body: KratosErrorBody } | { kind: "network"; message: string }
+
+export async function toApiFailure(err: unknown): Promise<ApiFailure> {
+  if (err instanceof ResponseError) {
+    let body: KratosErrorBody = {}
+    try {
+      const parsed: unknown = await err.response.clone().json()
+      if (parsed && typeof parsed === "object") body = parsed as KratosErrorBody
+    } catch {
+      // Non-JSON bodies (e.g. a proxy's 502 page) carry nothing we can act on.
+    }
+    return { kind: "response", status: err.response.status, body }
+  }
+  return {
+    kind: "network",
+    message: err instanceof Error ? err.message : String(err),
+  }
+}
+
+// Only these parameters mean something to Kratos' browser-flow endpoints; everything else in
+// the UI URL (notably a stale `flow`) must not leak into the new flow.
+const forwardedParams = ["return_to", "refresh", "aal"] as const
+
+export function browserFlowUrl(kind: FlowKind, from = window.location.href) {
+  const current = new URL(from)
+  const url = new URL(`/self-service/${kind}/browser`, origin)
+  for (const name of forwardedParams) {
+    const value = current.searchParams.get(name)
+    if (value) url.searchParams.set(name, value)
+  }
+  return url.href
+}
+
+export function navigate(to: string) {
+  // replace(): the intermediate URL (a page without ?flow=, an expired flow) is not worth a
+  // history entry, and going "back" into it would only redirect forward again.
+  window.location.replace(to)
+}
+
+/** Where to send someone whose session is missing, so they come back to this page. */
+export function loginUrlReturningHere() {
+  const here = new URL(window.location.href)
+  here.searchParams.delete("flow")
+  const url = new URL(uiUrls.login, origin)
+  url.searchParams.set("return_to", here.href)
+  return url.pathname + url.search
+}
+
+export async function logout() {
+  try {
+    const flow = await frontend.createBrowserLogoutFlow()
+    navigate(flow.logout_url)
+  } catch (err) {
+    const failure = await toApiFailure(err)
+    // 401: there is no session to end, which is what the user wanted anyway.
+    if (failure.kind === "response" && failure.status === 401) {
+      navigate(uiUrls.login)
+      return
+    }
+    throw err
+  }
+}

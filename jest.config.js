@@ -33,5 +33,14 @@ module.exports = {
       globalTeardown: "<rootDir>/test/harness/global-teardown.ts",
       testTimeout: 60000,
     },
+    {
+      displayName: "e2e",
+      testEnvironment: "node",
+      transform,
+      testMatch: ["<rootDir>/test/e2e/**/*.e2e.test.ts"],
+      globalSetup: "<rootDir>/test/harness/global-setup.ts",
+      globalTeardown: "<rootDir>/test/harness/global-teardown.ts",
+      testTimeout: 120000,
+    },
   ],
 }

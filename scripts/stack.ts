@@ -1,5 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { createWriteStream, mkdirSync, writeFileSync } from "node:fs"
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from "node:fs"
 import net from "node:net"
 import path from "node:path"
 import { renderKratosConfig } from "../kratos/render-config"
@@ -206,4 +213,26 @@ export function terminate(child: ChildProcess, graceMs = 5000): Promise<void> {
     })
     child.kill("SIGTERM")
   })
+}
+
+/** Builds ui/dist when it is missing or older than any file under ui/. */
+export function buildUiIfStale(): void {
+  const index = path.join(ROOT, "ui/dist/index.html")
+  if (existsSync(index) && newestMtime(path.join(ROOT, "ui")) <= statSync(index).mtimeMs) return
+  console.log("Building the UI…")
+  execFileSync("npm", ["run", "--silent", "build:ui"], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, VITE_CONFIG_NATIVE_IGNORE_WARNING: "true" },
+  })
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === "dist" || e.name === "node_modules") continue
+    const p = path.join(dir, e.name)
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs)
+  }
+  return newest
 }

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto"
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
-import { execFileSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import path from "node:path"
 import { startMailSink } from "./mail-sink"
-import { ROOT, startStack } from "./stack"
+import { buildUiIfStale, ROOT, startStack } from "./stack"
 
 /**
  * `npm start`: the whole stack on embedded defaults — Kratos on SQLite, the service on PGlite
@@ -82,32 +81,6 @@ function devSecrets(): { webhookApiKey: string; cookie: string; cipher: string }
   }
   writeFileSync(file, JSON.stringify(s), { mode: 0o600 })
   return s
-}
-
-function buildUiIfStale(): void {
-  const index = path.join(ROOT, "ui/dist/index.html")
-  const src = path.join(ROOT, "ui/src")
-  if (!existsSync(src)) return
-  if (existsSync(index) && newestMtime(path.join(ROOT, "ui")) <= statSync(index).mtimeMs) return
-  console.log("Building the UI…")
-  execFileSync("npm", ["run", "--silent", "build:ui"], {
-    cwd: ROOT,
-    stdio: ["ignore", "ignore", "inherit"],
-  })
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0
-  for (const entry of readdirRecursive(dir)) newest = Math.max(newest, statSync(entry).mtimeMs)
-  return newest
-}
-
-function readdirRecursive(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name)
-    if (e.name === "dist" || e.name === "node_modules") return []
-    return e.isDirectory() ? readdirRecursive(p) : [p]
-  })
 }
 
 main().catch((err: unknown) => {

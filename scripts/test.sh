@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash kratos/build.sh >/dev/null
-exec npx jest --selectProjects unit integration "$@"
+exec npx jest --selectProjects unit integration e2e "$@"

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto"
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import path from "node:path"
 import postgres from "postgres"
-import { freePort, ROOT, startStack, type Stack } from "../../scripts/stack"
+import { buildUiIfStale, freePort, ROOT, startStack, type Stack } from "../../scripts/stack"
 import { STACK_FILE_ENV, type StackInfo } from "./stack-info"
 
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
@@ -15,13 +15,19 @@ const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.
 export default async function globalSetup(): Promise<void> {
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
   const outDir = path.join(ROOT, "test-output")
-  // Keep only this run's stack folder (logs, rendered config), for a look after a failure.
+  // Stack folders (logs, rendered config) are kept for a look after a failure; earlier runs'
+  // are removed. Jest runs each project's setup, so this run's other stacks are left alone.
   mkdirSync(outDir, { recursive: true })
-  for (const old of readdirSync(outDir))
-    if (old.startsWith("stack-")) rmSync(path.join(outDir, old), { recursive: true, force: true })
+  for (const old of readdirSync(outDir)) {
+    const p = path.join(outDir, old)
+    if (old.startsWith("stack-") && statSync(p).mtimeMs < Date.now() - 15 * 60_000) {
+      rmSync(p, { recursive: true, force: true })
+    }
+  }
   const dataDir = path.join(outDir, `stack-${runId}`)
   mkdirSync(dataDir, { recursive: true })
 
+  buildUiIfStale()
   const pg = await createDatabases(runId)
   const [publicPort, kratosPublicPort, kratosAdminPort] = [
     await freePort(),

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# npm test: unit and integration tests against the real Kratos and Postgres.
-# jest prints the closing "N passed, N failed" line (test/harness/summary-reporter.js).
-set -euo pipefail
+# npm test: unit, integration and browser tests against the real Kratos and Postgres.
+# Ends with the line "N passed, N failed" (written by test/harness/summary-reporter.js).
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash kratos/build.sh >/dev/null
-exec npx jest --selectProjects unit integration e2e "$@"
+summary=test-output/summary.txt
+rm -f "$summary"
+bash kratos/build.sh >/dev/null || { echo "Kratos build failed"; echo "0 passed, 1 failed"; exit 1; }
+npx jest --selectProjects unit integration e2e "$@"
+rc=$?
+echo
+if [ -s "$summary" ]; then cat "$summary"; else echo "0 passed, 1 failed"; rc=${rc/#0/1}; fi
+exit $rc

@@ -101,4 +101,17 @@ describe("the webhook API key", () => {
     expect(res.body.messages[0].messages[0]).toMatchObject({ type: "error" })
     expect(await deliveriesFor(b.flow_id)).toBe(0)
   })
+
+  it("when the body is larger than the limit, then the hook answers 413 and writes nothing", async () => {
+    const b = {
+      ...body(),
+      identity: { ...body().identity, traits: { email: "x".repeat(200_000) } },
+    }
+    const res = await request(stackInfo().publicUrl)
+      .post("/hooks/settings/totp/pre")
+      .set("X-Kratos-Guard-Key", stackInfo().webhookApiKey)
+      .send(b)
+    expect(res.status).toBe(413)
+    expect(await deliveriesFor(b.flow_id)).toBe(0)
+  })
 })

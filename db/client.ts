@@ -16,6 +16,8 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 export interface Database {
   readonly db: Db
   readonly kind: "postgres" | "pglite"
+  /** A parameterised SQL statement ($1, $2, …) outside drizzle, answering pg-style `{ rows }`. */
+  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(timeoutMs?: number): Promise<void>
   migrate(): Promise<void>
@@ -49,6 +51,9 @@ function openPostgres(url: string, max: number): Database {
   return {
     db,
     kind: "postgres",
+    query: async <R>(text: string, values: unknown[] = []) => ({
+      rows: [...(await client.unsafe(text, values as postgres.ParameterOrJSON<never>[]))] as R[],
+    }),
     ping: (timeoutMs = 2000) =>
       withTimeout(
         client`select 1`.then(() => undefined),
@@ -74,6 +79,9 @@ function openPglite(dir?: string): Database {
   return {
     db,
     kind: "pglite",
+    query: async <R>(text: string, values: unknown[] = []) => ({
+      rows: (await client.query<R>(text, values)).rows,
+    }),
     ping: (timeoutMs = 2000) =>
       withTimeout(
         db.execute(sql`select 1`).then(() => undefined),

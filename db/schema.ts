@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm"
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -11,6 +12,7 @@ import {
   timestamp,
   uniqueIndex,
   uuid,
+  varchar,
 } from "drizzle-orm/pg-core"
 
 /**
@@ -118,9 +120,64 @@ export const orgPolicy = pgTable("org_policy", {
   updatedBy: text("updated_by"),
 })
 
-/** Counters for brute-force and rate limits, shared by every replica. */
+/**
+ * Counters for brute-force and rate limits, shared by every replica. The shape is the one
+ * rate-limiter-flexible's Postgres store uses (it is told the table exists).
+ */
 export const rateLimits = pgTable("rate_limits", {
-  key: text("key").primaryKey(),
-  points: integer("points").notNull(),
-  expire: timestamp("expire", { withTimezone: true }),
+  key: varchar("key", { length: 255 }).primaryKey(),
+  points: integer("points").notNull().default(0),
+  expire: bigint("expire", { mode: "number" }),
 })
+
+/**
+ * A security change Kratos is about to persist (seen by a pre-persist hook), until Kratos
+ * confirms it (post-persist hook) or the reconciler settles it against the admin API. The
+ * audit trail is written only for confirmed changes, so it never claims one Kratos refused.
+ */
+export const pendingChanges = pgTable(
+  "pending_changes",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** flow id, method and the identity's updated_at before the change: one row per change. */
+    changeKey: text("change_key").notNull(),
+    flowId: uuid("flow_id").notNull(),
+    method: text("method").notNull(),
+    identityId: uuid("identity_id").notNull(),
+    intent: text("intent").notNull(),
+    /** Credential summary read from the admin API before the change (no secrets). */
+    before: jsonb("before").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    requestId: text("request_id"),
+    status: text("status").notNull().default("pending"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    resolvedAt: timestamp("resolved_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("pending_changes_change_key").on(t.changeKey),
+    index("pending_changes_flow_idx").on(t.flowId, t.method),
+    index("pending_changes_status_idx").on(t.status, t.createdAt),
+    index("pending_changes_identity_idx").on(t.identityId, t.method, t.createdAt),
+    check(
+      "pending_changes_status_check",
+      sql`${t.status} in ('pending', 'confirmed', 'abandoned')`,
+    ),
+  ],
+)
+
+/**
+ * What a settings submission asked for, noted by the Kratos proxy where it sees the request
+ * body (a webhook never does): e.g. which WebAuthn key a `webauthn_remove` removes.
+ */
+export const settingsIntents = pgTable(
+  "settings_intents",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    flowId: uuid("flow_id").notNull(),
+    kind: text("kind").notNull(),
+    detail: text("detail"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("settings_intents_flow_idx").on(t.flowId, t.createdAt)],
+)

@@ -58,10 +58,35 @@ CREATE TABLE "org_policy" (
 	"updated_by" text
 );
 --> statement-breakpoint
+CREATE TABLE "pending_changes" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"change_key" text NOT NULL,
+	"flow_id" uuid NOT NULL,
+	"method" text NOT NULL,
+	"identity_id" uuid NOT NULL,
+	"intent" text NOT NULL,
+	"before" jsonb NOT NULL,
+	"ip" text,
+	"user_agent" text,
+	"request_id" text,
+	"status" text DEFAULT 'pending' NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"resolved_at" timestamp with time zone,
+	CONSTRAINT "pending_changes_status_check" CHECK ("pending_changes"."status" in ('pending', 'confirmed', 'abandoned'))
+);
+--> statement-breakpoint
 CREATE TABLE "rate_limits" (
-	"key" text PRIMARY KEY NOT NULL,
-	"points" integer NOT NULL,
-	"expire" timestamp with time zone
+	"key" varchar(255) PRIMARY KEY NOT NULL,
+	"points" integer DEFAULT 0 NOT NULL,
+	"expire" bigint
+);
+--> statement-breakpoint
+CREATE TABLE "settings_intents" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"flow_id" uuid NOT NULL,
+	"kind" text NOT NULL,
+	"detail" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX "audit_events_event_id_key" ON "audit_events" USING btree ("event_id");--> statement-breakpoint
@@ -73,4 +98,9 @@ CREATE INDEX "audit_events_occurred_idx" ON "audit_events" USING btree ("occurre
 CREATE INDEX "hook_deliveries_identity_idx" ON "hook_deliveries" USING btree ("identity_id","received_at");--> statement-breakpoint
 CREATE INDEX "hook_deliveries_flow_idx" ON "hook_deliveries" USING btree ("flow_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "notification_outbox_event_recipient_key" ON "notification_outbox" USING btree ("audit_event_id","kind","recipient");--> statement-breakpoint
-CREATE INDEX "notification_outbox_due_idx" ON "notification_outbox" USING btree ("status","next_attempt_at");
+CREATE INDEX "notification_outbox_due_idx" ON "notification_outbox" USING btree ("status","next_attempt_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "pending_changes_change_key" ON "pending_changes" USING btree ("change_key");--> statement-breakpoint
+CREATE INDEX "pending_changes_flow_idx" ON "pending_changes" USING btree ("flow_id","method");--> statement-breakpoint
+CREATE INDEX "pending_changes_status_idx" ON "pending_changes" USING btree ("status","created_at");--> statement-breakpoint
+CREATE INDEX "pending_changes_identity_idx" ON "pending_changes" USING btree ("identity_id","method","created_at");--> statement-breakpoint
+CREATE INDEX "settings_intents_flow_idx" ON "settings_intents" USING btree ("flow_id","created_at");

@@ -1,0 +1,84 @@
+import { eq } from "drizzle-orm"
+import { z } from "zod"
+import type { Db } from "../../db/client"
+import { orgPolicy } from "../../db/schema"
+
+export const roles = ["member", "admin", "super_admin"] as const
+export type Role = (typeof roles)[number]
+
+export interface OrgPolicy {
+  rolesRequiring2fa: Role[]
+  require2faForEveryone: boolean
+  mfaGracePeriodHours: number
+  passwordRotationDays: number | null
+  ssoRequired: boolean
+  updatedAt: Date
+  updatedBy: string | null
+}
+
+/** What an admin may change (every field optional: a partial update). */
+export const orgPolicyUpdate = z
+  .object({
+    rolesRequiring2fa: z.array(z.enum(roles)).max(3),
+    require2faForEveryone: z.boolean(),
+    mfaGracePeriodHours: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 90),
+    passwordRotationDays: z.number().int().min(1).max(3650).nullable(),
+    ssoRequired: z.boolean(),
+  })
+  .partial()
+  .strict()
+export type OrgPolicyUpdate = z.infer<typeof orgPolicyUpdate>
+
+const ID = "default"
+
+/** The organisation's policy; the defaults row is created on first read. */
+export async function getOrgPolicy(db: Db): Promise<OrgPolicy> {
+  const [row] = await db.select().from(orgPolicy).where(eq(orgPolicy.id, ID))
+  if (row) return toPolicy(row)
+  await db.insert(orgPolicy).values({ id: ID }).onConflictDoNothing()
+  const [created] = await db.select().from(orgPolicy).where(eq(orgPolicy.id, ID))
+  return toPolicy(created!)
+}
+
+/** Applies a partial update and returns the policy before and after (for the audit entry). */
+export async function updateOrgPolicy(
+  db: Db,
+  change: OrgPolicyUpdate,
+  updatedBy: string,
+): Promise<{ before: OrgPolicy; after: OrgPolicy }> {
+  const before = await getOrgPolicy(db)
+  const [row] = await db
+    .update(orgPolicy)
+    .set({ ...change, updatedAt: new Date(), updatedBy })
+    .where(eq(orgPolicy.id, ID))
+    .returning()
+  return { before, after: toPolicy(row!) }
+}
+
+/** Whether role or organisation policy requires this person to have a second factor. */
+export function requires2fa(
+  policy: OrgPolicy,
+  role: Role,
+): { required: boolean; by: "org" | "role" | null } {
+  if (policy.require2faForEveryone) return { required: true, by: "org" }
+  if (policy.rolesRequiring2fa.includes(role)) return { required: true, by: "role" }
+  return { required: false, by: null }
+}
+
+function toPolicy(row: typeof orgPolicy.$inferSelect): OrgPolicy {
+  return {
+    rolesRequiring2fa: row.rolesRequiring2fa.filter((r): r is Role =>
+      (roles as readonly string[]).includes(r),
+    ),
+    require2faForEveryone: row.require2faForEveryone,
+    mfaGracePeriodHours: row.mfaGracePeriodHours,
+    passwordRotationDays: row.passwordRotationDays,
+    ssoRequired: row.ssoRequired,
+    updatedAt: row.updatedAt,
+    updatedBy: row.updatedBy,
+  }
+}

@@ -9,6 +9,7 @@ import {
 } from "node:fs"
 import net from "node:net"
 import path from "node:path"
+import { parse, stringify } from "yaml"
 import { renderKratosConfig } from "../kratos/render-config"
 
 export const ROOT = path.resolve(__dirname, "..")
@@ -54,6 +55,8 @@ export interface StackOptions {
   /** "inherit" streams child output to this terminal; otherwise logs go to files in dataDir. */
   output: "inherit" | "files"
   kratosDev?: boolean
+  /** Tests only: edits the rendered Kratos config (e.g. to send some hooks nowhere). */
+  mutateKratosConfig?: (config: Record<string, unknown>) => void
 }
 
 export interface Stack {
@@ -78,20 +81,22 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
   const kratosBin = ensureKratosBinary()
   const kratosConfigPath = path.join(o.dataDir, "kratos.yml")
-  writeFileSync(
-    kratosConfigPath,
-    renderKratosConfig({
-      ...o.env,
-      PUBLIC_URL: publicUrl,
-      HOOKS_URL: hooksUrl,
-      KRATOS_ADMIN_URL: kratosAdminUrl,
-      KRATOS_WEBHOOK_API_KEY: o.webhookApiKey,
-      KRATOS_SECRET_COOKIE: o.secrets.cookie,
-      KRATOS_SECRET_CIPHER: o.secrets.cipher,
-      SMTP_URL: o.smtpUrl,
-    }),
-    { mode: 0o600 },
-  )
+  let rendered = renderKratosConfig({
+    ...o.env,
+    PUBLIC_URL: publicUrl,
+    HOOKS_URL: hooksUrl,
+    KRATOS_ADMIN_URL: kratosAdminUrl,
+    KRATOS_WEBHOOK_API_KEY: o.webhookApiKey,
+    KRATOS_SECRET_COOKIE: o.secrets.cookie,
+    KRATOS_SECRET_CIPHER: o.secrets.cipher,
+    SMTP_URL: o.smtpUrl,
+  })
+  if (o.mutateKratosConfig) {
+    const cfg = parse(rendered) as Record<string, unknown>
+    o.mutateKratosConfig(cfg)
+    rendered = stringify(cfg)
+  }
+  writeFileSync(kratosConfigPath, rendered, { mode: 0o600 })
   const kratosEnv = {
     ...pathEnv(),
     DSN: o.kratosDsn ?? `sqlite://${path.join(o.dataDir, "kratos.sqlite")}?_fk=true&mode=rwc`,

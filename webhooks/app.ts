@@ -8,7 +8,11 @@ import type { Database } from "../db/client"
 import type { Config } from "./config"
 import { AppError, errorHandler } from "./errors"
 import type { KratosAdmin } from "./kratos/admin"
+import type { SessionResolver } from "./kratos/sessions"
 import { requireHookKey } from "./middleware/hook-auth"
+import { redactUrl } from "./proxy/http-utils"
+import { registerAdminRoutes } from "./routes/admin-routes"
+import { registerAuthRoutes } from "./routes/auth-routes"
 import { registerHealthRoutes } from "./routes/health"
 import { registerHookRoutes } from "./routes/hook-routes"
 import { registerKratosProxy } from "./routes/kratos-proxy"
@@ -19,6 +23,11 @@ export interface Deps {
   log: Logger
   database: Database
   kratos: KratosAdmin
+  sessions: SessionResolver
+}
+
+function hasBody(req: express.Request): boolean {
+  return Number(req.get("content-length") ?? 0) > 0 || req.get("transfer-encoding") !== undefined
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
@@ -45,7 +54,7 @@ export function createApp(deps: Deps): Express {
         req: (req: { id: unknown; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          url: redactUrl(req.url),
         }),
       },
     }),
@@ -78,12 +87,15 @@ export function createApp(deps: Deps): Express {
   router.use("/hooks", requireHookKey(config.KRATOS_WEBHOOK_API_KEY))
   router.use(["/hooks", "/api"], express.json({ limit: config.BODY_LIMIT, strict: true }))
   router.use(["/hooks", "/api"], (req, _res, next) => {
-    if (req.method === "POST" && !req.is("application/json")) {
+    // A body must be JSON; a POST without one (an action such as "ack") needs no content type.
+    if (req.method === "POST" && hasBody(req) && !req.is("application/json")) {
       return next(new AppError("UNSUPPORTED_MEDIA_TYPE", "expected an application/json body"))
     }
     next()
   })
   registerHookRoutes(router, deps)
+  registerAuthRoutes(router, deps)
+  registerAdminRoutes(router, deps)
   router.use(["/hooks", "/api"], (_req, _res, next) =>
     next(new AppError("NOT_FOUND", "no such route")),
   )

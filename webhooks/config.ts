@@ -31,6 +31,10 @@ export const configSchema = z
     /** Built UI to serve at the public origin; a placeholder page is served when absent. */
     UI_DIST_DIR: z.string().default("ui/dist"),
     BODY_LIMIT: z.string().default("64kb"),
+    /** Most password changes one identity may make in an hour. */
+    PASSWORD_CHANGES_PER_HOUR: z.coerce.number().int().min(1).max(1000).default(5),
+    /** Pending security changes older than this are settled against the admin API. */
+    RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
     /** Number of reverse-proxy hops in front of the service whose X-Forwarded-For is trusted. */
     TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
     LOG_LEVEL: z
@@ -52,6 +56,16 @@ export const configSchema = z
           .filter(Boolean),
       )
       .pipe(z.array(z.email())),
+    /** Brute-force limits on login (proxy/guards.ts): failed attempts per account, then a block. */
+    LOGIN_MAX_FAILURES_PER_IDENTIFIER: z.coerce.number().int().min(1).max(1000).default(5),
+    /** How long a series of failed attempts on one account is remembered. */
+    LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(3600),
+    /** First block after a series of failures; each further block doubles, up to the max. */
+    LOGIN_BLOCK_BASE_SECONDS: z.coerce.number().int().min(1).default(60),
+    LOGIN_BLOCK_MAX_SECONDS: z.coerce.number().int().min(1).default(3600),
+    /** Failed attempts per client IP (any account) in a fixed window. */
+    LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(50),
+    LOGIN_IP_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
     /** Dev only: the web inbox of the local mail sink, proxied at /dev/mail. */
     DEV_MAIL_URL: url.optional(),
   })

@@ -92,7 +92,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (isHookRequest(req)) return sendHookError(res, appErr)
     res
       .status(appErr.status)
-      .json({ error: { code: appErr.code, message: appErr.message, requestId } })
+      .json({ error: { code: appErr.code, message: appErr.message, ...appErr.details, requestId } })
   }
 }
 

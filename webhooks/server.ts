@@ -3,6 +3,8 @@ import { openDatabase } from "../db/client"
 import { createApp } from "./app"
 import { ConfigError, loadConfig } from "./config"
 import { createKratosAdmin } from "./kratos/admin"
+import { createSessionResolver } from "./kratos/sessions"
+import { reconcilePendingChanges } from "./domain/security-changes"
 import { createLogger } from "./logger"
 
 async function main(): Promise<void> {
@@ -26,7 +28,8 @@ async function main(): Promise<void> {
   log.info({ database: database.kind }, "database migrated")
 
   const kratos = createKratosAdmin(config.KRATOS_ADMIN_URL)
-  const app = createApp({ config, log, database, kratos })
+  const sessions = createSessionResolver(config.KRATOS_PUBLIC_URL)
+  const app = createApp({ config, log, database, kratos, sessions })
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     log.info(
       { url: config.PUBLIC_URL, port: config.PORT, host: config.HOST },
@@ -35,11 +38,22 @@ async function main(): Promise<void> {
   })
   server.keepAliveTimeout = 65_000
 
+  // Settles security changes whose post-persist hook never arrived (e.g. the service was down).
+  const reconcile = () =>
+    reconcilePendingChanges(
+      { database, kratos, log, maxPasswordChangesPerHour: config.PASSWORD_CHANGES_PER_HOUR },
+      { olderThanMs: config.RECONCILE_AFTER_SECONDS * 1000 },
+    ).catch((err: unknown) => log.warn({ err }, "reconciling pending changes failed"))
+  const reconciler = setInterval(reconcile, Math.min(60_000, config.RECONCILE_AFTER_SECONDS * 500))
+  reconciler.unref()
+  void reconcile()
+
   let stopping = false
   const shutdown = (signal: string) => {
     if (stopping) return
     stopping = true
     log.info({ signal }, "shutting down: draining connections")
+    clearInterval(reconciler)
     const force = setTimeout(() => {
       log.warn("connections did not drain in 10 s; closing")
       server.closeAllConnections()

@@ -36,6 +36,7 @@ export const settingsHookBody = z.object({
   flow_state: z.string().max(50).nullable(),
   identity_id: z.uuid(),
   identity: z.object({
+    updated_at: z.string().max(64).nullable(),
     state: z.string().max(50).nullable(),
     traits: json,
     metadata_public: metadataPublic,

@@ -16,6 +16,9 @@ function(ctx) {
   flow_state: if std.objectHas(ctx.flow, 'state') then ctx.flow.state else null,
   identity_id: identity(ctx).id,
   identity: {
+    // Before the change in pre-persist, after it in post-persist: tells two changes made on
+    // the same flow apart.
+    updated_at: if std.objectHas(identity(ctx), 'updated_at') then identity(ctx).updated_at else null,
     state: if std.objectHas(identity(ctx), 'state') then identity(ctx).state else null,
     traits: identity(ctx).traits,
     metadata_public: if std.objectHas(identity(ctx), 'metadata_public') then identity(ctx).metadata_public else null,

@@ -1,11 +1,9 @@
 import { randomBytes } from "node:crypto"
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import path from "node:path"
-import postgres from "postgres"
 import { buildUiIfStale, freePort, ROOT, startStack, type Stack } from "../../scripts/stack"
+import { createDatabases, SECURITY_TEAM } from "./databases"
 import { STACK_FILE_ENV, type StackInfo } from "./stack-info"
-
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
 /**
  * Starts the real stack once per `jest` run: Kratos v1.3.1 (built if needed) and the service,
@@ -52,6 +50,7 @@ export default async function globalSetup(): Promise<void> {
       LOG_PRETTY: "false",
       KRATOS_LOG_LEVEL: "info",
       KRATOS_BCRYPT_COST: "4",
+      SECURITY_TEAM_EMAILS: SECURITY_TEAM.join(","),
     },
     output: "files",
   })
@@ -71,37 +70,4 @@ export default async function globalSetup(): Promise<void> {
   process.env[STACK_FILE_ENV] = file
   ;(globalThis as { __stack?: Stack; __dropDatabases?: () => Promise<void> }).__stack = stack
   ;(globalThis as { __dropDatabases?: () => Promise<void> }).__dropDatabases = pg?.drop
-}
-
-async function createDatabases(runId: string) {
-  const admin = postgres(ADMIN_URL, { max: 1, connect_timeout: 3, onnotice: () => {} })
-  try {
-    await admin`select 1`
-  } catch {
-    await admin.end({ timeout: 1 }).catch(() => {})
-    console.warn(
-      "\nPostgres is not reachable at 127.0.0.1:5432: using SQLite for Kratos and PGlite for the service",
-    )
-    return undefined
-  }
-  const names = { kratos: `kg_${runId}_kratos`, service: `kg_${runId}_svc` }
-  await admin.unsafe(`create database ${names.kratos}`)
-  await admin.unsafe(`create database ${names.service}`)
-  await admin.end()
-  const base = new URL(ADMIN_URL)
-  const urlFor = (db: string) => {
-    const u = new URL(base)
-    u.pathname = `/${db}`
-    return u.toString()
-  }
-  return {
-    kratosUrl: `${urlFor(names.kratos)}?sslmode=disable&max_conns=10`,
-    serviceUrl: urlFor(names.service),
-    drop: async () => {
-      const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
-      for (const n of Object.values(names))
-        await sql.unsafe(`drop database if exists ${n} with (force)`)
-      await sql.end()
-    },
-  }
 }

@@ -3,8 +3,7 @@ import { Configuration, FrontendApi, IdentityApi } from "@ory/client"
 import { stackInfo } from "./stack-info"
 
 /** Kratos clients for tests: the public API through the service's origin, admin directly. */
-export function kratosClients() {
-  const s = stackInfo()
+export function kratosClients(s: { publicUrl: string; kratosAdminUrl: string } = stackInfo()) {
   return {
     frontend: new FrontendApi(new Configuration({ basePath: s.publicUrl })),
     identities: new IdentityApi(new Configuration({ basePath: s.kratosAdminUrl })),
@@ -18,8 +17,12 @@ export function uniqueEmail(prefix = "user"): string {
 }
 
 /** Registers through Kratos's native API flow (via the service's proxy); returns the session token. */
-export async function registerNative(email = uniqueEmail(), password = STRONG_PASSWORD) {
-  const { frontend } = kratosClients()
+export async function registerNative(
+  email = uniqueEmail(),
+  password = STRONG_PASSWORD,
+  stack?: { publicUrl: string; kratosAdminUrl: string },
+) {
+  const { frontend } = kratosClients(stack)
   const { data: flow } = await frontend.createNativeRegistrationFlow()
   const { data } = await frontend.updateRegistrationFlow({
     flow: flow.id,

@@ -1,10 +1,7 @@
 import net from "node:net"
-import pino from "pino"
 import request from "supertest"
 import { openDatabase } from "../../db/client"
-import { createApp } from "../../webhooks/app"
-import { loadConfig } from "../../webhooks/config"
-import { createKratosAdmin } from "../../webhooks/kratos/admin"
+import { inProcessApp } from "../harness/app"
 import { stackInfo } from "../harness/stack-info"
 
 /** A TCP relay to Postgres that the test can cut, as if the database went away. */
@@ -45,18 +42,8 @@ describe("/health/ready", () => {
     viaRelay.hostname = "127.0.0.1"
     viaRelay.port = String(relay.port)
 
-    const config = loadConfig({
-      ...s.serviceEnv,
-      DATABASE_URL: viaRelay.toString(),
-      LOG_LEVEL: "silent",
-    })
-    const database = openDatabase({ databaseUrl: config.DATABASE_URL, poolMax: 2 })
-    const app = createApp({
-      config,
-      log: pino({ level: "silent" }),
-      database,
-      kratos: createKratosAdmin(s.kratosAdminUrl),
-    })
+    const database = openDatabase({ databaseUrl: viaRelay.toString(), poolMax: 2 })
+    const { app } = inProcessApp({ database })
     try {
       const before = await request(app).get("/health/ready")
       expect(before.status).toBe(200)
@@ -77,25 +64,13 @@ describe("/health/ready", () => {
   })
 
   it("when Kratos admin is unreachable, then the service reports unready", async () => {
-    const s = stackInfo()
-    const config = loadConfig({ ...s.serviceEnv, LOG_LEVEL: "silent" })
-    const database = openDatabase({
-      databaseUrl: config.DATABASE_URL,
-      pgliteDir: undefined,
-      poolMax: 1,
-    })
-    const app = createApp({
-      config,
-      log: pino({ level: "silent" }),
-      database,
-      kratos: createKratosAdmin("http://127.0.0.1:9"),
-    })
+    const { app, close } = inProcessApp({ kratosAdminUrl: "http://127.0.0.1:9" })
     try {
       const res = await request(app).get("/health/ready")
       expect(res.status).toBe(503)
       expect(res.body.checks.kratos).toBe("unreachable")
     } finally {
-      await database.close()
+      await close()
     }
   })
 

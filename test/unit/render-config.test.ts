@@ -13,7 +13,11 @@ const env = {
 
 type Hook = {
   hook: string
-  config?: { url: string; auth: { config: { value: string } }; response: { parse: boolean } }
+  config?: {
+    url: string
+    auth: { config: { value: string } }
+    response: { parse?: boolean; ignore?: boolean }
+  }
 }
 
 describe("rendering kratos.yml from the environment", () => {
@@ -30,14 +34,14 @@ describe("rendering kratos.yml from the environment", () => {
     expect(cfg.selfservice.flows.settings.required_aal).toBe("highest_available")
   })
 
-  it("when rendered, then each settings method has a refusing pre-persist hook and a confirming post-persist hook on its own URL", () => {
+  it("when rendered, then each settings method has a refusing pre-persist hook Kratos waits for and a confirming post-persist hook it does not, on their own URLs", () => {
     const cfg = parse(renderKratosConfig(env))
     const after = cfg.selfservice.flows.settings.after as Record<string, { hooks: Hook[] }>
     for (const method of ["password", "totp", "lookup_secret", "webauthn", "passkey", "profile"]) {
       const hooks = after[method]!.hooks.filter((h) => h.hook === "web_hook")
-      expect(hooks.map((h) => [h.config!.url, h.config!.response.parse])).toEqual([
-        [`http://service:4455/hooks/settings/${method}/pre`, true],
-        [`http://service:4455/hooks/settings/${method}/post`, false],
+      expect(hooks.map((h) => [h.config!.url, h.config!.response])).toEqual([
+        [`http://service:4455/hooks/settings/${method}/pre`, { parse: true }],
+        [`http://service:4455/hooks/settings/${method}/post`, { ignore: true }],
       ])
       for (const h of hooks) expect(h.config!.auth.config.value).toBe(env.KRATOS_WEBHOOK_API_KEY)
     }

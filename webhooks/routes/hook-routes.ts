@@ -1,4 +1,4 @@
-import type { Router } from "express"
+import type { Response, Router } from "express"
 import { z } from "zod"
 import {
   hookPhases,
@@ -11,7 +11,16 @@ import {
 } from "../../kratos/hooks/bodies"
 import type { Deps } from "../app"
 import { recordHookDelivery } from "../domain/hook-deliveries"
-import { AppError } from "../errors"
+import {
+  afterSettingsChange,
+  beforeSettingsChange,
+  recordLogin,
+  recordRegistration,
+  registrationMetadata,
+  type ChangeDeps,
+} from "../domain/security-changes"
+import type { Refusal } from "../domain/settings-rules"
+import { AppError, kratosMessages } from "../errors"
 
 /** Parses with zod and turns a failure into one readable 400. */
 export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
@@ -31,50 +40,75 @@ const registrationParams = z.object({
   phase: z.enum(hookPhases),
 })
 
+/** A refusal Kratos shows in the flow; 403 is a 4xx Kratos does not retry. */
+function refuse(res: Response, r: Refusal): void {
+  res.status(403).json(kratosMessages(r.text, r.id, r.pointer))
+}
+
 /**
  * Kratos web_hook endpoints, one URL per flow, method and phase (Kratos does not tell a hook
- * which method it runs for). Each records what it received; a parse:true hook answers `{}`
- * (no identity change), a parse:false one 204.
+ * which method it runs for). Every call is recorded as received, then handed to the domain:
+ * pre-persist hooks may refuse a change, post-persist hooks confirm it into the audit trail.
  */
-export function registerHookRoutes(router: Router, { database }: Deps): void {
+export function registerHookRoutes(router: Router, deps: Deps): void {
+  const { database, config } = deps
+  const changes: ChangeDeps = {
+    database,
+    kratos: deps.kratos,
+    log: deps.log,
+    maxPasswordChangesPerHour: config.PASSWORD_CHANGES_PER_HOUR,
+  }
+  const record = (
+    hook: string,
+    flowId: string,
+    identityId: string | null,
+    body: unknown,
+    id: string,
+  ) => recordHookDelivery(database.db, { hook, flowId, identityId, payload: body, requestId: id })
+
   router.post("/hooks/settings/:method/:phase", async (req, res) => {
     const { method, phase } = parseOr400(settingsParams, req.params, "hook path")
     const body = parseOr400(settingsHookBody, req.body, "settings hook body")
-    await recordHookDelivery(database.db, {
-      hook: `settings.${method}.${phase}`,
-      flowId: body.flow_id,
-      identityId: body.identity_id,
-      payload: body,
-      requestId: String(req.id),
-    })
-    if (phase === "pre") res.json({})
-    else res.status(204).end()
+    const requestId = String(req.id)
+    const received = record(
+      `settings.${method}.${phase}`,
+      body.flow_id,
+      body.identity_id,
+      body,
+      requestId,
+    )
+    if (phase === "pre") {
+      const [refusal] = await Promise.all([
+        beforeSettingsChange(changes, method, body, requestId),
+        received,
+      ])
+      if (refusal) return refuse(res, refusal)
+      res.json({})
+    } else {
+      await Promise.all([afterSettingsChange(changes, method, body, requestId), received])
+      res.status(204).end()
+    }
   })
 
   router.post("/hooks/login/:method", async (req, res) => {
     const { method } = parseOr400(loginParams, req.params, "hook path")
     const body = parseOr400(loginHookBody, req.body, "login hook body")
-    await recordHookDelivery(database.db, {
-      hook: `login.${method}`,
-      flowId: body.flow_id,
-      identityId: body.identity_id,
-      payload: body,
-      requestId: String(req.id),
-    })
+    const requestId = String(req.id)
+    await record(`login.${method}`, body.flow_id, body.identity_id, body, requestId)
+    await recordLogin(changes, method, body, requestId)
     res.json({})
   })
 
   router.post("/hooks/registration/:method/:phase", async (req, res) => {
     const { method, phase } = parseOr400(registrationParams, req.params, "hook path")
     const body = parseOr400(registrationHookBody, req.body, "registration hook body")
-    await recordHookDelivery(database.db, {
-      hook: `registration.${method}.${phase}`,
-      flowId: body.flow_id,
-      identityId: body.identity_id,
-      payload: body,
-      requestId: String(req.id),
-    })
-    if (phase === "pre") res.json({})
-    else res.status(204).end()
+    const requestId = String(req.id)
+    await record(`registration.${method}.${phase}`, body.flow_id, body.identity_id, body, requestId)
+    if (phase === "pre") {
+      res.json({ identity: { metadata_public: registrationMetadata(body) } })
+    } else {
+      await recordRegistration(changes, method, body, requestId)
+      res.status(204).end()
+    }
   })
 }

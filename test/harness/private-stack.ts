@@ -1,0 +1,45 @@
+import { randomBytes } from "node:crypto"
+import path from "node:path"
+import { freePort, ROOT, startStack, type StackOptions } from "../../scripts/stack"
+import { createDatabases } from "./databases"
+
+/**
+ * A stack of its own for a test that stops the service or rewires Kratos, so the shared stack
+ * stays untouched. Needs Postgres (the test reads the service database).
+ */
+export async function startPrivateStack(
+  opts: Pick<StackOptions, "mutateKratosConfig" | "env"> = {},
+) {
+  const runId = `p${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
+  const pg = await createDatabases(runId)
+  if (!pg) throw new Error("this test needs Postgres at 127.0.0.1:5432")
+  const publicPort = await freePort()
+  try {
+    const stack = await startStack({
+      dataDir: path.join(ROOT, "test-output", `stack-${runId}`),
+      publicPort,
+      kratosPublicPort: await freePort(),
+      kratosAdminPort: await freePort(),
+      kratosDsn: pg.kratosUrl,
+      databaseUrl: pg.serviceUrl,
+      smtpUrl: `smtp://127.0.0.1:${await freePort()}/?disable_starttls=true`,
+      webhookApiKey: randomBytes(32).toString("hex"),
+      secrets: { cookie: randomBytes(32).toString("hex"), cipher: randomBytes(16).toString("hex") },
+      env: { LOG_LEVEL: "info", LOG_PRETTY: "false", KRATOS_BCRYPT_COST: "4", ...opts.env },
+      output: "files",
+      mutateKratosConfig: opts.mutateKratosConfig,
+    })
+    return {
+      stack,
+      serviceDatabaseUrl: pg.serviceUrl,
+      urls: { publicUrl: stack.publicUrl, kratosAdminUrl: stack.kratosAdminUrl },
+      stop: async () => {
+        await stack.stop()
+        await pg.drop()
+      },
+    }
+  } catch (err) {
+    await pg.drop()
+    throw err
+  }
+}

@@ -1,0 +1,123 @@
+import type { Session } from "@ory/client"
+import type { CredentialSummary } from "../kratos/identity"
+import { secondFactors } from "../kratos/identity"
+import { requires2fa, type OrgPolicy } from "./org-policy"
+
+export type GateReason = "aal2_required" | "password_change_required" | "mfa_enrollment_required"
+
+export type GateDecision =
+  | {
+      allow: true
+      identityId: string
+      role: string
+      aal: string
+      mfa: {
+        required: boolean
+        requiredBy: "org" | "role" | null
+        enrolled: boolean
+        deadline: string | null
+      }
+      warnings: string[]
+      passwordRotationDue: string | null
+    }
+  | {
+      allow: false
+      identityId: string
+      role: string
+      aal: string
+      reason: GateReason
+      message: string
+      redirectTo: string
+    }
+
+/**
+ * Whether a session may use the apps behind kratos-guard right now. Order matters: a person who
+ * must step up does that first (the password and enrolment pages need it too), then a forced
+ * password change, then a 2FA enrolment whose grace period is over.
+ */
+export function decideGate(input: {
+  session: Session
+  summary: CredentialSummary
+  policy: OrgPolicy
+  publicUrl: string
+  returnTo: string | null
+  now?: Date
+}): GateDecision {
+  const { session, summary, policy, publicUrl } = input
+  const now = input.now ?? new Date()
+  const aal = session.authenticator_assurance_level ?? "aal0"
+  const base = { identityId: summary.identityId, role: summary.role, aal }
+  const need = requires2fa(policy, summary.role)
+  const enrolled = secondFactors(summary).length > 0
+  const security = `${publicUrl}/settings?tab=security`
+
+  // Like Kratos's highest_available: once a second factor exists, an AAL1 session is not enough.
+  if (enrolled && aal !== "aal2" && aal !== "aal3") {
+    const returnTo = input.returnTo ?? security
+    return {
+      ...base,
+      allow: false,
+      reason: "aal2_required",
+      message: "Confirm it's you with your second factor to continue.",
+      redirectTo: `${publicUrl}/self-service/login/browser?aal=aal2&return_to=${encodeURIComponent(returnTo)}`,
+    }
+  }
+  if (summary.metadataPublic.force_password_change?.required) {
+    return {
+      ...base,
+      allow: false,
+      reason: "password_change_required",
+      message: "An administrator requires you to change your password before you continue.",
+      redirectTo: `${security}&reason=force_change`,
+    }
+  }
+  const deadline = need.required && !enrolled ? enrolmentDeadline(summary, policy) : null
+  if (deadline && deadline.getTime() <= now.getTime()) {
+    return {
+      ...base,
+      allow: false,
+      reason: "mfa_enrollment_required",
+      message:
+        need.by === "org"
+          ? "Your organisation requires two-factor authentication. Set it up to continue."
+          : "Your role requires two-factor authentication. Set it up to continue.",
+      redirectTo: `${security}&reason=mfa_enrollment`,
+    }
+  }
+  const rotationDue = rotationDueAt(summary, policy)
+  const warnings: string[] = []
+  if (deadline) warnings.push("mfa_enrollment_pending")
+  if (rotationDue && rotationDue.getTime() <= now.getTime()) warnings.push("password_rotation_due")
+  return {
+    ...base,
+    allow: true,
+    mfa: {
+      required: need.required,
+      requiredBy: need.by,
+      enrolled,
+      deadline: deadline?.toISOString() ?? null,
+    },
+    warnings,
+    passwordRotationDue: rotationDue?.toISOString() ?? null,
+  }
+}
+
+/**
+ * The grace period runs from when 2FA became required for this person: their role assignment
+ * (account creation when none is recorded) or, for an org-wide rule, the later of account
+ * creation and the last policy change.
+ */
+export function enrolmentDeadline(s: CredentialSummary, policy: OrgPolicy): Date {
+  const at = (v: string | null | undefined) => (v ? new Date(v).getTime() : Date.now())
+  const since = requires2fa({ ...policy, require2faForEveryone: false }, s.role).required
+    ? at(s.metadataPublic.role_assigned_at ?? s.createdAt)
+    : Math.max(at(s.createdAt), policy.updatedAt.getTime())
+  return new Date(since + policy.mfaGracePeriodHours * 3_600_000)
+}
+
+function rotationDueAt(s: CredentialSummary, policy: OrgPolicy): Date | null {
+  if (!policy.passwordRotationDays || !s.password?.updatedAt) return null
+  return new Date(
+    new Date(s.password.updatedAt).getTime() + policy.passwordRotationDays * 86_400_000,
+  )
+}

@@ -1,0 +1,351 @@
+import { and, count, desc, eq, gt, inArray, lt } from "drizzle-orm"
+import type { Logger } from "pino"
+import type {
+  LoginHookBody,
+  RegistrationHookBody,
+  SettingsHookBody,
+  SettingsMethod,
+} from "../../kratos/hooks/bodies"
+import type { Database } from "../../db/client"
+import { pendingChanges } from "../../db/schema"
+import type { KratosAdmin } from "../kratos/admin"
+import { fingerprint, posture, type CredentialSummary } from "../kratos/identity"
+import { appendAudit } from "./audit"
+import { changeEvents } from "./change-events"
+import { getOrgPolicy } from "./org-policy"
+import { latestIntent } from "./settings-intents"
+import { checkSettingsChange, type Refusal, type SettingsIntent } from "./settings-rules"
+
+export interface ChangeDeps {
+  database: Database
+  kratos: KratosAdmin
+  log: Logger
+  maxPasswordChangesPerHour: number
+}
+
+/** How long an intent noted by the proxy is taken to belong to the submit it preceded. */
+const INTENT_WINDOW_MS = 60_000
+
+/**
+ * Pre-persist: decides whether Kratos may persist a settings change and, if so, records it as
+ * pending. Reads the current credentials from the admin API (the webhook never sees them), so
+ * a failure there throws and the change fails closed.
+ */
+export async function beforeSettingsChange(
+  d: ChangeDeps,
+  method: SettingsMethod,
+  body: SettingsHookBody,
+  requestId: string,
+): Promise<Refusal | null> {
+  const db = d.database.db
+  // Independent reads in parallel: this runs inside the user's settings submit.
+  const [before, policy, recent] = await Promise.all([
+    d.kratos.summary(body.identity_id),
+    getOrgPolicy(db),
+    method === "password" ? passwordChangesSince(d, body.identity_id, 60 * 60_000) : 0,
+  ])
+  if (!before) {
+    return { id: 4100100, text: "This account no longer exists.", pointer: "#/" }
+  }
+  const intent = await classify(d, method, body, before)
+  const refusal = checkSettingsChange({
+    method,
+    intent,
+    before,
+    policy,
+    newTraits: body.identity.traits,
+    passwordChangesLastHour: recent,
+    maxPasswordChangesPerHour: d.maxPasswordChangesPerHour,
+  })
+  if (refusal) {
+    d.log.info(
+      { identityId: body.identity_id, method, intent: intent.kind, refusal: refusal.id },
+      "settings change refused",
+    )
+    return refusal
+  }
+  await db
+    .insert(pendingChanges)
+    .values({
+      changeKey: preKey(body, method, before),
+      flowId: body.flow_id,
+      method,
+      identityId: body.identity_id,
+      intent: intent.kind,
+      before,
+      ip: body.client.ip,
+      userAgent: body.client.user_agent,
+      requestId,
+    })
+    .onConflictDoNothing()
+  return null
+}
+
+/**
+ * Post-persist: Kratos has stored the change. Writes its audit entries (deduplicated, so a
+ * retried delivery adds nothing) and marks the pending record confirmed.
+ */
+export async function afterSettingsChange(
+  d: ChangeDeps,
+  method: SettingsMethod,
+  body: SettingsHookBody,
+  requestId: string,
+): Promise<void> {
+  const db = d.database.db
+  const [pending] = await db
+    .select()
+    .from(pendingChanges)
+    .where(
+      and(
+        eq(pendingChanges.flowId, body.flow_id),
+        eq(pendingChanges.method, method),
+        eq(pendingChanges.status, "pending"),
+      ),
+    )
+    .orderBy(desc(pendingChanges.id))
+    .limit(1)
+  const after = await d.kratos.summary(body.identity_id)
+  if (!after) return
+  const before = pending ? (pending.before as CredentialSummary) : null
+  await recordChange(d, {
+    method,
+    before,
+    after,
+    traits: { previous: body.previous_traits, current: body.identity.traits },
+    flowId: body.flow_id,
+    ip: body.client.ip,
+    userAgent: body.client.user_agent,
+    requestId,
+    pendingId: pending?.id ?? null,
+  })
+}
+
+/**
+ * Settles pending changes whose post-persist call never came (the service was down, or Kratos
+ * refused the change after our pre-persist hook allowed it): compares the admin API's current
+ * state with the recorded before-state and writes the audit entries of what Kratos stored,
+ * or marks the record abandoned when nothing changed.
+ */
+export async function reconcilePendingChanges(
+  d: ChangeDeps,
+  opts: { olderThanMs: number; limit?: number },
+): Promise<{ confirmed: number; abandoned: number }> {
+  const db = d.database.db
+  const rows = await db
+    .select()
+    .from(pendingChanges)
+    .where(
+      and(
+        eq(pendingChanges.status, "pending"),
+        lt(pendingChanges.createdAt, new Date(Date.now() - opts.olderThanMs)),
+      ),
+    )
+    .orderBy(pendingChanges.id)
+    .limit(opts.limit ?? 100)
+  let confirmed = 0
+  let abandoned = 0
+  for (const row of rows) {
+    const after = await d.kratos.summary(row.identityId)
+    const method = row.method as SettingsMethod
+    const events = after ? changeEvents(method, row.before as CredentialSummary, after) : []
+    if (!after || events.length === 0) {
+      await db
+        .update(pendingChanges)
+        .set({ status: "abandoned", resolvedAt: new Date() })
+        .where(and(eq(pendingChanges.id, row.id), eq(pendingChanges.status, "pending")))
+      abandoned++
+      continue
+    }
+    await recordChange(d, {
+      method,
+      before: row.before as CredentialSummary,
+      after,
+      flowId: row.flowId,
+      ip: row.ip,
+      userAgent: row.userAgent,
+      requestId: row.requestId,
+      pendingId: row.id,
+    })
+    confirmed++
+  }
+  if (rows.length > 0) d.log.info({ confirmed, abandoned }, "pending security changes reconciled")
+  return { confirmed, abandoned }
+}
+
+interface RecordInput {
+  method: SettingsMethod
+  before: CredentialSummary | null
+  after: CredentialSummary
+  traits?: { previous: Record<string, unknown>; current: Record<string, unknown> }
+  flowId: string
+  ip: string | null
+  userAgent: string | null
+  requestId: string | null
+  pendingId: number | null
+}
+
+async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
+  const events = changeEvents(r.method, r.before, r.after, r.traits)
+  await d.database.db.transaction(async (tx) => {
+    for (const e of events) {
+      await appendAudit(tx, {
+        event: e.event,
+        actorType: "user",
+        actorId: r.after.identityId,
+        subjectId: r.after.identityId,
+        ip: r.ip,
+        userAgent: r.userAgent,
+        flowId: r.flowId,
+        requestId: r.requestId,
+        posture: posture(r.after),
+        details: { ...e.details, method: e.details.method ?? r.method },
+        dedupKey: `settings:${r.flowId}:${r.method}:${e.event}:${e.discriminator}`,
+      })
+    }
+    if (r.pendingId !== null) {
+      await tx
+        .update(pendingChanges)
+        .set({ status: "confirmed", resolvedAt: new Date() })
+        .where(eq(pendingChanges.id, r.pendingId))
+    }
+  })
+}
+
+/** A successful login, recorded before Kratos issues the session (the hook runs first). */
+export async function recordLogin(
+  d: ChangeDeps,
+  method: string,
+  body: LoginHookBody,
+  requestId: string,
+): Promise<void> {
+  const after = await d.kratos.summary(body.identity_id)
+  if (!after) return
+  const aal = body.session?.aal ?? null
+  const key = `login:${body.session?.id ?? body.flow_id}:${method}`
+  await d.database.db.transaction(async (tx) => {
+    const base = {
+      actorType: "user" as const,
+      actorId: body.identity_id,
+      subjectId: body.identity_id,
+      ip: body.client.ip,
+      userAgent: body.client.user_agent,
+      flowId: body.flow_id,
+      requestId,
+      posture: posture(after, { aal }),
+    }
+    await appendAudit(tx, {
+      ...base,
+      event: "auth.login",
+      details: { method, aal, refresh: body.refresh, requested_aal: body.requested_aal },
+      dedupKey: `${key}:auth.login`,
+    })
+    if (method === "lookup_secret") {
+      await appendAudit(tx, {
+        ...base,
+        event: "auth.recovery_code_used",
+        details: { recovery_codes_left: after.lookupSecret?.unused ?? 0 },
+        dedupKey: `${key}:auth.recovery_code_used`,
+      })
+    }
+  })
+}
+
+/** Everyone starts as a member; the role is set before Kratos stores the new identity. */
+export function registrationMetadata(body: RegistrationHookBody, now = new Date()) {
+  const existing = (body.identity.metadata_public ?? {}) as Record<string, unknown>
+  return { ...existing, role: "member", role_assigned_at: now.toISOString() }
+}
+
+export async function recordRegistration(
+  d: ChangeDeps,
+  method: string,
+  body: RegistrationHookBody,
+  requestId: string,
+): Promise<void> {
+  if (!body.identity_id) return
+  const after = await d.kratos.summary(body.identity_id)
+  if (!after) return
+  await appendAudit(d.database.db, {
+    event: "auth.registered",
+    actorType: "user",
+    actorId: body.identity_id,
+    subjectId: body.identity_id,
+    ip: body.client.ip,
+    userAgent: body.client.user_agent,
+    flowId: body.flow_id,
+    requestId,
+    posture: posture(after),
+    details: { method },
+    dedupKey: `registered:${body.identity_id}`,
+  })
+}
+
+async function classify(
+  d: ChangeDeps,
+  method: SettingsMethod,
+  body: SettingsHookBody,
+  before: CredentialSummary,
+): Promise<SettingsIntent> {
+  const db = d.database.db
+  switch (method) {
+    case "password":
+      return { kind: "password_change" }
+    case "profile":
+      return { kind: "profile_update" }
+    case "totp":
+      // In pre-persist the admin API still shows the old state: TOTP present means unlink.
+      return before.totp ? { kind: "totp_unlink" } : { kind: "totp_link" }
+    case "lookup_secret": {
+      if (body.action_nodes.includes("lookup_secret_confirm"))
+        return { kind: "recovery_codes_confirm" }
+      const asked = await latestIntent(
+        db,
+        body.flow_id,
+        ["lookup_secret_disable"],
+        INTENT_WINDOW_MS,
+      )
+      // Kratos rewrites the form to a lone "regenerate" button before a disable runs its hooks.
+      if (asked || before.lookupSecret) return { kind: "recovery_codes_disable" }
+      return { kind: "recovery_codes_confirm" }
+    }
+    case "webauthn": {
+      const asked = await latestIntent(db, body.flow_id, ["webauthn_remove"], INTENT_WINDOW_MS)
+      return asked?.detail
+        ? { kind: "webauthn_remove", keyId: asked.detail }
+        : { kind: "webauthn_add" }
+    }
+    case "passkey": {
+      const asked = await latestIntent(db, body.flow_id, ["passkey_remove"], INTENT_WINDOW_MS)
+      return asked?.detail
+        ? { kind: "passkey_remove", keyId: asked.detail }
+        : { kind: "passkey_add" }
+    }
+  }
+}
+
+async function passwordChangesSince(
+  d: ChangeDeps,
+  identityId: string,
+  windowMs: number,
+): Promise<number> {
+  const [row] = await d.database.db
+    .select({ n: count() })
+    .from(pendingChanges)
+    .where(
+      and(
+        eq(pendingChanges.identityId, identityId),
+        eq(pendingChanges.method, "password"),
+        inArray(pendingChanges.status, ["pending", "confirmed"]),
+        gt(pendingChanges.createdAt, new Date(Date.now() - windowMs)),
+      ),
+    )
+  return row?.n ?? 0
+}
+
+/**
+ * One pending record per change: a retried delivery sees the same before-state (nothing was
+ * persisted in between), a second change on the same flow sees the state the first one left.
+ */
+function preKey(body: SettingsHookBody, method: SettingsMethod, before: CredentialSummary): string {
+  return `settings:${body.flow_id}:${method}:${fingerprint(JSON.stringify(before))}`
+}

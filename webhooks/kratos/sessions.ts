@@ -1,0 +1,35 @@
+import http from "node:http"
+import type { Session } from "@ory/client"
+import axios, { type AxiosInstance } from "axios"
+import type { Request } from "express"
+
+/** Resolves the caller's Kratos session (browser cookie or `X-Session-Token`) via Kratos public. */
+export interface SessionResolver {
+  fromRequest(req: Request): Promise<Session | null>
+}
+
+export function createSessionResolver(kratosPublicUrl: string): SessionResolver {
+  const client: AxiosInstance = axios.create({
+    baseURL: kratosPublicUrl,
+    timeout: 5000,
+    httpAgent: new http.Agent({ keepAlive: true }),
+    validateStatus: () => true,
+  })
+  return {
+    fromRequest: async (req) => {
+      const cookie = req.get("cookie")
+      const token = req.get("x-session-token")
+      if (!cookie && !token) return null
+      const res = await client.get<Session>("/sessions/whoami", {
+        headers: {
+          ...(cookie ? { cookie } : {}),
+          ...(token ? { "x-session-token": token } : {}),
+          accept: "application/json",
+        },
+      })
+      if (res.status === 200 && res.data?.identity) return res.data
+      if (res.status === 401 || res.status === 403) return null
+      throw new Error(`Kratos whoami answered ${res.status}`)
+    },
+  }
+}

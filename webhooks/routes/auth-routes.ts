@@ -1,0 +1,88 @@
+import type { Request, Router } from "express"
+import type { Deps } from "../app"
+import { decideGate } from "../domain/gate"
+import { acknowledgePasswordChange, type Actor } from "../domain/force-password-change"
+import { getOrgPolicy } from "../domain/org-policy"
+import { AppError } from "../errors"
+import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
+
+export function actorOf(req: Request, id: string, email: string | null = null): Actor {
+  return {
+    id,
+    email,
+    ip: req.ip ?? null,
+    userAgent: req.get("user-agent") ?? null,
+    requestId: String(req.id),
+  }
+}
+
+/**
+ * `GET /api/auth/gate` answers whether the caller may use the apps behind kratos-guard: 200,
+ * 401 (no session) or 403 with a machine-readable reason and where to go. Usable from an app
+ * and from a reverse proxy's auth sub-request (the identity is also in response headers).
+ * `POST /api/auth/ack-password-change` clears a forced password change after a real change.
+ */
+export function registerAuthRoutes(router: Router, deps: Deps): void {
+  const { config, database, kratos, sessions } = deps
+  const withSession = requireSession(sessions)
+  const csrf = requireCsrfProtection(config.PUBLIC_URL)
+
+  router.get("/api/auth/gate", withSession, async (req, res) => {
+    const session = sessionOf(req)
+    const identityId = session.identity?.id
+    const summary = identityId ? await kratos.summary(identityId) : null
+    if (!summary)
+      throw new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" })
+    const decision = decideGate({
+      session,
+      summary,
+      policy: await getOrgPolicy(database.db),
+      publicUrl: config.PUBLIC_URL,
+      returnTo: sameOriginReturnTo(req, config.PUBLIC_URL),
+    })
+    res.set({
+      "cache-control": "no-store",
+      "x-identity-id": decision.identityId,
+      "x-identity-role": decision.role,
+      "x-authenticator-assurance-level": decision.aal,
+    })
+    if (!decision.allow) {
+      throw new AppError("FORBIDDEN", decision.message, {
+        reason: decision.reason,
+        redirect_to: decision.redirectTo,
+      })
+    }
+    res.json({
+      identity_id: decision.identityId,
+      role: decision.role,
+      aal: decision.aal,
+      mfa: decision.mfa,
+      password_rotation_due: decision.passwordRotationDue,
+      warnings: decision.warnings,
+    })
+  })
+
+  router.post("/api/auth/ack-password-change", csrf, withSession, async (req, res) => {
+    const session = sessionOf(req)
+    const result = await acknowledgePasswordChange(
+      { database, kratos, securityTeam: config.SECURITY_TEAM_EMAILS, publicUrl: config.PUBLIC_URL },
+      actorOf(req, session.identity!.id),
+    )
+    res.json(result)
+  })
+}
+
+/** `return_to` (query) or the proxied URL (auth sub-request), only if it is on our origin. */
+function sameOriginReturnTo(req: Request, publicUrl: string): string | null {
+  const candidate =
+    (typeof req.query.return_to === "string" ? req.query.return_to : undefined) ??
+    req.get("x-forwarded-uri") ??
+    req.get("x-original-url")
+  if (!candidate) return null
+  try {
+    const url = new URL(candidate, publicUrl)
+    return url.origin === new URL(publicUrl).origin ? url.toString() : null
+  } catch {
+    return null
+  }
+}

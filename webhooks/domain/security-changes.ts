@@ -221,7 +221,8 @@ export async function recordLogin(
   const after = await d.kratos.summary(body.identity_id)
   if (!after) return
   const aal = body.session?.aal ?? null
-  const key = `login:${body.session?.id ?? body.flow_id}:${method}`
+  // The flow id, not the session id: Kratos has not stored the new session when this runs.
+  const key = `login:${body.flow_id}:${method}`
   await d.database.db.transaction(async (tx) => {
     const base = {
       actorType: "user" as const,

@@ -15,6 +15,7 @@ import { registerAdminRoutes } from "./routes/admin-routes"
 import { registerAuthRoutes } from "./routes/auth-routes"
 import { registerHealthRoutes } from "./routes/health"
 import { registerHookRoutes } from "./routes/hook-routes"
+import { registerInternalRoutes } from "./routes/internal-routes"
 import { registerKratosProxy } from "./routes/kratos-proxy"
 import { registerUiRoutes } from "./routes/ui"
 
@@ -84,9 +85,12 @@ export function createApp(deps: Deps): Express {
 
   const router = express.Router()
   registerHealthRoutes(router, deps)
-  router.use("/hooks", requireHookKey(config.KRATOS_WEBHOOK_API_KEY))
-  router.use(["/hooks", "/api"], express.json({ limit: config.BODY_LIMIT, strict: true }))
-  router.use(["/hooks", "/api"], (req, _res, next) => {
+  router.use(["/hooks", "/internal"], requireHookKey(config.KRATOS_WEBHOOK_API_KEY))
+  router.use(
+    ["/hooks", "/api", "/internal"],
+    express.json({ limit: config.BODY_LIMIT, strict: true }),
+  )
+  router.use(["/hooks", "/api", "/internal"], (req, _res, next) => {
     // A body must be JSON; a POST without one (an action such as "ack") needs no content type.
     if (req.method === "POST" && hasBody(req) && !req.is("application/json")) {
       return next(new AppError("UNSUPPORTED_MEDIA_TYPE", "expected an application/json body"))
@@ -94,9 +98,10 @@ export function createApp(deps: Deps): Express {
     next()
   })
   registerHookRoutes(router, deps)
+  registerInternalRoutes(router, deps)
   registerAuthRoutes(router, deps)
   registerAdminRoutes(router, deps)
-  router.use(["/hooks", "/api"], (_req, _res, next) =>
+  router.use(["/hooks", "/api", "/internal"], (_req, _res, next) =>
     next(new AppError("NOT_FOUND", "no such route")),
   )
   app.use(router)

@@ -97,6 +97,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
 }
 
 function isHookRequest(req: Request): boolean {
+  // Only Kratos's calls get Kratos's message shape; /internal is for the operator's CLI.
   return req.originalUrl.startsWith("/hooks/")
 }
 

@@ -35,7 +35,7 @@ export function registerUiRoutes(app: Express, { config }: Deps): void {
     )
     app.use(express.static(dist, { index: false, maxAge: 0 }))
   }
-  app.get(/^(?!\/(api|hooks|health)(\/|$)).*/, (_req, res) => {
+  app.get(/^(?!\/(api|hooks|health|internal)(\/|$)).*/, (_req, res) => {
     res.set("cache-control", "no-store")
     if (built) res.sendFile(index)
     else res.type("html").send(PLACEHOLDER)

@@ -1,0 +1,37 @@
+import type { Router } from "express"
+import { z } from "zod"
+import type { Deps } from "../app"
+import { roles } from "../domain/org-policy"
+import { setRole } from "../domain/roles"
+import { AppError } from "../errors"
+import { parseOr400 } from "./hook-routes"
+
+const grantBody = z.object({ email: z.email().max(320), role: z.enum(roles) }).strict()
+
+/**
+ * Operator commands (`npm run admin`), authenticated with the webhook API key, which only the
+ * operator and Kratos hold. They go through the service because only it may open the
+ * database (PGlite allows one process). Audited with actor `system`.
+ */
+export function registerInternalRoutes(router: Router, deps: Deps): void {
+  router.post("/internal/roles", async (req, res) => {
+    const { email, role } = parseOr400(grantBody, req.body, "body")
+    const { data } = await deps.kratos.identities.listIdentities({ credentialsIdentifier: email })
+    const identity = data[0]
+    if (!identity) throw new AppError("NOT_FOUND", `no user with email ${email}`)
+    const result = await setRole(
+      deps,
+      {
+        type: "system",
+        id: null,
+        role: null,
+        ip: req.ip ?? null,
+        userAgent: req.get("user-agent") ?? null,
+        requestId: String(req.id),
+      },
+      identity.id,
+      role,
+    )
+    res.json({ identity_id: identity.id, email, ...result })
+  })
+}

@@ -23,8 +23,8 @@ export interface ChangeDeps {
   maxPasswordChangesPerHour: number
 }
 
-/** How long an intent noted by the proxy is taken to belong to the submit it preceded. */
-const INTENT_WINDOW_MS = 60_000
+/** How long an intent noted by the proxy belongs to its flow: Kratos resumes a change paused for re-login up to 15 minutes later. */
+const INTENT_WINDOW_MS = 15 * 60_000
 
 /**
  * Pre-persist: decides whether Kratos may persist a settings change and, if so, records it as

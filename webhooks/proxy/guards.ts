@@ -5,6 +5,7 @@ import { type AttemptOutcome, type LoginSubject, LoginThrottle } from "../domain
 import { getOrgPolicy } from "../domain/org-policy"
 import { type IntentKind, recordIntent } from "../domain/settings-intents"
 import { AppError } from "../errors"
+import type { SessionResolver } from "../kratos/sessions"
 import { checkPassword } from "../policy/password-rules"
 import { forwardBuffered, relayResponse, sendUnreachable } from "./forward"
 import {
@@ -294,7 +295,7 @@ async function guardLogin(
   const method = methods.find((m) => THROTTLED_METHODS.has(m))
   if (!method) return forward(req, res, g)
 
-  const subject = await loginSubject(ctx.kratos, req, g.submission, method)
+  const subject = await loginSubject(ctx.deps.sessions, req, g.submission, method)
   const start = await ctx.throttle.begin(req.ip, subject).catch((err: unknown) => {
     ;(req.log ?? ctx.deps.log).error({ err }, "brute-force store unavailable; refusing the login")
     throw new AppError("UNAVAILABLE", "Sign-in is unavailable right now. Please try again shortly.")
@@ -327,7 +328,7 @@ async function guardLogin(
  * caller's session. Without either, only the IP limit applies.
  */
 async function loginSubject(
-  kratos: KratosPublic,
+  sessions: SessionResolver,
   req: Request,
   s: Submission,
   method: string,
@@ -336,7 +337,8 @@ async function loginSubject(
     const identifier = s.string("identifier") || s.string("password_identifier")
     return identifier ? { kind: "identifier", value: identifier } : null
   }
-  const identityId = await kratos.whoami(req.headers)
+  const session = await sessions.fromRequest(req).catch(() => null)
+  const identityId = session?.identity?.id
   return identityId ? { kind: "identity", value: identityId } : null
 }
 

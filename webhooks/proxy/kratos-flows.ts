@@ -53,8 +53,6 @@ const UNREACHABLE = JSON.stringify({
 export interface KratosPublic {
   /** `GET /self-service/<kind>/flows?id=` as the caller (their cookie / session token). */
   getFlow(kind: FlowKind, id: string, headers: CallerHeaders): Promise<FlowFetch>
-  /** The caller's identity id from `GET /sessions/whoami`, or null without a valid session. */
-  whoami(headers: CallerHeaders): Promise<string | null>
 }
 
 export function createKratosPublic(baseUrl: string, timeoutMs = 5000): KratosPublic {
@@ -79,23 +77,6 @@ export function createKratosPublic(baseUrl: string, timeoutMs = 5000): KratosPub
         return { ok: true, flow, setCookie: res.headers.getSetCookie() }
       } catch {
         return { ok: false, status: 502, body: UNREACHABLE, contentType: "application/json" }
-      }
-    },
-
-    async whoami(headers) {
-      try {
-        const res = await fetch(`${baseUrl}/sessions/whoami`, {
-          headers: callerHeaders(headers),
-          signal: AbortSignal.timeout(timeoutMs),
-        })
-        if (res.status !== 200) {
-          await res.body?.cancel()
-          return null
-        }
-        const session = (await res.json()) as { identity?: { id?: unknown } }
-        return typeof session.identity?.id === "string" ? session.identity.id : null
-      } catch {
-        return null
       }
     },
   }

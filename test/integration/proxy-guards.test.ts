@@ -73,7 +73,13 @@ async function scratchDatabase() {
 }
 
 /** A documentation-range address per test, so per-IP counters never meet. */
-const testIp = () => `198.51.100.${randomInt(1, 255)}`
+// Distinct client addresses (198.18.0.0/15, reserved for tests; only sent as a header), so one
+// test's blocked IP is never another's.
+let nextIp = randomInt(0, 60_000)
+const testIp = () => {
+  const n = nextIp++
+  return `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`
+}
 
 describe("password policy, enforced by the proxy before Kratos", () => {
   it("when a native settings flow submits a weak password, then it gets a 400 flow with one message per failing rule under the password field, and Kratos keeps the old password", async () => {

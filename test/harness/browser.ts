@@ -28,3 +28,34 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true })
 }
+
+/** Registers through the UI (email, then the password method); the page ends signed in. */
+export async function registerInBrowser(page: Page, base: string, email: string, password: string) {
+  await page.goto(`${base}/registration`)
+  await page.fill("input[name='traits.email']", email)
+  await page.click("button[type=submit]")
+  // elements-react asks for the method first, then the password.
+  await page.click("text=Enter your password")
+  await page.fill("input[name='password']", password)
+  await page.click("button[name='method'][value='password']")
+  await page.waitForURL(/\/verification\?flow=/)
+}
+
+/** A Chrome DevTools virtual authenticator bound to this page (WebAuthn without hardware). */
+export async function addVirtualAuthenticator(page: Page) {
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send("WebAuthn.enable")
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "usb",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+    },
+  })
+  return {
+    credentials: async () =>
+      (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials.length,
+  }
+}

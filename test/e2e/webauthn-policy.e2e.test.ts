@@ -1,0 +1,90 @@
+import type { Browser, Page } from "playwright-core"
+import {
+  addVirtualAuthenticator,
+  launchBrowser,
+  registerInBrowser,
+  screenshot,
+} from "../harness/browser"
+import { closeServiceDb, serviceDb } from "../harness/db"
+import { eventually } from "../harness/eventually"
+import { setRole } from "../harness/flows"
+import { kratosClients, STRONG_PASSWORD, uniqueEmail } from "../harness/kratos"
+import { stackInfo } from "../harness/stack-info"
+
+let browser: Browser
+beforeAll(async () => {
+  browser = await launchBrowser()
+})
+afterAll(async () => {
+  await browser?.close()
+  await closeServiceDb()
+})
+
+async function webauthnKeys(identityId: string): Promise<number> {
+  const { data } = await kratosClients().identities.getIdentity({
+    id: identityId,
+    includeCredential: ["webauthn"],
+  })
+  const config = data.credentials?.webauthn?.config as { credentials?: unknown[] } | undefined
+  return config?.credentials?.length ?? 0
+}
+
+async function auditEvents(identityId: string): Promise<string[]> {
+  const rows = await serviceDb()<{ event: string }[]>`
+    select event from audit_events where subject_id = ${identityId} order by id`
+  return rows.map((r) => r.event)
+}
+
+/** Registers in the browser and adds one security key from the Security page. */
+async function personWithSecurityKey(page: Page) {
+  const base = stackInfo().publicUrl
+  const email = uniqueEmail("webauthn")
+  const authenticator = await addVirtualAuthenticator(page)
+  await registerInBrowser(page, base, email, STRONG_PASSWORD)
+  await page.goto(`${base}/settings`)
+  await page.fill("input[name='webauthn_register_displayname']", "Desk key")
+  await page.click("button[name='webauthn_register_trigger']")
+  await page.waitForSelector("button[name='webauthn_remove']")
+  expect(await authenticator.credentials()).toBe(1)
+  const who = await (await page.context().request.get(`${base}/sessions/whoami`)).json()
+  return { email, identityId: who.identity.id as string }
+}
+
+describe("security keys and role-based 2FA, in a real browser", () => {
+  it("when an admin removes their last security key, then the page shows why it was refused and Kratos keeps the key", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    const person = await personWithSecurityKey(page)
+    await eventually(async () =>
+      expect(await auditEvents(person.identityId)).toContain("auth.webauthn_added"),
+    )
+    await setRole(person.identityId, "admin")
+
+    await page.reload()
+    await page.click("button[name='webauthn_remove']")
+    await page
+      .getByText(/your last security key can't be removed/)
+      .first()
+      .waitFor()
+    await screenshot(page, "webauthn-last-key-refused")
+
+    expect(await webauthnKeys(person.identityId)).toBe(1)
+    expect(await auditEvents(person.identityId)).not.toContain("auth.webauthn_removed")
+    await context.close()
+  })
+
+  it("when a member removes their security key, then it is removed and audited", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    const person = await personWithSecurityKey(page)
+
+    await page.click("button[name='webauthn_remove']")
+    await eventually(async () => expect(await webauthnKeys(person.identityId)).toBe(0))
+    await eventually(async () =>
+      expect(await auditEvents(person.identityId)).toEqual(
+        expect.arrayContaining(["auth.webauthn_added", "auth.webauthn_removed"]),
+      ),
+    )
+    await context.close()
+  })
+})

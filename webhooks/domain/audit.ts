@@ -27,6 +27,8 @@ export const auditEventNames = [
   "admin.user_deactivated",
   "admin.user_reactivated",
   "admin.user_provisioned",
+  "admin.user_viewed",
+  "admin.audit_exported",
 ] as const
 export type AuditEventName = (typeof auditEventNames)[number]
 

@@ -1,7 +1,22 @@
-import type { Router } from "express"
+import type { Request, Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
+import {
+  listUsers,
+  provisionUser,
+  resetTwoFactor,
+  revokeSessions,
+  setActive,
+  setManager,
+  userDetail,
+  type AdminActor,
+} from "../domain/admin-users"
+import { appendAudit } from "../domain/audit"
 import { requirePasswordChange } from "../domain/force-password-change"
+import { getOrgPolicy, orgPolicyUpdate, roles, updateOrgPolicy } from "../domain/org-policy"
+import { setRole } from "../domain/roles"
+import { AppError } from "../errors"
+import { roleOf } from "../kratos/identity"
 import {
   requireAdmin,
   requireCsrfProtection,
@@ -12,20 +27,119 @@ import { actorOf } from "./auth-routes"
 import { parseOr400 } from "./hook-routes"
 
 const userParams = z.object({ id: z.uuid("user id must be a UUID") })
+const listQuery = z.object({
+  search: z.string().max(200).optional(),
+  role: z.enum(roles).optional(),
+  offset: z.coerce.number().int().min(0).max(100_000).default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+})
+const roleBody = z.object({ role: z.enum(roles) }).strict()
+const managerBody = z.object({ manager_id: z.uuid().nullable() }).strict()
+const provisionBody = z
+  .object({
+    email: z.email().max(320),
+    first_name: z.string().max(100).optional(),
+    last_name: z.string().max(100).optional(),
+    role: z.enum(roles).default("member"),
+  })
+  .strict()
 
-/** Admin API (role admin or super_admin, AAL2 session); every call is audited. */
+function adminOf(req: Request): AdminActor {
+  const identity = sessionOf(req).identity!
+  return {
+    ...actorOf(req, identity.id),
+    type: "admin",
+    role: roleOf(identity.metadata_public),
+  }
+}
+
+/**
+ * Admin API: role admin or super_admin with an AAL2 session; every change (and every look at
+ * a person's record) is audited with the admin as actor.
+ */
 export function registerAdminRoutes(router: Router, deps: Deps): void {
   const { config, database, kratos, sessions } = deps
   const guard = [requireCsrfProtection(config.PUBLIC_URL), requireSession(sessions), requireAdmin]
+  const id = (req: Request) => parseOr400(userParams, req.params, "path").id
+
+  router.get("/api/admin/users", ...guard, async (req, res) => {
+    const q = parseOr400(listQuery, req.query, "query")
+    res.json(await listUsers(deps, q))
+  })
+
+  router.post("/api/admin/users", ...guard, async (req, res) => {
+    const body = parseOr400(provisionBody, req.body, "body")
+    res
+      .status(201)
+      .set("cache-control", "no-store")
+      .json(await provisionUser(deps, adminOf(req), body))
+  })
+
+  router.get("/api/admin/users/:id", ...guard, async (req, res) => {
+    res.json(await userDetail(deps, adminOf(req), id(req)))
+  })
+
+  router.put("/api/admin/users/:id/role", ...guard, async (req, res) => {
+    const { role } = parseOr400(roleBody, req.body, "body")
+    res.json(await setRole(deps, adminOf(req), id(req), role))
+  })
+
+  router.put("/api/admin/users/:id/manager", ...guard, async (req, res) => {
+    const body = parseOr400(managerBody, req.body, "body")
+    res.json(await setManager(deps, adminOf(req), id(req), body.manager_id))
+  })
 
   router.post("/api/admin/users/:id/force-password-change", ...guard, async (req, res) => {
-    const { id } = parseOr400(userParams, req.params, "path")
-    const admin = sessionOf(req).identity!
     const result = await requirePasswordChange(
       { database, kratos, securityTeam: config.SECURITY_TEAM_EMAILS, publicUrl: config.PUBLIC_URL },
-      actorOf(req, admin.id),
-      id,
+      adminOf(req),
+      id(req),
     )
     res.json({ required: true, set_at: result.setAt, already_required: result.alreadyRequired })
+  })
+
+  router.post("/api/admin/users/:id/reset-2fa", ...guard, async (req, res) => {
+    const { removed } = await resetTwoFactor(deps, adminOf(req), id(req))
+    res.json({ removed, sessions_revoked: true })
+  })
+
+  router.post("/api/admin/users/:id/revoke-sessions", ...guard, async (req, res) => {
+    res.json(await revokeSessions(deps, adminOf(req), id(req)))
+  })
+
+  router.post("/api/admin/users/:id/deactivate", ...guard, async (req, res) => {
+    const { state } = await setActive(deps, adminOf(req), id(req), false)
+    res.json({ state })
+  })
+
+  router.post("/api/admin/users/:id/reactivate", ...guard, async (req, res) => {
+    const { state } = await setActive(deps, adminOf(req), id(req), true)
+    res.json({ state })
+  })
+
+  router.get("/api/admin/policy", ...guard, async (_req, res) => {
+    res.json(await getOrgPolicy(database.db))
+  })
+
+  router.put("/api/admin/policy", ...guard, async (req, res) => {
+    const admin = adminOf(req)
+    // Weakening who needs 2FA is a super admin's call.
+    if (admin.role !== "super_admin")
+      throw new AppError("FORBIDDEN", "only a super admin changes the policy")
+    const change = parseOr400(orgPolicyUpdate, req.body, "body")
+    const { before, after } = await updateOrgPolicy(database.db, change, admin.id)
+    await appendAudit(database.db, {
+      event: "policy.updated",
+      actorType: "admin",
+      actorId: admin.id,
+      subjectId: null,
+      ip: admin.ip,
+      userAgent: admin.userAgent,
+      requestId: admin.requestId,
+      posture: {},
+      details: { before, after, changed: Object.keys(change) },
+      dedupKey: `policy:${admin.requestId}`,
+    })
+    res.json(after)
   })
 }

@@ -47,7 +47,14 @@ export interface StackOptions {
   kratosDsn?: string
   /** Service database; PGlite in dataDir when absent. */
   databaseUrl?: string
+  /** SMTP for Kratos's courier and the service's notifications (ignored with `mailSink`). */
   smtpUrl: string
+  /**
+   * Runs the dev mail sink (scripts/mail-sink.ts) as a process of its own on these ports and
+   * points SMTP_URL of both Kratos and the service at it. `startDown` leaves it stopped
+   * (start it later with `stack.mailSink.start()`) to test delivery while SMTP is down.
+   */
+  mailSink?: { smtpPort: number; httpPort: number; keep?: number; startDown?: boolean }
   webhookApiKey: string
   secrets: { cookie: string; cipher: string }
   /** Extra environment for both processes (e.g. KRATOS_PRIVILEGED_SESSION_MAX_AGE). */
@@ -67,8 +74,69 @@ export interface Stack {
   kratosBin: string
   serviceEnv: Record<string, string>
   kratos: ChildProcess
-  service: ChildProcess
+  /** The current service process (a new one after `restartService`). */
+  readonly service: ChildProcess
+  /** Starts the service again (after it was killed or stopped) and waits until it is ready. */
+  restartService(): Promise<void>
+  mailSink: MailSinkProcess | null
   stop(): Promise<void>
+}
+
+export interface MailSinkProcess {
+  smtpUrl: string
+  /** The sink's JSON inbox: newest first. */
+  messagesUrl: string
+  running(): boolean
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * The dev mail sink as its own process (a real SMTP server on loopback, inbox at
+ * `/messages`), so tests talk to it over the network exactly like to a production relay.
+ */
+export function mailSinkProcess(o: {
+  smtpPort: number
+  httpPort: number
+  keep?: number
+  dataDir?: string
+  output?: "inherit" | "files"
+}): MailSinkProcess {
+  let child: ChildProcess | null = null
+  const messagesUrl = `http://127.0.0.1:${o.httpPort}/messages`
+  const script =
+    `require(${JSON.stringify(path.join(ROOT, "scripts/mail-sink.ts"))})` +
+    `.startMailSink(${JSON.stringify({ smtpPort: o.smtpPort, httpPort: o.httpPort, keep: o.keep ?? 20_000 })})` +
+    `.then(() => console.log("mail sink ready"), (e) => { console.error(e); process.exit(1) })`
+  return {
+    smtpUrl: `smtp://127.0.0.1:${o.smtpPort}/?disable_starttls=true`,
+    messagesUrl,
+    running: () => child !== null && child.exitCode === null && child.signalCode === null,
+    async start() {
+      if (child && child.exitCode === null && child.signalCode === null) return
+      child = spawn(process.execPath, ["--import", "tsx", "-e", script], {
+        cwd: ROOT,
+        env: pathEnv(),
+        stdio: ["ignore", "pipe", "pipe"],
+      })
+      if (o.output === "inherit") {
+        child.stdout?.pipe(process.stdout)
+        child.stderr?.pipe(process.stderr)
+      } else if (o.dataDir) {
+        const out = createWriteStream(path.join(o.dataDir, "mail-sink.log"), { flags: "a" })
+        child.stdout?.pipe(out)
+        child.stderr?.pipe(out)
+      } else {
+        child.stdout?.resume()
+        child.stderr?.resume()
+      }
+      await waitFor(messagesUrl, child, 30_000)
+    },
+    async stop() {
+      if (child) await terminate(child)
+      child = null
+    },
+  }
 }
 
 export async function startStack(o: StackOptions): Promise<Stack> {
@@ -78,6 +146,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const kratosPublicUrl = `http://127.0.0.1:${o.kratosPublicPort}`
   const kratosAdminUrl = `http://127.0.0.1:${o.kratosAdminPort}`
   const hooksUrl = `http://127.0.0.1:${o.publicPort}`
+  const mailSink = o.mailSink
+    ? mailSinkProcess({ ...o.mailSink, dataDir: o.dataDir, output: o.output })
+    : null
+  const smtpUrl = mailSink?.smtpUrl ?? o.smtpUrl
 
   const kratosBin = ensureKratosBinary()
   const kratosConfigPath = path.join(o.dataDir, "kratos.yml")
@@ -89,7 +161,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     KRATOS_WEBHOOK_API_KEY: o.webhookApiKey,
     KRATOS_SECRET_COOKIE: o.secrets.cookie,
     KRATOS_SECRET_CIPHER: o.secrets.cipher,
-    SMTP_URL: o.smtpUrl,
+    SMTP_URL: smtpUrl,
   })
   if (o.mutateKratosConfig) {
     const cfg = parse(rendered) as Record<string, unknown>
@@ -118,25 +190,28 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     KRATOS_PUBLIC_URL: kratosPublicUrl,
     KRATOS_ADMIN_URL: kratosAdminUrl,
     KRATOS_WEBHOOK_API_KEY: o.webhookApiKey,
-    SMTP_URL: o.smtpUrl,
+    SMTP_URL: smtpUrl,
     ...(o.databaseUrl
       ? { DATABASE_URL: o.databaseUrl }
       : { PGLITE_DIR: path.join(o.dataDir, "pglite") }),
   }
 
+  if (mailSink && !o.mailSink?.startDown) await mailSink.start()
   const kratosArgs = ["serve", "-c", kratosConfigPath, "--watch-courier", "--sqa-opt-out"]
   if (o.kratosDev ?? true) kratosArgs.push("--dev")
   const kratos = launch("kratos", kratosBin, kratosArgs, kratosEnv, o)
-  const service = launch(
-    "service",
-    process.execPath,
-    ["--import", "tsx", path.join(ROOT, "webhooks/server.ts")],
-    { ...pathEnv(), ...serviceEnv },
-    o,
-  )
+  const launchService = () =>
+    launch(
+      "service",
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "webhooks/server.ts")],
+      { ...pathEnv(), ...serviceEnv },
+      o,
+    )
+  let service = launchService()
 
   const stop = async () => {
-    await Promise.all([terminate(service), terminate(kratos)])
+    await Promise.all([terminate(service), terminate(kratos), mailSink?.stop()])
   }
   try {
     await Promise.all([
@@ -155,7 +230,15 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     kratosBin,
     serviceEnv,
     kratos,
-    service,
+    get service() {
+      return service
+    },
+    async restartService() {
+      await terminate(service)
+      service = launchService()
+      await waitFor(`${publicUrl}/health/ready`, service, 60_000)
+    },
+    mailSink,
     stop,
   }
 }

@@ -17,6 +17,7 @@ import { registerHealthRoutes } from "./routes/health"
 import { registerHookRoutes } from "./routes/hook-routes"
 import { registerInternalRoutes } from "./routes/internal-routes"
 import { registerKratosProxy } from "./routes/kratos-proxy"
+import { registerMeRoutes } from "./routes/me-routes"
 import { registerUiRoutes } from "./routes/ui"
 
 export interface Deps {
@@ -101,6 +102,7 @@ export function createApp(deps: Deps): Express {
   registerInternalRoutes(router, deps)
   registerAuthRoutes(router, deps)
   registerAdminRoutes(router, deps)
+  registerMeRoutes(router, deps)
   router.use(["/hooks", "/api", "/internal"], (_req, _res, next) =>
     next(new AppError("NOT_FOUND", "no such route")),
   )

@@ -56,6 +56,21 @@ export const configSchema = z
           .filter(Boolean),
       )
       .pipe(z.array(z.email())),
+    /** Notification dispatcher: failed sends before a notification is dead. */
+    NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+    /** How often the dispatcher looks for due notifications when idle. */
+    NOTIFY_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+    /** Notifications claimed per round trip. */
+    NOTIFY_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
+    /** Sends in flight at once per replica (and SMTP pool connections). */
+    NOTIFY_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(5),
+    /**
+     * A claim's lease: a crashed replica's notifications are picked up after it. Keep it well
+     * above one SMTP exchange (timeouts: 10 s connect, 10 s greeting, 30 s idle socket).
+     */
+    NOTIFY_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+    /** First retry delay after a failed send; doubles per attempt (with jitter), at most 1 h. */
+    NOTIFY_BACKOFF_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
     /** Brute-force limits on login (proxy/guards.ts): failed attempts per account, then a block. */
     LOGIN_MAX_FAILURES_PER_IDENTIFIER: z.coerce.number().int().min(1).max(1000).default(5),
     /** How long a series of failed attempts on one account is remembered. */

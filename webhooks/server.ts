@@ -4,6 +4,7 @@ import { createApp } from "./app"
 import { ConfigError, loadConfig } from "./config"
 import { createKratosAdmin } from "./kratos/admin"
 import { createSessionResolver } from "./kratos/sessions"
+import { createDispatcher, type Dispatcher } from "./domain/notifications/dispatcher"
 import { reconcilePendingChanges } from "./domain/security-changes"
 import { createLogger } from "./logger"
 
@@ -48,18 +49,43 @@ async function main(): Promise<void> {
   reconciler.unref()
   void reconcile()
 
+  // Sends the notification outbox; every replica runs one (claims never overlap).
+  let dispatcher: Dispatcher | null = null
+  if (config.SMTP_URL) {
+    dispatcher = createDispatcher({
+      database,
+      log: log.child({ component: "notifications" }),
+      smtpUrl: config.SMTP_URL,
+      from: config.MAIL_FROM,
+      maxAttempts: config.NOTIFY_MAX_ATTEMPTS,
+      pollMs: config.NOTIFY_POLL_MS,
+      batchSize: config.NOTIFY_BATCH_SIZE,
+      concurrency: config.NOTIFY_CONCURRENCY,
+      leaseSeconds: config.NOTIFY_LEASE_SECONDS,
+      backoffBaseMs: config.NOTIFY_BACKOFF_BASE_MS,
+    })
+    dispatcher.start()
+  } else {
+    log.warn("SMTP_URL is not set: notifications are queued but not sent")
+  }
+
   let stopping = false
   const shutdown = (signal: string) => {
     if (stopping) return
     stopping = true
     log.info({ signal }, "shutting down: draining connections")
     clearInterval(reconciler)
+    // In parallel with draining HTTP: in-flight sends finish and are marked before the pool closes.
+    const dispatcherStopped = (dispatcher?.stop() ?? Promise.resolve()).catch((err: unknown) =>
+      log.error({ err }, "stopping the notification dispatcher failed"),
+    )
     const force = setTimeout(() => {
       log.warn("connections did not drain in 10 s; closing")
       server.closeAllConnections()
     }, 10_000)
     force.unref()
     server.close(async () => {
+      await dispatcherStopped
       await database
         .close()
         .catch((err: unknown) => log.error({ err }, "closing the database failed"))

@@ -27,7 +27,9 @@ export default async function globalSetup(): Promise<void> {
 
   buildUiIfStale()
   const pg = await createDatabases(runId)
-  const [publicPort, kratosPublicPort, kratosAdminPort] = [
+  const [publicPort, kratosPublicPort, kratosAdminPort, smtpPort, mailHttpPort] = [
+    await freePort(),
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -41,8 +43,10 @@ export default async function globalSetup(): Promise<void> {
     kratosAdminPort,
     kratosDsn: pg?.kratosUrl,
     databaseUrl: pg?.serviceUrl,
-    // Nothing listens here: mail delivery is not under test in this suite.
-    smtpUrl: `smtp://127.0.0.1:${await freePort()}/?disable_starttls=true`,
+    // A real SMTP server process (the dev mail sink) for Kratos's courier and the service's
+    // notifications; tests read what it received at stackInfo().mailMessagesUrl.
+    smtpUrl: `smtp://127.0.0.1:${smtpPort}/?disable_starttls=true`,
+    mailSink: { smtpPort, httpPort: mailHttpPort },
     webhookApiKey,
     secrets: { cookie: randomBytes(32).toString("hex"), cipher: randomBytes(16).toString("hex") },
     env: {
@@ -51,6 +55,7 @@ export default async function globalSetup(): Promise<void> {
       KRATOS_LOG_LEVEL: "info",
       KRATOS_BCRYPT_COST: "4",
       SECURITY_TEAM_EMAILS: SECURITY_TEAM.join(","),
+      NOTIFY_POLL_MS: "200",
     },
     output: "files",
   })
@@ -64,6 +69,7 @@ export default async function globalSetup(): Promise<void> {
     webhookApiKey,
     serviceDatabaseUrl: pg?.serviceUrl ?? null,
     serviceEnv: stack.serviceEnv,
+    mailMessagesUrl: stack.mailSink?.messagesUrl ?? null,
   }
   const file = path.join(dataDir, "stack.json")
   writeFileSync(file, JSON.stringify(info, null, 2))

@@ -6,14 +6,18 @@ import { createDatabases } from "./databases"
 /**
  * A stack of its own for a test that stops the service or rewires Kratos, so the shared stack
  * stays untouched. Needs Postgres (the test reads the service database).
+ *
+ * With `mailSink` it also runs its own SMTP sink process (both Kratos and the service send to
+ * it); `mailSink: "down"` leaves it stopped until `stack.mailSink.start()`.
  */
 export async function startPrivateStack(
-  opts: Pick<StackOptions, "mutateKratosConfig" | "env"> = {},
+  opts: Pick<StackOptions, "mutateKratosConfig" | "env"> & { mailSink?: "up" | "down" } = {},
 ) {
   const runId = `p${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
   const pg = await createDatabases(runId)
   if (!pg) throw new Error("this test needs Postgres at 127.0.0.1:5432")
   const publicPort = await freePort()
+  const smtpPort = await freePort()
   try {
     const stack = await startStack({
       dataDir: path.join(ROOT, "test-output", `stack-${runId}`),
@@ -22,7 +26,16 @@ export async function startPrivateStack(
       kratosAdminPort: await freePort(),
       kratosDsn: pg.kratosUrl,
       databaseUrl: pg.serviceUrl,
-      smtpUrl: `smtp://127.0.0.1:${await freePort()}/?disable_starttls=true`,
+      smtpUrl: `smtp://127.0.0.1:${smtpPort}/?disable_starttls=true`,
+      ...(opts.mailSink
+        ? {
+            mailSink: {
+              smtpPort,
+              httpPort: await freePort(),
+              startDown: opts.mailSink === "down",
+            },
+          }
+        : {}),
       webhookApiKey: randomBytes(32).toString("hex"),
       secrets: { cookie: randomBytes(32).toString("hex"), cipher: randomBytes(16).toString("hex") },
       env: { LOG_LEVEL: "info", LOG_PRETTY: "false", KRATOS_BCRYPT_COST: "4", ...opts.env },

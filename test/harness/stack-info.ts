@@ -12,6 +12,8 @@ export interface StackInfo {
   webhookApiKey: string
   serviceDatabaseUrl: string | null
   serviceEnv: Record<string, string>
+  /** The SMTP sink's JSON inbox (newest first), a process of its own; null without one. */
+  mailMessagesUrl: string | null
 }
 
 let cached: StackInfo | undefined

@@ -1,8 +1,17 @@
 import request from "supertest"
 import { createKratosAdmin } from "../../webhooks/kratos/admin"
 import { closeServiceDb, serviceDb } from "../harness/db"
-import { enrolRecoveryCodes, enrolTotp, loginPassword, setRole, stepUpTotp } from "../harness/flows"
+import {
+  enrolRecoveryCodes,
+  enrolTotp,
+  loginPassword,
+  setManager,
+  setRole,
+  stepUpTotp,
+} from "../harness/flows"
 import { kratosClients, registerNative, uniqueEmail } from "../harness/kratos"
+import { SECURITY_TEAM } from "../harness/databases"
+import { eventually } from "../harness/eventually"
 import { stackInfo } from "../harness/stack-info"
 
 afterAll(closeServiceDb)
@@ -17,6 +26,12 @@ async function staff(role: "admin" | "super_admin", aal: "aal1" | "aal2" = "aal2
   const token = await loginPassword(user.email)
   if (aal === "aal2") await stepUpTotp(token, secret)
   return { ...user, token }
+}
+
+async function adminEventsAll(subjectId: string): Promise<string[]> {
+  const rows = await serviceDb()<{ event: string }[]>`
+    select event from audit_events where subject_id = ${subjectId} order by id`
+  return rows.map((r) => r.event)
 }
 
 async function adminEvents(subjectId: string): Promise<string[]> {
@@ -196,6 +211,67 @@ describe("admin API: managing people", () => {
     const rows = await serviceDb()<{ n: number }[]>`
       select count(*)::int as n from audit_events where actor_id = ${boss.identityId} and event = 'policy.updated'`
     expect(rows[0]!.n).toBe(1)
+  })
+})
+
+describe("admin API: audit log and notifications", () => {
+  it("when an admin filters the org audit log, then matching entries come newest first, page by page, and export as CSV", async () => {
+    const admin = await staff("admin")
+    const member = await registerNative()
+    await enrolTotp(member.sessionToken)
+    await eventually(async () =>
+      expect(await adminEventsAll(member.identityId)).toContain("auth.2fa_enabled"),
+    )
+
+    const page1 = await api()
+      .get(`/api/admin/audit?subject=${member.identityId}&limit=1`)
+      .set("X-Session-Token", admin.token)
+    expect(page1.status).toBe(200)
+    expect(page1.body.items).toHaveLength(1)
+    expect(page1.body.items[0].event).toBe("auth.2fa_enabled")
+    const page2 = await api()
+      .get(`/api/admin/audit?subject=${member.identityId}&limit=1&cursor=${page1.body.next_cursor}`)
+      .set("X-Session-Token", admin.token)
+    expect(page2.body.items[0].event).toBe("auth.registered")
+
+    const filtered = await api()
+      .get(`/api/admin/audit?subject=${member.identityId}&event=auth.registered`)
+      .set("X-Session-Token", admin.token)
+    expect(filtered.body.items.map((i: { event: string }) => i.event)).toEqual(["auth.registered"])
+
+    const bad = await api().get("/api/admin/audit?cursor=%%%").set("X-Session-Token", admin.token)
+    expect(bad.status).toBe(400)
+
+    const csv = await api()
+      .get(`/api/admin/audit.csv?subject=${member.identityId}`)
+      .set("X-Session-Token", admin.token)
+    expect(csv.status).toBe(200)
+    expect(csv.headers["content-type"]).toMatch(/text\/csv/)
+    // Header, the two entries, and the export itself (recorded before the rows are streamed).
+    const events = csv.text
+      .trim()
+      .split(/\r?\n/)
+      .slice(1)
+      .map((l) => l.split(",")[3])
+    expect(events).toEqual(["auth.registered", "auth.2fa_enabled", "admin.audit_exported"])
+    const exported = await serviceDb()<{ n: number }[]>`
+      select count(*)::int as n from audit_events where actor_id = ${admin.identityId} and event = 'admin.audit_exported'`
+    expect(exported[0]!.n).toBe(1)
+  })
+
+  it("when an admin resets a member's 2FA, then the manager and the security team are queued to hear about it", async () => {
+    const admin = await staff("admin")
+    const manager = await registerNative()
+    const member = await registerNative()
+    await setManager(member.identityId, manager.identityId)
+    await enrolTotp(member.sessionToken)
+    await api()
+      .post(`/api/admin/users/${member.identityId}/reset-2fa`)
+      .set("X-Session-Token", admin.token)
+    const rows = await serviceDb()<{ recipient: string }[]>`
+      select o.recipient from notification_outbox o join audit_events a on a.event_id = o.audit_event_id
+      where a.subject_id = ${member.identityId} and a.event = 'admin.2fa_reset'`
+    expect(rows.map((r) => r.recipient).sort()).toEqual([manager.email, ...SECURITY_TEAM].sort())
   })
 })
 

@@ -5,6 +5,7 @@ import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { posture, readPublicMetadata, type CredentialSummary } from "../kratos/identity"
 import { appendAudit, type AuditEventName } from "./audit"
+import { enqueueFor } from "./notifications"
 import { writeMetadata } from "./force-password-change"
 import type { Role } from "./org-policy"
 import type { RoleActor } from "./roles"
@@ -12,6 +13,7 @@ import type { RoleActor } from "./roles"
 export interface AdminDeps {
   database: Database
   kratos: KratosAdmin
+  config: { SECURITY_TEAM_EMAILS: string[]; PUBLIC_URL: string }
 }
 
 /** The admin acting, as the audit trail records them. */
@@ -96,6 +98,10 @@ function requireRank(actor: AdminActor, t: CredentialSummary): void {
   }
 }
 
+/**
+ * Writes the audit entry and, for events that notify (2FA reset, deactivation), the outbox rows
+ * for the manager and the security team in the same transaction.
+ */
 async function audit(
   d: AdminDeps,
   actor: AdminActor,
@@ -103,18 +109,41 @@ async function audit(
   subject: CredentialSummary | null,
   details: Record<string, unknown>,
   dedupKey: string,
+  notify = false,
 ) {
-  return appendAudit(d.database.db, {
-    event,
-    actorType: "admin",
-    actorId: actor.id,
-    subjectId: subject?.identityId ?? null,
-    ip: actor.ip,
-    userAgent: actor.userAgent,
-    requestId: actor.requestId,
-    posture: subject ? posture(subject) : {},
-    details,
-    dedupKey,
+  const manager = notify && subject?.managerId ? await d.kratos.summary(subject.managerId) : null
+  return d.database.db.transaction(async (tx) => {
+    const entry = await appendAudit(tx, {
+      event,
+      actorType: "admin",
+      actorId: actor.id,
+      subjectId: subject?.identityId ?? null,
+      ip: actor.ip,
+      userAgent: actor.userAgent,
+      requestId: actor.requestId,
+      posture: subject ? posture(subject) : {},
+      details,
+      dedupKey,
+    })
+    if (notify && subject && entry.inserted) {
+      await enqueueFor(tx, {
+        auditEventId: entry.eventId,
+        event,
+        subject: {
+          id: subject.identityId,
+          email: subject.email,
+          managerEmail: manager?.email ?? null,
+        },
+        actor: { id: actor.id, email: actor.email },
+        details,
+        occurredAt: new Date(),
+        ip: actor.ip,
+        userAgent: actor.userAgent,
+        securityTeam: d.config.SECURITY_TEAM_EMAILS,
+        publicUrl: d.config.PUBLIC_URL,
+      })
+    }
+    return entry
   })
 }
 
@@ -200,6 +229,7 @@ export async function resetTwoFactor(d: AdminDeps, actor: AdminActor, id: string
     after,
     { removed, sessions_revoked: true },
     `2fa_reset:${actor.requestId}`,
+    true,
   )
   return { removed, eventId: entry.eventId, subject: after }
 }
@@ -228,6 +258,7 @@ export async function setActive(d: AdminDeps, actor: AdminActor, id: string, act
     after,
     { sessions_revoked: !active },
     `state:${actor.requestId}`,
+    !active,
   )
   return { state: after.state, eventId: entry.eventId, subject: after }
 }

@@ -4,7 +4,7 @@ import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { posture, type CredentialSummary, type ForcePasswordChange } from "../kratos/identity"
 import { appendAudit } from "./audit"
-import { enqueueNotification } from "./outbox"
+import { enqueueFor } from "./notifications/enqueue"
 
 export interface ForceChangeDeps {
   database: Database
@@ -125,6 +125,8 @@ export async function acknowledgePasswordChange(d: ForceChangeDeps, me: Actor): 
   const manager = s.managerId ? await d.kratos.summary(s.managerId) : null
 
   await d.database.db.transaction(async (tx) => {
+    const occurredAt = new Date()
+    const details = { set_at: flag.set_at, set_by: flag.set_by, password_changed_at: changedAt }
     const entry = await appendAudit(tx, {
       event: "auth.force_password_change_cleared",
       actorType: "user",
@@ -134,24 +136,22 @@ export async function acknowledgePasswordChange(d: ForceChangeDeps, me: Actor): 
       userAgent: me.userAgent,
       requestId: me.requestId,
       posture: posture(after),
-      details: { set_at: flag.set_at, set_by: flag.set_by, password_changed_at: changedAt },
+      details,
       dedupKey: `force_cleared:${me.id}:${flag.set_at}`,
+      occurredAt,
     })
-    const who = s.email ?? me.id
-    const recipients = [
-      ...(manager?.email ? [{ kind: "force_change_completed.manager", to: manager.email }] : []),
-      ...d.securityTeam.map((to) => ({ kind: "force_change_completed.security", to })),
-    ]
-    for (const r of recipients) {
-      await enqueueNotification(tx, {
+    // Manager and security team; idempotent, and a replayed ack finds them queued already.
+    if (entry.inserted) {
+      await enqueueFor(tx, {
         auditEventId: entry.eventId,
-        kind: r.kind,
-        recipient: r.to,
-        subject: `${who} completed a required password change`,
-        bodyText:
-          `${who} changed their password on ${changedAt ?? "an unknown date"}, ` +
-          `as required by an administrator on ${flag.set_at}.\n\n` +
-          `No action is needed. The audit log at ${d.publicUrl} has the details.`,
+        event: "auth.force_password_change_cleared",
+        subject: { id: me.id, email: s.email, managerEmail: manager?.email ?? null },
+        details,
+        occurredAt,
+        ip: me.ip,
+        userAgent: me.userAgent,
+        securityTeam: d.securityTeam,
+        publicUrl: d.publicUrl,
       })
     }
     // Inside the transaction: if Kratos refuses, nothing above is committed.

@@ -6,12 +6,14 @@ import type {
   SettingsHookBody,
   SettingsMethod,
 } from "../../kratos/hooks/bodies"
-import type { Database } from "../../db/client"
-import { pendingChanges } from "../../db/schema"
+import type { Database, Db } from "../../db/client"
+import { auditEvents, pendingChanges } from "../../db/schema"
 import type { KratosAdmin } from "../kratos/admin"
 import { fingerprint, posture, type CredentialSummary } from "../kratos/identity"
 import { appendAudit } from "./audit"
 import { changeEvents } from "./change-events"
+import { deviceFingerprint } from "./notifications/device"
+import { enqueueFor } from "./notifications/enqueue"
 import { getOrgPolicy } from "./org-policy"
 import { latestIntent } from "./settings-intents"
 import { checkSettingsChange, type Refusal, type SettingsIntent } from "./settings-rules"
@@ -21,6 +23,8 @@ export interface ChangeDeps {
   kratos: KratosAdmin
   log: Logger
   maxPasswordChangesPerHour: number
+  /** For the Security-page link in user notifications (optional: mails read fine without). */
+  publicUrl?: string
 }
 
 /** How long an intent noted by the proxy belongs to its flow: Kratos resumes a change paused for re-login up to 15 minutes later. */
@@ -188,7 +192,9 @@ async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
   const events = changeEvents(r.method, r.before, r.after, r.traits)
   await d.database.db.transaction(async (tx) => {
     for (const e of events) {
-      await appendAudit(tx, {
+      const occurredAt = new Date()
+      const details = { ...e.details, method: e.details.method ?? r.method }
+      const entry = await appendAudit(tx, {
         event: e.event,
         actorType: "user",
         actorId: r.after.identityId,
@@ -198,9 +204,23 @@ async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
         flowId: r.flowId,
         requestId: r.requestId,
         posture: posture(r.after),
-        details: { ...e.details, method: e.details.method ?? r.method },
+        details,
         dedupKey: `settings:${r.flowId}:${r.method}:${e.event}:${e.discriminator}`,
+        occurredAt,
       })
+      // A replayed delivery finds the entry (and its notifications) already written.
+      if (entry.inserted) {
+        await enqueueFor(tx, {
+          auditEventId: entry.eventId,
+          event: e.event,
+          subject: { id: r.after.identityId, email: r.after.email },
+          details,
+          occurredAt,
+          ip: r.ip,
+          userAgent: r.userAgent,
+          publicUrl: d.publicUrl,
+        })
+      }
     }
     if (r.pendingId !== null) {
       await tx
@@ -234,21 +254,78 @@ export async function recordLogin(
       requestId,
       posture: posture(after, { aal }),
     }
-    await appendAudit(tx, {
+    const occurredAt = new Date()
+    const notify = {
+      subject: { id: body.identity_id, email: after.email },
+      occurredAt,
+      ip: body.client.ip,
+      userAgent: body.client.user_agent,
+      publicUrl: d.publicUrl,
+    }
+    const login = await appendAudit(tx, {
       ...base,
       event: "auth.login",
       details: { method, aal, refresh: body.refresh, requested_aal: body.requested_aal },
       dedupKey: `${key}:auth.login`,
+      occurredAt,
     })
+    if (login.inserted) {
+      const newDevice = await isNewDevice(tx, body.identity_id, body.client.user_agent, login.id)
+      if (newDevice) {
+        await enqueueFor(tx, {
+          ...notify,
+          auditEventId: login.eventId,
+          event: "auth.login",
+          newDevice,
+          details: { method },
+        })
+      }
+    }
     if (method === "lookup_secret") {
-      await appendAudit(tx, {
+      const details = { recovery_codes_left: after.lookupSecret?.unused ?? 0 }
+      const used = await appendAudit(tx, {
         ...base,
         event: "auth.recovery_code_used",
-        details: { recovery_codes_left: after.lookupSecret?.unused ?? 0 },
+        details,
         dedupKey: `${key}:auth.recovery_code_used`,
+        occurredAt,
       })
+      if (used.inserted) {
+        await enqueueFor(tx, {
+          ...notify,
+          auditEventId: used.eventId,
+          event: "auth.recovery_code_used",
+          details,
+        })
+      }
     }
   })
+}
+
+/**
+ * Whether a login comes from a device (browser family + OS) this account has not signed in
+ * from before. The first login of an account is not "new" (there is nothing to compare with);
+ * the device it registered from counts as known.
+ */
+async function isNewDevice(
+  tx: Db,
+  identityId: string,
+  userAgent: string | null,
+  loginEntryId: number,
+): Promise<boolean> {
+  const earlier = await tx
+    .selectDistinct({ event: auditEvents.event, userAgent: auditEvents.userAgent })
+    .from(auditEvents)
+    .where(
+      and(
+        eq(auditEvents.subjectId, identityId),
+        inArray(auditEvents.event, ["auth.login", "auth.registered"]),
+        lt(auditEvents.id, loginEntryId),
+      ),
+    )
+  if (!earlier.some((e) => e.event === "auth.login")) return false
+  const device = deviceFingerprint(userAgent)
+  return !earlier.some((e) => deviceFingerprint(e.userAgent) === device)
 }
 
 /** Everyone starts as a member; the role is set before Kratos stores the new identity. */

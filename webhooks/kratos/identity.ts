@@ -73,6 +73,8 @@ export interface CredentialSummary {
    * nothing changed: only the fingerprint tells that a password or the codes really changed.
    */
   password: { updatedAt: string | null; fingerprint: string | null } | null
+  /** When the password credential was created (Kratos keeps it across password changes). */
+  passwordCreatedAt?: string | null
   totp: { createdAt: string | null } | null
   lookupSecret: {
     updatedAt: string | null
@@ -117,6 +119,7 @@ export function summarise(identity: Identity): CredentialSummary {
           fingerprint: typeof hashed === "string" && hashed ? fingerprint(hashed) : null,
         }
       : null,
+    passwordCreatedAt: creds.password?.created_at ?? null,
     totp: creds.totp ? { createdAt: creds.totp.created_at ?? null } : null,
     lookupSecret:
       lookup && codes.length > 0

@@ -12,6 +12,18 @@ import {
   type AdminActor,
 } from "../domain/admin-users"
 import { appendAudit } from "../domain/audit"
+import {
+  decodeCursor,
+  listAudit,
+  MAX_PAGE_SIZE,
+  streamAuditCsv,
+  type AuditFilters,
+} from "../domain/audit-queries"
+import {
+  InvalidCursorError,
+  listFailedNotifications,
+  retryNotification,
+} from "../domain/notifications/admin"
 import { requirePasswordChange } from "../domain/force-password-change"
 import { getOrgPolicy, orgPolicyUpdate, roles, updateOrgPolicy } from "../domain/org-policy"
 import { setRole } from "../domain/roles"
@@ -34,6 +46,28 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 })
 const roleBody = z.object({ role: z.enum(roles) }).strict()
+const auditQuery = z
+  .object({
+    actor: z.uuid().optional(),
+    subject: z.uuid().optional(),
+    event: z
+      .union([z.string().max(100), z.array(z.string().max(100)).max(30)])
+      .optional()
+      .transform((e) => (typeof e === "string" ? e.split(",").filter(Boolean) : e)),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
+  })
+  .strict()
+const outboxQuery = z
+  .object({
+    status: z.enum(["dead", "retrying"]).optional(),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+  })
+  .strict()
+const notificationParams = z.object({ id: z.uuid("notification id must be a UUID") })
 const managerBody = z.object({ manager_id: z.uuid().nullable() }).strict()
 const provisionBody = z
   .object({
@@ -43,6 +77,22 @@ const provisionBody = z
     role: z.enum(roles).default("member"),
   })
   .strict()
+
+function auditFilters(q: {
+  actor?: string
+  subject?: string
+  event?: string[]
+  from?: string
+  to?: string
+}): AuditFilters {
+  return {
+    actorId: q.actor,
+    subjectId: q.subject,
+    event: q.event && q.event.length > 0 ? q.event : undefined,
+    from: q.from ? new Date(q.from) : undefined,
+    to: q.to ? new Date(q.to) : undefined,
+  }
+}
 
 function adminOf(req: Request): AdminActor {
   const identity = sessionOf(req).identity!
@@ -115,6 +165,60 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
   router.post("/api/admin/users/:id/reactivate", ...guard, async (req, res) => {
     const { state } = await setActive(deps, adminOf(req), id(req), true)
     res.json({ state })
+  })
+
+  router.get("/api/admin/audit", ...guard, async (req, res) => {
+    const q = parseOr400(auditQuery, req.query, "query")
+    if (q.cursor && decodeCursor(q.cursor) === null)
+      throw new AppError("BAD_REQUEST", "invalid cursor")
+    const page = await listAudit(database.db, auditFilters(q), { cursor: q.cursor, limit: q.limit })
+    res.json({ items: page.items, next_cursor: page.nextCursor })
+  })
+
+  // Streams, in id order, however many rows match: never loads them all in memory.
+  router.get("/api/admin/audit.csv", ...guard, async (req, res) => {
+    const q = parseOr400(auditQuery.omit({ cursor: true, limit: true }), req.query, "query")
+    const admin = adminOf(req)
+    await appendAudit(database.db, {
+      event: "admin.audit_exported",
+      actorType: "admin",
+      actorId: admin.id,
+      subjectId: q.subject ?? null,
+      ip: admin.ip,
+      userAgent: admin.userAgent,
+      requestId: admin.requestId,
+      posture: {},
+      details: { filters: q },
+      dedupKey: `export:${admin.requestId}`,
+    })
+    res.set({
+      "content-type": "text/csv; charset=utf-8",
+      "content-disposition": `attachment; filename="audit-${new Date().toISOString().slice(0, 10)}.csv"`,
+      "cache-control": "no-store",
+    })
+    await streamAuditCsv(database, auditFilters(q), res)
+    res.end()
+  })
+
+  router.get("/api/admin/notifications", ...guard, async (req, res) => {
+    const q = parseOr400(outboxQuery, req.query, "query")
+    try {
+      const page = await listFailedNotifications(database.db, q)
+      res.json({ items: page.items, next_cursor: page.nextCursor })
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw new AppError("BAD_REQUEST", "invalid cursor")
+      throw err
+    }
+  })
+
+  router.post("/api/admin/notifications/:id/retry", ...guard, async (req, res) => {
+    const { id: notificationId } = parseOr400(notificationParams, req.params, "path")
+    const result = await retryNotification(database.db, notificationId)
+    if (result.status === "not_found") throw new AppError("NOT_FOUND", "no such notification")
+    if (result.status === "not_retryable") {
+      throw new AppError("CONFLICT", `this notification is ${result.current}, not failed`)
+    }
+    res.json(result)
   })
 
   router.get("/api/admin/policy", ...guard, async (_req, res) => {

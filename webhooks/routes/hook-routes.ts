@@ -57,6 +57,7 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
     kratos: deps.kratos,
     log: deps.log,
     maxPasswordChangesPerHour: config.PASSWORD_CHANGES_PER_HOUR,
+    publicUrl: config.PUBLIC_URL,
   }
   const record = (
     hook: string,

@@ -1,0 +1,213 @@
+import type { Transporter } from "nodemailer"
+import type { Logger } from "pino"
+import type { Database } from "../../../db/client"
+import { createSmtpTransport, describeSendError } from "./smtp"
+
+export interface DispatcherOptions {
+  database: Database
+  log: Logger
+  smtpUrl: string
+  /** The From header (MAIL_FROM). */
+  from: string
+  /** Failed sends before a notification is `dead` (admins can retry it). */
+  maxAttempts: number
+  /** Idle poll interval when nothing was due. */
+  pollMs: number
+  /** Rows claimed per round trip. */
+  batchSize: number
+  /** Sends in flight at once (also the SMTP pool's connection count). */
+  concurrency: number
+  /** How long a claim holds a row; after it a crashed sender's rows are picked up again. */
+  leaseSeconds: number
+  /** First retry delay; doubles per failed attempt (with jitter), capped at backoffMaxMs. */
+  backoffBaseMs?: number
+  backoffMaxMs?: number
+  /** Tests and benches: a transport of their own instead of one built from smtpUrl. */
+  transport?: Transporter
+}
+
+export interface Dispatcher {
+  start(): void
+  /** Stops claiming, lets in-flight sends finish and be marked, hands back unsent claims. */
+  stop(): Promise<void>
+  /** Ends the idle wait now (e.g. right after a commit that queued mail). */
+  wake(): void
+  /** One claim-and-send round; how many rows it claimed. */
+  runOnce(): Promise<number>
+}
+
+interface ClaimedRow {
+  id: string
+  kind: string
+  recipient: string
+  subject: string
+  body_text: string
+  body_html: string | null
+  message_id: string
+  attempts: number
+  /** The lease this claim holds, as Postgres prints it: the fence for marking a failure. */
+  lease: string
+}
+
+/**
+ * Claims due rows: pending ones, and `sending` ones whose lease ran out (their sender died).
+ * `FOR UPDATE SKIP LOCKED` lets several replicas claim side by side without waiting on or
+ * double-claiming each other's rows; a row a competitor claimed just before is re-checked
+ * against the WHERE clause (its new lease excludes it).
+ */
+const CLAIM = `
+update notification_outbox o
+   set status = 'sending', locked_until = now() + $1::int * interval '1 second'
+ where o.id in (
+   select id from notification_outbox
+    where status in ('pending', 'sending')
+      and next_attempt_at <= now()
+      and (locked_until is null or locked_until < now())
+    order by next_attempt_at
+    limit $2
+    for update skip locked)
+returning o.id, o.kind, o.recipient, o.subject, o.body_text, o.body_html, o.message_id,
+          o.attempts, o.locked_until::text as lease`
+
+const MARK_SENT = `
+update notification_outbox
+   set status = 'sent', sent_at = now(), locked_until = null, last_error = null
+ where id = $1 and status <> 'sent'`
+
+/** Only while our claim still holds: after a lease ran out another sender owns the row. */
+const MARK_FAILED = `
+update notification_outbox
+   set status = $2, attempts = $3, last_error = $4, locked_until = null,
+       next_attempt_at = now() + $5::int * interval '1 millisecond'
+ where id = $1 and status = 'sending' and locked_until = $6::timestamptz`
+
+const RELEASE = `
+update notification_outbox set status = 'pending', locked_until = null
+ where id = any($1::uuid[]) and status = 'sending'`
+
+/** Exponential backoff with equal jitter: base·2^(n-1), half of it random, capped. */
+export function backoffMs(attempts: number, baseMs: number, maxMs: number): number {
+  const full = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1))
+  return Math.round(full / 2 + Math.random() * (full / 2))
+}
+
+/**
+ * Sends the notification outbox over SMTP. Each message goes out with the Message-ID chosen
+ * when it was queued, the same on every attempt, and is marked sent right after the server's
+ * 250: a process killed between the two resends that one message (same Message-ID) once its
+ * lease runs out; nothing else is sent twice.
+ */
+export function createDispatcher(o: DispatcherOptions): Dispatcher {
+  const transport = o.transport ?? createSmtpTransport(o.smtpUrl, { maxConnections: o.concurrency })
+  const baseMs = o.backoffBaseMs ?? 5000
+  const maxMs = o.backoffMaxMs ?? 3_600_000
+  let stopping = false
+  let loop: Promise<void> | null = null
+  let wakeUp: (() => void) | null = null
+  let lastLoopError = 0
+
+  const query = o.database.query.bind(o.database)
+
+  async function sendOne(row: ClaimedRow): Promise<void> {
+    try {
+      await transport.sendMail({
+        from: o.from,
+        to: row.recipient,
+        subject: row.subject,
+        text: row.body_text,
+        ...(row.body_html ? { html: row.body_html } : {}),
+        messageId: row.message_id,
+        headers: {
+          "X-Kratos-Guard-Notification": row.id,
+          "Auto-Submitted": "auto-generated",
+        },
+      })
+    } catch (err) {
+      const attempts = row.attempts + 1
+      const dead = attempts >= o.maxAttempts
+      const lastError = describeSendError(err, o.smtpUrl)
+      const delay = dead ? 0 : backoffMs(attempts, baseMs, maxMs)
+      await query(MARK_FAILED, [
+        row.id,
+        dead ? "dead" : "pending",
+        attempts,
+        lastError,
+        delay,
+        row.lease,
+      ]).catch((e: unknown) => o.log.warn({ err: e, id: row.id }, "marking a failed send failed"))
+      const fields = { id: row.id, kind: row.kind, attempts, error: lastError }
+      if (dead) o.log.error(fields, "notification is dead after its last attempt")
+      else o.log.warn({ ...fields, retryInMs: delay }, "notification send failed; will retry")
+      return
+    }
+    // One retry: a row left `sending` is resent (same Message-ID) after its lease.
+    await query(MARK_SENT, [row.id])
+      .catch(() => query(MARK_SENT, [row.id]))
+      .catch((e: unknown) => o.log.warn({ err: e, id: row.id }, "marking a sent mail failed"))
+  }
+
+  async function runOnce(): Promise<number> {
+    const { rows } = await query<ClaimedRow>(CLAIM, [o.leaseSeconds, o.batchSize])
+    if (rows.length === 0) return 0
+    // Rows not started within half the lease go back unsent, so no send can outlive its
+    // claim (SMTP timeouts are bounded too) and be picked up by a second sender meanwhile.
+    const startBy = Date.now() + o.leaseSeconds * 500
+    let next = 0
+    const worker = async () => {
+      while (!stopping && next < rows.length && Date.now() < startBy) await sendOne(rows[next++]!)
+    }
+    await Promise.all(Array.from({ length: Math.min(o.concurrency, rows.length) }, worker))
+    if (next < rows.length) {
+      // Stopping or late: hand back what was claimed but not started.
+      const unsent = rows.slice(next).map((r) => r.id)
+      await query(RELEASE, [unsent]).catch(() => {})
+    }
+    return rows.length
+  }
+
+  const idle = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, o.pollMs)
+      function done() {
+        clearTimeout(timer)
+        wakeUp = null
+        resolve()
+      }
+      wakeUp = done
+    })
+
+  async function run(): Promise<void> {
+    while (!stopping) {
+      let claimed = 0
+      try {
+        claimed = await runOnce()
+      } catch (err) {
+        // Database unreachable and the like: log now and then, keep polling.
+        if (Date.now() - lastLoopError > 60_000) {
+          lastLoopError = Date.now()
+          o.log.warn({ err }, "notification dispatch round failed")
+        }
+      }
+      if (!stopping && claimed < o.batchSize) await idle()
+    }
+  }
+
+  return {
+    start() {
+      if (loop) return
+      stopping = false
+      loop = run()
+    },
+    async stop() {
+      stopping = true
+      wakeUp?.()
+      await loop
+      loop = null
+      if (!o.transport) transport.close()
+    },
+    wake() {
+      wakeUp?.()
+    },
+    runOnce,
+  }
+}

@@ -1,0 +1,62 @@
+import type { Db } from "../../../db/client"
+import type { AuditEventName } from "../audit"
+import { enqueueNotification } from "../outbox"
+import { recipientsFor } from "./recipients"
+import { renderNotification, type NotificationKind } from "./templates"
+
+export interface NotifyInput {
+  /** The `event_id` of the audit entry written in the same transaction. */
+  auditEventId: string
+  event: AuditEventName
+  subject: { id: string; email: string | null; managerEmail?: string | null }
+  /** The administrator who made the change, when it was not the subject. */
+  actor?: { id: string | null; email?: string | null } | null
+  /** The audit entry's details; templates read only named, non-secret fields. */
+  details?: Record<string, unknown>
+  occurredAt: Date
+  ip?: string | null
+  userAgent?: string | null
+  securityTeam?: readonly string[]
+  /** auth.login only: the login came from a device not seen before for this account. */
+  newDevice?: boolean
+  /** The service's public origin, for a plain link to the Security page. */
+  publicUrl?: string | null
+}
+
+export interface Queued {
+  kind: NotificationKind
+  recipient: string
+  /** false when this notification was already queued (a replayed change). */
+  queued: boolean
+}
+
+/**
+ * Decides who hears about an audited event and writes their outbox rows. Call it with the
+ * transaction that wrote the audit entry, so the mails exist exactly when the entry does.
+ * Idempotent: one row per (audit entry, kind, recipient), so calling it again adds nothing.
+ */
+export async function enqueueFor(tx: Db, input: NotifyInput): Promise<Queued[]> {
+  const recipients = recipientsFor(input)
+  const out: Queued[] = []
+  for (const r of recipients) {
+    const mail = renderNotification(r.kind, {
+      subject: input.subject,
+      actor: input.actor,
+      occurredAt: input.occurredAt,
+      ip: input.ip,
+      userAgent: input.userAgent,
+      details: input.details,
+      publicUrl: input.publicUrl,
+    })
+    const queued = await enqueueNotification(tx, {
+      auditEventId: input.auditEventId,
+      kind: r.kind,
+      recipient: r.to,
+      subject: mail.subject,
+      bodyText: mail.text,
+      bodyHtml: mail.html,
+    })
+    out.push({ kind: r.kind, recipient: r.to, queued })
+  }
+  return out
+}

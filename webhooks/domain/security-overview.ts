@@ -1,0 +1,184 @@
+import type { Database } from "../../db/client"
+import { AppError } from "../errors"
+import type { KratosAdmin } from "../kratos/admin"
+import { secondFactors } from "../kratos/identity"
+import { listAudit, type AuditPage, type AuditRow } from "./audit-queries"
+import { deviceName, locate, type Location } from "./device"
+import { enrolmentDeadline } from "./gate"
+import { getOrgPolicy, requires2fa } from "./org-policy"
+
+const DAY = 86_400_000
+
+export interface SecurityOverview {
+  identity_id: string
+  role: string
+  password: {
+    set: boolean
+    last_changed_at: string | null
+    /** `audit`: the newest `auth.password_changed` entry; `credential`: when it was created. */
+    last_changed_source: "audit" | "credential" | null
+    rotation_days: number | null
+    rotation_due_at: string | null
+    rotation_due: boolean
+  }
+  two_factor: {
+    enabled: boolean
+    methods: { type: "totp" | "webauthn"; id?: string; name?: string; enrolled_at: string | null }[]
+    recovery_codes_left: number
+    recovery_codes_total: number
+    required: boolean
+    required_by: "org" | "role" | null
+    /** Set when 2FA is required and not enrolled: after it, the gate refuses every app. */
+    enrolment_deadline: string | null
+    enrolment_overdue: boolean
+  }
+  sso_required: boolean
+  force_password_change: { required: boolean; set_at: string | null }
+}
+
+/** Everything the Security page shows about the caller's own account, without secrets. */
+export async function securityOverview(
+  d: { database: Database; kratos: KratosAdmin },
+  identityId: string,
+  now = new Date(),
+): Promise<SecurityOverview> {
+  const [summary, policy, changes] = await Promise.all([
+    d.kratos.summary(identityId),
+    getOrgPolicy(d.database.db),
+    listAudit(
+      d.database.db,
+      { subjectId: identityId, event: "auth.password_changed" },
+      { limit: 1 },
+    ),
+  ])
+  if (!summary) throw new AppError("NOT_FOUND", "your account no longer exists")
+
+  // Kratos rewrites the credential's updated_at on every identity update, so the audit trail
+  // is the truth about a password change; an untouched password dates from its creation.
+  const audited = changes.items[0]?.occurredAt.toISOString() ?? null
+  const created = summary.password ? (summary.passwordCreatedAt ?? null) : null
+  const lastChanged = audited ?? created
+  const rotationDueAt =
+    policy.passwordRotationDays && lastChanged
+      ? new Date(Date.parse(lastChanged) + policy.passwordRotationDays * DAY)
+      : null
+
+  const enabled = secondFactors(summary).length > 0
+  const need = requires2fa(policy, summary.role)
+  const deadline = need.required && !enabled ? enrolmentDeadline(summary, policy) : null
+  const force = summary.metadataPublic.force_password_change
+
+  return {
+    identity_id: summary.identityId,
+    role: summary.role,
+    password: {
+      set: summary.password !== null,
+      last_changed_at: lastChanged,
+      last_changed_source: audited ? "audit" : created ? "credential" : null,
+      rotation_days: policy.passwordRotationDays,
+      rotation_due_at: rotationDueAt?.toISOString() ?? null,
+      rotation_due: rotationDueAt !== null && rotationDueAt.getTime() <= now.getTime(),
+    },
+    two_factor: {
+      enabled,
+      methods: [
+        ...(summary.totp ? [{ type: "totp" as const, enrolled_at: summary.totp.createdAt }] : []),
+        ...summary.webauthn
+          .filter((k) => !k.passwordless)
+          .map((k) => ({
+            type: "webauthn" as const,
+            id: k.id,
+            name: k.displayName,
+            enrolled_at: k.addedAt,
+          })),
+      ],
+      recovery_codes_left: summary.lookupSecret?.unused ?? 0,
+      recovery_codes_total: summary.lookupSecret?.total ?? 0,
+      required: need.required,
+      required_by: need.by,
+      enrolment_deadline: deadline?.toISOString() ?? null,
+      enrolment_overdue: deadline !== null && deadline.getTime() <= now.getTime(),
+    },
+    sso_required: policy.ssoRequired,
+    force_password_change: {
+      required: force?.required ?? false,
+      set_at: force?.required ? force.set_at : null,
+    },
+  }
+}
+
+export interface ActivityItem {
+  id: string
+  event: string
+  occurred_at: string
+  ip: string | null
+  device: string | null
+  location: Location | null
+  actor: "self" | "admin" | "system"
+  details: Record<string, unknown>
+}
+
+/** Detail fields a user may see about their own account's changes (no ids of other people). */
+const SAFE_DETAILS = new Set([
+  "method",
+  "aal",
+  "refresh",
+  "requested_aal",
+  "recovery_codes_left",
+  "codes",
+  "fields",
+  "name",
+  "passwordless",
+  "from",
+  "to",
+  "set_at",
+  "password_changed_at",
+  "session_id",
+  "device",
+  "session_ip",
+  "via",
+  "reason",
+  "count",
+])
+
+function safeDetails(details: unknown): Record<string, unknown> {
+  if (!details || typeof details !== "object" || Array.isArray(details)) return {}
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(details as Record<string, unknown>)) {
+    if (!SAFE_DETAILS.has(k)) continue
+    const scalar = v === null || ["string", "number", "boolean"].includes(typeof v)
+    const strings = Array.isArray(v) && v.every((x) => typeof x === "string")
+    if (scalar || strings) out[k] = v
+  }
+  return out
+}
+
+function actorKind(row: AuditRow): ActivityItem["actor"] {
+  if (row.actorType === "admin") return "admin"
+  if (row.actorType === "system") return "system"
+  return "self"
+}
+
+/** The caller's own audit entries, newest first, one page at a time. */
+export async function myActivity(
+  database: Database,
+  identityId: string,
+  page: AuditPage,
+): Promise<{ items: ActivityItem[]; next_cursor: string | null }> {
+  const { items, nextCursor } = await listAudit(database.db, { subjectId: identityId }, page)
+  return {
+    items: await Promise.all(
+      items.map(async (row) => ({
+        id: row.eventId,
+        event: row.event,
+        occurred_at: row.occurredAt.toISOString(),
+        ip: row.ip,
+        device: row.userAgent ? deviceName(row.userAgent) : null,
+        location: await locate(row.ip),
+        actor: actorKind(row),
+        details: safeDetails(row.details),
+      })),
+    ),
+    next_cursor: nextCursor,
+  }
+}

@@ -1,0 +1,89 @@
+import type { Request, RequestHandler, Router } from "express"
+import { z } from "zod"
+import type { Deps } from "../app"
+import { MAX_PAGE_SIZE, decodeCursor } from "../domain/audit-queries"
+import { AppError } from "../errors"
+import { myActivity, securityOverview } from "../domain/security-overview"
+import {
+  type Caller,
+  listMySessions,
+  revokeMyOtherSessions,
+  revokeMySession,
+} from "../domain/sessions"
+import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
+import { actorOf } from "./auth-routes"
+import { parseOr400 } from "./hook-routes"
+
+const activityQuery = z
+  .object({
+    cursor: z
+      .string("cursor must be a single value")
+      .refine((c) => decodeCursor(c) !== null, "is not a valid cursor")
+      .optional(),
+    limit: z
+      .string("limit must be a single value")
+      .regex(/^\d{1,3}$/, `must be an integer from 1 to ${MAX_PAGE_SIZE}`)
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE))
+      .optional(),
+  })
+  .strict()
+
+const noQuery = z.object({}).strict()
+const sessionParams = z.object({ id: z.uuid("session id must be a UUID") })
+
+function callerOf(req: Request): Caller {
+  return { cookie: req.get("cookie"), token: req.get("x-session-token") }
+}
+
+const anonymous401: RequestHandler = (req, _res, next) =>
+  req.get("cookie") || req.get("x-session-token")
+    ? next()
+    : next(new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" }))
+
+/** The signed-in user's own security page: overview, activity feed and sessions. */
+export function registerMeRoutes(router: Router, deps: Deps): void {
+  const { config, database, kratos, sessions } = deps
+  const withSession = requireSession(sessions)
+  // State-changing calls: no credentials at all → 401; then the CSRF check, before any call to
+  // Kratos; then the session.
+  const changing = [anonymous401, requireCsrfProtection(config.PUBLIC_URL), withSession]
+  const sessionDeps = { database, kratos, kratosPublicUrl: config.KRATOS_PUBLIC_URL }
+
+  router.use("/api/me", (_req, res, next) => {
+    res.set("cache-control", "no-store")
+    next()
+  })
+
+  router.get("/api/me/security", withSession, async (req, res) => {
+    parseOr400(noQuery, req.query, "query")
+    res.json(await securityOverview({ database, kratos }, sessionOf(req).identity!.id))
+  })
+
+  router.get("/api/me/activity", withSession, async (req, res) => {
+    const q = parseOr400(activityQuery, req.query, "query")
+    const page = { cursor: q.cursor, limit: q.limit ?? 20 }
+    res.json(await myActivity(database, sessionOf(req).identity!.id, page))
+  })
+
+  router.get("/api/me/sessions", withSession, async (req, res) => {
+    parseOr400(noQuery, req.query, "query")
+    const request = { ip: req.ip ?? null, userAgent: req.get("user-agent") ?? null }
+    const list = await listMySessions(sessionDeps, callerOf(req), sessionOf(req), request)
+    res.json({ sessions: list })
+  })
+
+  router.delete("/api/me/sessions/:id", ...changing, async (req, res) => {
+    const { id } = parseOr400(sessionParams, req.params, "path")
+    const session = sessionOf(req)
+    const actor = actorOf(req, session.identity!.id)
+    res.json(await revokeMySession(sessionDeps, callerOf(req), actor, session, id))
+  })
+
+  router.delete("/api/me/sessions", ...changing, async (req, res) => {
+    parseOr400(noQuery, req.query, "query")
+    const session = sessionOf(req)
+    const actor = actorOf(req, session.identity!.id)
+    res.json(await revokeMyOtherSessions(sessionDeps, callerOf(req), actor, session))
+  })
+}

@@ -53,6 +53,7 @@ async function personWithSecurityKey(page: Page) {
 describe("security keys and role-based 2FA, in a real browser", () => {
   it("when an admin removes their last security key, then the page shows why it was refused and Kratos keeps the key", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    context.setDefaultTimeout(30_000)
     const page = await context.newPage()
     const person = await personWithSecurityKey(page)
     await eventually(async () =>
@@ -75,6 +76,8 @@ describe("security keys and role-based 2FA, in a real browser", () => {
 
   it("when a member removes their security key, then it is removed and audited", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    // Below jest's timeout, so a slow step fails with its own name.
+    context.setDefaultTimeout(30_000)
     const page = await context.newPage()
     const person = await personWithSecurityKey(page)
 

@@ -165,7 +165,7 @@ describe("notifications over SMTP (shared stack)", () => {
       return m[0]!
     })
     expect(mail.to).toEqual([user.email])
-    expect(mail.text).toContain("Chrome on macOS")
+    expect(mail.text).toContain("Chrome 126 on macOS")
   })
 })
 

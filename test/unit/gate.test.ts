@@ -20,6 +20,7 @@ function gate(s = summary(), aal = "aal1", p = policy()) {
     policy: p,
     publicUrl: URL,
     returnTo: null,
+    passwordChangedAt: "2026-10-01T10:00:00.000Z",
     now,
   })
 }

@@ -58,7 +58,7 @@ describe("notification templates", () => {
       userAgent:
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
     })
-    expect(mail.text).toContain("Chrome on macOS")
+    expect(mail.text).toContain("Chrome 126 on macOS")
     expect(mail.text).toContain("https://id.example.com/settings?tab=security")
   })
 

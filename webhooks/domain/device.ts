@@ -16,6 +16,19 @@ const OS_NAMES: Record<string, string> = {
   "Chrome OS": "ChromeOS",
 }
 
+/**
+ * What a User-Agent says about the device: browser family and OS, without versions, so a
+ * browser update is not a "new device". Falls back to the raw string when nothing is known.
+ */
+export function deviceFingerprint(userAgent: string | null | undefined): string {
+  const ua = (userAgent ?? "").trim()
+  if (!ua) return ""
+  const r = new UAParser(ua).getResult()
+  const browser = r.browser.name ?? ""
+  const os = r.os.name ?? ""
+  return browser || os ? `${browser}|${os}` : `raw:${ua}`
+}
+
 /** "Chrome 120 on macOS", "Safari 17 on iOS", "okhttp 4" or "Unknown device". */
 export function deviceName(userAgent: string | null | undefined): string {
   const ua = (userAgent ?? "").trim().slice(0, 1000)

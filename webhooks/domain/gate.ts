@@ -41,6 +41,8 @@ export function decideGate(input: {
   policy: OrgPolicy
   publicUrl: string
   returnTo: string | null
+  /** When the password last changed (see passwordLastChanged); only read for rotation. */
+  passwordChangedAt?: string | null
   now?: Date
 }): GateDecision {
   const { session, summary, policy, publicUrl } = input
@@ -84,7 +86,7 @@ export function decideGate(input: {
       redirectTo: `${security}&reason=mfa_enrollment`,
     }
   }
-  const rotationDue = rotationDueAt(summary, policy)
+  const rotationDue = rotationDueAt(input.passwordChangedAt ?? null, policy)
   const warnings: string[] = []
   if (deadline) warnings.push("mfa_enrollment_pending")
   if (rotationDue && rotationDue.getTime() <= now.getTime()) warnings.push("password_rotation_due")
@@ -115,9 +117,7 @@ export function enrolmentDeadline(s: CredentialSummary, policy: OrgPolicy): Date
   return new Date(since + policy.mfaGracePeriodHours * 3_600_000)
 }
 
-function rotationDueAt(s: CredentialSummary, policy: OrgPolicy): Date | null {
-  if (!policy.passwordRotationDays || !s.password?.updatedAt) return null
-  return new Date(
-    new Date(s.password.updatedAt).getTime() + policy.passwordRotationDays * 86_400_000,
-  )
+function rotationDueAt(changedAt: string | null, policy: OrgPolicy): Date | null {
+  if (!policy.passwordRotationDays || !changedAt) return null
+  return new Date(new Date(changedAt).getTime() + policy.passwordRotationDays * 86_400_000)
 }

@@ -1,7 +1,7 @@
-import type { Database } from "../../db/client"
+import type { Database, Db } from "../../db/client"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
-import { secondFactors } from "../kratos/identity"
+import { secondFactors, type CredentialSummary } from "../kratos/identity"
 import { listAudit, type AuditPage, type AuditRow } from "./audit-queries"
 import { deviceName, locate, type Location } from "./device"
 import { enrolmentDeadline } from "./gate"
@@ -37,27 +37,38 @@ export interface SecurityOverview {
 }
 
 /** Everything the Security page shows about the caller's own account, without secrets. */
+/**
+ * When the password last changed. Kratos rewrites the credential's updated_at on every identity
+ * update, so the audit trail is the truth about a password change; an untouched password dates
+ * from its creation.
+ */
+export async function passwordLastChanged(
+  db: Db,
+  summary: CredentialSummary,
+): Promise<{ at: string | null; source: "audit" | "credential" | null }> {
+  const changes = await listAudit(
+    db,
+    { subjectId: summary.identityId, event: "auth.password_changed" },
+    { limit: 1 },
+  )
+  const audited = changes.items[0]?.occurredAt.toISOString() ?? null
+  if (audited) return { at: audited, source: "audit" }
+  const created = summary.password ? (summary.passwordCreatedAt ?? null) : null
+  return { at: created, source: created ? "credential" : null }
+}
+
 export async function securityOverview(
   d: { database: Database; kratos: KratosAdmin },
   identityId: string,
   now = new Date(),
 ): Promise<SecurityOverview> {
-  const [summary, policy, changes] = await Promise.all([
+  const [summary, policy] = await Promise.all([
     d.kratos.summary(identityId),
     getOrgPolicy(d.database.db),
-    listAudit(
-      d.database.db,
-      { subjectId: identityId, event: "auth.password_changed" },
-      { limit: 1 },
-    ),
   ])
   if (!summary) throw new AppError("NOT_FOUND", "your account no longer exists")
-
-  // Kratos rewrites the credential's updated_at on every identity update, so the audit trail
-  // is the truth about a password change; an untouched password dates from its creation.
-  const audited = changes.items[0]?.occurredAt.toISOString() ?? null
-  const created = summary.password ? (summary.passwordCreatedAt ?? null) : null
-  const lastChanged = audited ?? created
+  const changed = await passwordLastChanged(d.database.db, summary)
+  const lastChanged = changed.at
   const rotationDueAt =
     policy.passwordRotationDays && lastChanged
       ? new Date(Date.parse(lastChanged) + policy.passwordRotationDays * DAY)
@@ -74,7 +85,7 @@ export async function securityOverview(
     password: {
       set: summary.password !== null,
       last_changed_at: lastChanged,
-      last_changed_source: audited ? "audit" : created ? "credential" : null,
+      last_changed_source: changed.source,
       rotation_days: policy.passwordRotationDays,
       rotation_due_at: rotationDueAt?.toISOString() ?? null,
       rotation_due: rotationDueAt !== null && rotationDueAt.getTime() <= now.getTime(),

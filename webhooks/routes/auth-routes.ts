@@ -3,6 +3,7 @@ import type { Deps } from "../app"
 import { decideGate } from "../domain/gate"
 import { acknowledgePasswordChange, type Actor } from "../domain/force-password-change"
 import { getOrgPolicy } from "../domain/org-policy"
+import { passwordLastChanged } from "../domain/security-overview"
 import { AppError } from "../errors"
 import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
 
@@ -33,10 +34,15 @@ export function registerAuthRoutes(router: Router, deps: Deps): void {
     const summary = identityId ? await kratos.summary(identityId) : null
     if (!summary)
       throw new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" })
+    const policy = await getOrgPolicy(database.db)
     const decision = decideGate({
       session,
       summary,
-      policy: await getOrgPolicy(database.db),
+      policy,
+      // One extra query, only when the organisation has a rotation interval.
+      passwordChangedAt: policy.passwordRotationDays
+        ? (await passwordLastChanged(database.db, summary)).at
+        : null,
       publicUrl: config.PUBLIC_URL,
       returnTo: sameOriginReturnTo(req, config.PUBLIC_URL),
     })

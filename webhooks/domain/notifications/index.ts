@@ -10,4 +10,4 @@ export {
   type FailedPage,
   type RetryResult,
 } from "./admin"
-export { deviceFingerprint, deviceName } from "./device"
+export { deviceFingerprint, deviceName } from "../device"

@@ -1,4 +1,4 @@
-import { deviceName } from "./device"
+import { deviceName } from "../device"
 
 /**
  * Notification mails: plain text plus a simple HTML version of the same paragraphs. Every

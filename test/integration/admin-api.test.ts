@@ -272,6 +272,51 @@ describe("admin API: audit log and notifications", () => {
       select o.recipient from notification_outbox o join audit_events a on a.event_id = o.audit_event_id
       where a.subject_id = ${member.identityId} and a.event = 'admin.2fa_reset'`
     expect(rows.map((r) => r.recipient).sort()).toEqual([manager.email, ...SECURITY_TEAM].sort())
+
+    // Delivered by the dispatcher to the real SMTP server, once to each.
+    await eventually(async () => {
+      const mails = (await (await fetch(stackInfo().mailMessagesUrl!)).json()) as {
+        to: string[]
+        text: string
+      }[]
+      const about = mails.filter((m) => m.text.includes(member.email))
+      expect(about.flatMap((m) => m.to).sort()).toEqual([manager.email, ...SECURITY_TEAM].sort())
+    }, 20_000)
+  })
+
+  it("when a notification is dead, then admins see it and can put it back in the queue once", async () => {
+    const admin = await staff("admin")
+    const [row] = await serviceDb()<{ id: string }[]>`
+      insert into notification_outbox (audit_event_id, kind, recipient, subject, body_text, status, attempts, last_error, message_id)
+      values (gen_random_uuid(), 'test.dead', 'nobody@example.com', 'A dead letter', 'text', 'dead', 8, 'ECONNREFUSED', ${`<${Date.now()}@kratos-guard>`})
+      returning id`
+    const list = await api()
+      .get("/api/admin/notifications?status=dead&limit=500")
+      .set("X-Session-Token", admin.token)
+    expect(list.status).toBe(200)
+    expect(list.body.items.map((i: { id: string }) => i.id)).toContain(row!.id)
+
+    const retry = await api()
+      .post(`/api/admin/notifications/${row!.id}/retry`)
+      .set("X-Session-Token", admin.token)
+    expect(retry.status).toBe(200)
+    expect(retry.body.status).toBe("queued")
+    const again = await api()
+      .post(`/api/admin/notifications/${row!.id}/retry`)
+      .set("X-Session-Token", admin.token)
+    expect(again.status).toBe(409)
+
+    expect(
+      (await api().post("/api/admin/notifications/nope/retry").set("X-Session-Token", admin.token))
+        .status,
+    ).toBe(400)
+    expect(
+      (await api().get("/api/admin/notifications?cursor=%%").set("X-Session-Token", admin.token))
+        .status,
+    ).toBe(400)
+    const viewed = await serviceDb()<{ n: number }[]>`
+      select count(*)::int as n from audit_events where actor_id = ${admin.identityId} and event = 'admin.viewed'`
+    expect(viewed[0]!.n).toBeGreaterThanOrEqual(1)
   })
 })
 

@@ -28,6 +28,7 @@ export const auditEventNames = [
   "admin.user_reactivated",
   "admin.user_provisioned",
   "admin.user_viewed",
+  "admin.viewed",
   "admin.audit_exported",
 ] as const
 export type AuditEventName = (typeof auditEventNames)[number]

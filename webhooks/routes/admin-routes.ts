@@ -1,4 +1,4 @@
-import type { Request, Router } from "express"
+import type { Request, RequestHandler, Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
 import {
@@ -94,6 +94,26 @@ function auditFilters(q: {
   }
 }
 
+/** Records an admin's read of org-wide data (the people list, the policy, the logs). */
+function auditView(database: Deps["database"], what: string): RequestHandler {
+  return async (req, _res, next) => {
+    const admin = adminOf(req)
+    await appendAudit(database.db, {
+      event: "admin.viewed",
+      actorType: "admin",
+      actorId: admin.id,
+      subjectId: null,
+      ip: admin.ip,
+      userAgent: admin.userAgent,
+      requestId: admin.requestId,
+      posture: {},
+      details: { what, query: req.query },
+      dedupKey: `viewed:${admin.requestId}`,
+    })
+    next()
+  }
+}
+
 function adminOf(req: Request): AdminActor {
   const identity = sessionOf(req).identity!
   return {
@@ -112,7 +132,7 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
   const guard = [requireCsrfProtection(config.PUBLIC_URL), requireSession(sessions), requireAdmin]
   const id = (req: Request) => parseOr400(userParams, req.params, "path").id
 
-  router.get("/api/admin/users", ...guard, async (req, res) => {
+  router.get("/api/admin/users", ...guard, auditView(database, "users"), async (req, res) => {
     const q = parseOr400(listQuery, req.query, "query")
     res.json(await listUsers(deps, q))
   })
@@ -167,7 +187,7 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     res.json({ state })
   })
 
-  router.get("/api/admin/audit", ...guard, async (req, res) => {
+  router.get("/api/admin/audit", ...guard, auditView(database, "audit_log"), async (req, res) => {
     const q = parseOr400(auditQuery, req.query, "query")
     if (q.cursor && decodeCursor(q.cursor) === null)
       throw new AppError("BAD_REQUEST", "invalid cursor")
@@ -200,16 +220,21 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     res.end()
   })
 
-  router.get("/api/admin/notifications", ...guard, async (req, res) => {
-    const q = parseOr400(outboxQuery, req.query, "query")
-    try {
-      const page = await listFailedNotifications(database.db, q)
-      res.json({ items: page.items, next_cursor: page.nextCursor })
-    } catch (err) {
-      if (err instanceof InvalidCursorError) throw new AppError("BAD_REQUEST", "invalid cursor")
-      throw err
-    }
-  })
+  router.get(
+    "/api/admin/notifications",
+    ...guard,
+    auditView(database, "notifications"),
+    async (req, res) => {
+      const q = parseOr400(outboxQuery, req.query, "query")
+      try {
+        const page = await listFailedNotifications(database.db, q)
+        res.json({ items: page.items, next_cursor: page.nextCursor })
+      } catch (err) {
+        if (err instanceof InvalidCursorError) throw new AppError("BAD_REQUEST", "invalid cursor")
+        throw err
+      }
+    },
+  )
 
   router.post("/api/admin/notifications/:id/retry", ...guard, async (req, res) => {
     const { id: notificationId } = parseOr400(notificationParams, req.params, "path")
@@ -221,7 +246,7 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     res.json(result)
   })
 
-  router.get("/api/admin/policy", ...guard, async (_req, res) => {
+  router.get("/api/admin/policy", ...guard, auditView(database, "policy"), async (_req, res) => {
     res.json(await getOrgPolicy(database.db))
   })
 

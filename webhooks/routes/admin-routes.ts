@@ -11,7 +11,7 @@ import {
   userDetail,
   type AdminActor,
 } from "../domain/admin-users"
-import { appendAudit } from "../domain/audit"
+import { appendAudit, type AuditEventName } from "../domain/audit"
 import {
   decodeCursor,
   listAudit,
@@ -94,22 +94,33 @@ function auditFilters(q: {
   }
 }
 
+/** An audit entry for an admin's action that concerns no one person's credentials. */
+function recordAdminAction(
+  database: Deps["database"],
+  admin: AdminActor,
+  event: AuditEventName,
+  details: Record<string, unknown>,
+  subjectId: string | null = null,
+) {
+  return appendAudit(database.db, {
+    event,
+    actorType: "admin",
+    actorId: admin.id,
+    subjectId,
+    ip: admin.ip,
+    userAgent: admin.userAgent,
+    requestId: admin.requestId,
+    posture: {},
+    details,
+    dedupKey: `${event}:${admin.requestId}`,
+  })
+}
+
 /** Records an admin's read of org-wide data (the people list, the policy, the logs). */
 function auditView(database: Deps["database"], what: string): RequestHandler {
   return async (req, _res, next) => {
     const admin = adminOf(req)
-    await appendAudit(database.db, {
-      event: "admin.viewed",
-      actorType: "admin",
-      actorId: admin.id,
-      subjectId: null,
-      ip: admin.ip,
-      userAgent: admin.userAgent,
-      requestId: admin.requestId,
-      posture: {},
-      details: { what, query: req.query },
-      dedupKey: `viewed:${admin.requestId}`,
-    })
+    await recordAdminAction(database, admin, "admin.viewed", { what, query: req.query })
     next()
   }
 }
@@ -199,18 +210,7 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
   router.get("/api/admin/audit.csv", ...guard, async (req, res) => {
     const q = parseOr400(auditQuery.omit({ cursor: true, limit: true }), req.query, "query")
     const admin = adminOf(req)
-    await appendAudit(database.db, {
-      event: "admin.audit_exported",
-      actorType: "admin",
-      actorId: admin.id,
-      subjectId: q.subject ?? null,
-      ip: admin.ip,
-      userAgent: admin.userAgent,
-      requestId: admin.requestId,
-      posture: {},
-      details: { filters: q },
-      dedupKey: `export:${admin.requestId}`,
-    })
+    await recordAdminAction(database, admin, "admin.audit_exported", { filters: q }, q.subject)
     res.set({
       "content-type": "text/csv; charset=utf-8",
       "content-disposition": `attachment; filename="audit-${new Date().toISOString().slice(0, 10)}.csv"`,
@@ -257,17 +257,10 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
       throw new AppError("FORBIDDEN", "only a super admin changes the policy")
     const change = parseOr400(orgPolicyUpdate, req.body, "body")
     const { before, after } = await updateOrgPolicy(database.db, change, admin.id)
-    await appendAudit(database.db, {
-      event: "policy.updated",
-      actorType: "admin",
-      actorId: admin.id,
-      subjectId: null,
-      ip: admin.ip,
-      userAgent: admin.userAgent,
-      requestId: admin.requestId,
-      posture: {},
-      details: { before, after, changed: Object.keys(change) },
-      dedupKey: `policy:${admin.requestId}`,
+    await recordAdminAction(database, admin, "policy.updated", {
+      before,
+      after,
+      changed: Object.keys(change),
     })
     res.json(after)
   })

@@ -1,8 +1,4 @@
-import { randomBytes } from "node:crypto"
-import postgres from "postgres"
-import { type Database, openDatabase } from "../../db/client"
-
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+import type { Database } from "../../db/client"
 
 export const GENERATED_EVENTS = [
   "auth.login",
@@ -17,32 +13,8 @@ export const generatedSubject = (n: number) =>
   `${n.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`
 export const generatedActor = (n: number) => `actor-${n}`
 
-/**
- * A throw-away, migrated service database (Postgres only) for bulk audit rows: rows inserted
- * with SQL carry no hash chain, so they must never go into the shared service database.
- */
-export async function scratchDatabase(): Promise<{
-  database: Database
-  drop: () => Promise<void>
-}> {
-  const name = `kg_scratch_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`create database ${name}`)
-  await admin.end()
-  const url = new URL(ADMIN_URL)
-  url.pathname = `/${name}`
-  const database = openDatabase({ databaseUrl: url.toString(), poolMax: 4 })
-  await database.migrate()
-  return {
-    database,
-    drop: async () => {
-      await database.close()
-      const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
-      await sql.unsafe(`drop database if exists ${name} with (force)`)
-      await sql.end()
-    },
-  }
-}
+/** Bulk rows inserted with SQL carry no hash chain: put them in a scratch database only. */
+export { scratchDatabase } from "./databases"
 
 /**
  * Inserts `count` rows in one statement: row i has event GENERATED_EVENTS[i % 4], subject

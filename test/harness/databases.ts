@@ -1,4 +1,6 @@
+import { randomBytes } from "node:crypto"
 import postgres from "postgres"
+import { type Database, openDatabase } from "../../db/client"
 
 /** The security team the test stacks notify. */
 export const SECURITY_TEAM = ["security-team@example.com", "ciso@example.com"]
@@ -37,6 +39,36 @@ export async function createDatabases(runId: string) {
       const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
       for (const n of Object.values(names))
         await sql.unsafe(`drop database if exists ${n} with (force)`)
+      await sql.end()
+    },
+  }
+}
+
+/**
+ * A throw-away, migrated service database on the test Postgres, for tests that must not touch
+ * the shared one (bulk rows without a hash chain, a deliberately broken chain, tiny limits).
+ */
+export async function scratchDatabase(): Promise<{
+  database: Database
+  drop: () => Promise<void>
+}> {
+  const name = `kg_scratch_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
+  try {
+    await admin.unsafe(`create database ${name}`)
+  } finally {
+    await admin.end()
+  }
+  const url = new URL(ADMIN_URL)
+  url.pathname = `/${name}`
+  const database = openDatabase({ databaseUrl: url.toString(), poolMax: 4 })
+  await database.migrate()
+  return {
+    database,
+    drop: async () => {
+      await database.close().catch(() => {})
+      const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
+      await sql.unsafe(`drop database if exists ${name} with (force)`)
       await sql.end()
     },
   }

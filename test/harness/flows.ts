@@ -1,6 +1,6 @@
 import type { SettingsFlow, UiNode } from "@ory/client"
 import { generateSync } from "otplib"
-import { kratosClients, STRONG_PASSWORD } from "./kratos"
+import { kratosClients, registerNative, STRONG_PASSWORD } from "./kratos"
 
 /** The attributes of a UI node by name (input) or id (text/img). */
 export function node(flow: { ui: { nodes: UiNode[] } }, name: string): UiNode | undefined {
@@ -137,4 +137,14 @@ export async function setManager(identityId: string, managerId: string): Promise
 export async function credentialTypes(identityId: string): Promise<string[]> {
   const { data } = await kratosClients().identities.getIdentity({ id: identityId })
   return Object.keys(data.credentials ?? {}).sort()
+}
+
+/** Someone with the given role, TOTP and a fresh session token at AAL2 (or AAL1 when asked). */
+export async function staff(role: "admin" | "super_admin", aal: "aal1" | "aal2" = "aal2") {
+  const user = await registerNative()
+  const { secret } = await enrolTotp(user.sessionToken)
+  await setRole(user.identityId, role)
+  const token = await loginPassword(user.email)
+  if (aal === "aal2") await stepUpTotp(token, secret)
+  return { ...user, token }
 }

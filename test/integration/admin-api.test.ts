@@ -1,14 +1,7 @@
 import request from "supertest"
 import { createKratosAdmin } from "../../webhooks/kratos/admin"
 import { closeServiceDb, serviceDb } from "../harness/db"
-import {
-  enrolRecoveryCodes,
-  enrolTotp,
-  loginPassword,
-  setManager,
-  setRole,
-  stepUpTotp,
-} from "../harness/flows"
+import { enrolRecoveryCodes, enrolTotp, loginPassword, setManager, staff } from "../harness/flows"
 import { kratosClients, registerNative, uniqueEmail } from "../harness/kratos"
 import { SECURITY_TEAM } from "../harness/databases"
 import { eventually } from "../harness/eventually"
@@ -17,16 +10,6 @@ import { stackInfo } from "../harness/stack-info"
 afterAll(closeServiceDb)
 
 const api = () => request(stackInfo().publicUrl)
-
-/** Someone with the given role, TOTP and a session token at AAL2 (or AAL1 when asked). */
-async function staff(role: "admin" | "super_admin", aal: "aal1" | "aal2" = "aal2") {
-  const user = await registerNative()
-  const { secret } = await enrolTotp(user.sessionToken)
-  await setRole(user.identityId, role)
-  const token = await loginPassword(user.email)
-  if (aal === "aal2") await stepUpTotp(token, secret)
-  return { ...user, token }
-}
 
 async function adminEventsAll(subjectId: string): Promise<string[]> {
   const rows = await serviceDb()<{ event: string }[]>`

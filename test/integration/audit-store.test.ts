@@ -1,15 +1,13 @@
 import { execFile } from "node:child_process"
-import { randomBytes, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import path from "node:path"
 import { promisify } from "node:util"
 import { sql, TransactionRollbackError } from "drizzle-orm"
-import postgres from "postgres"
 import { type Database, openDatabase } from "../../db/client"
 import { type AuditEntryInput, appendAudit, verifyAuditChain } from "../../webhooks/domain/audit"
 import { enqueueNotification, listOutbox } from "../../webhooks/domain/outbox"
+import { scratchDatabase } from "../harness/databases"
 import { stackInfo } from "../harness/stack-info"
-
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
 function entry(overrides: Partial<AuditEntryInput> = {}): AuditEntryInput {
   const userId = randomUUID()
@@ -192,26 +190,13 @@ describe("the audit trail in the service's database", () => {
 })
 
 describe("tampering with the audit trail (each test in a database of its own)", () => {
-  let admin: postgres.Sql
-
-  beforeAll(() => {
-    admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
-  })
-  afterAll(() => admin.end({ timeout: 5 }))
-
   /** A migrated throw-away database, so a broken chain never reaches other tests. */
   async function withScratchDatabase(test: (database: Database) => Promise<void>): Promise<void> {
-    const name = `kg_audit_${randomBytes(4).toString("hex")}`
-    await admin.unsafe(`create database ${name}`)
-    const url = new URL(ADMIN_URL)
-    url.pathname = `/${name}`
-    const database = openDatabase({ databaseUrl: url.toString(), poolMax: 2 })
+    const { database, drop } = await scratchDatabase()
     try {
-      await database.migrate()
       await test(database)
     } finally {
-      await database.close()
-      await admin.unsafe(`drop database if exists ${name} with (force)`)
+      await drop()
     }
   }
 

@@ -5,7 +5,7 @@ import {
   loginPassword,
   setManager,
   setRole,
-  stepUpTotp,
+  staff,
   submitSettings,
 } from "../harness/flows"
 import { SECURITY_TEAM } from "../harness/databases"
@@ -17,16 +17,6 @@ afterAll(closeServiceDb)
 
 const api = () => request(stackInfo().publicUrl)
 
-/** An admin with TOTP and an AAL2 session token. */
-async function aal2Admin() {
-  const admin = await registerNative()
-  const { secret } = await enrolTotp(admin.sessionToken)
-  await setRole(admin.identityId, "admin")
-  const token = await loginPassword(admin.email)
-  await stepUpTotp(token, secret)
-  return { ...admin, token }
-}
-
 async function flagOf(identityId: string) {
   const { data } = await kratosClients().identities.getIdentity({ id: identityId })
   return (data.metadata_public as { force_password_change?: { required: boolean; set_at: string } })
@@ -35,7 +25,7 @@ async function flagOf(identityId: string) {
 
 describe("forced password change", () => {
   it("when an admin forces a change, then ack before a real change is 409; after it the flag clears once, with the manager and security team notified", async () => {
-    const admin = await aal2Admin()
+    const admin = await staff("admin")
     const manager = await registerNative()
     const member = await registerNative()
     await setManager(member.identityId, manager.identityId)

@@ -1,7 +1,6 @@
-import { randomBytes, randomInt, randomUUID } from "node:crypto"
+import { randomInt, randomUUID } from "node:crypto"
 import { readFileSync } from "node:fs"
 import path from "node:path"
-import postgres from "postgres"
 import request from "supertest"
 import { openDatabase } from "../../db/client"
 import { updateOrgPolicy } from "../../webhooks/domain/org-policy"
@@ -10,6 +9,7 @@ import { inProcessApp } from "../harness/app"
 import { closeServiceDb, serviceDb } from "../harness/db"
 import { credentialTypes, enrolTotp, loginPassword, totpCode } from "../harness/flows"
 import { kratosClients, registerNative, STRONG_PASSWORD, uniqueEmail } from "../harness/kratos"
+import { scratchDatabase } from "../harness/databases"
 import { stackInfo } from "../harness/stack-info"
 
 afterAll(closeServiceDb)
@@ -49,30 +49,6 @@ async function canLogIn(email: string, password: string): Promise<boolean> {
   )
 }
 
-/** A throw-away, migrated service database on the test Postgres. */
-async function scratchDatabase() {
-  const base = stackInfo().serviceDatabaseUrl
-  if (!base) throw new Error("this test needs Postgres at 127.0.0.1:5432")
-  const adminUrl = new URL(base)
-  adminUrl.pathname = "/postgres"
-  const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} })
-  const name = `kg_${stackInfo().runId}_scratch_${randomBytes(4).toString("hex")}`
-  await admin.unsafe(`create database ${name}`)
-  const url = new URL(base)
-  url.pathname = `/${name}`
-  const database = openDatabase({ databaseUrl: url.toString(), poolMax: 2 })
-  await database.migrate()
-  return {
-    database,
-    drop: async () => {
-      await database.close().catch(() => {})
-      await admin.unsafe(`drop database if exists ${name} with (force)`)
-      await admin.end()
-    },
-  }
-}
-
-/** A documentation-range address per test, so per-IP counters never meet. */
 // Distinct client addresses (198.18.0.0/15, reserved for tests; only sent as a header), so one
 // test's blocked IP is never another's.
 let nextIp = randomInt(0, 60_000)

@@ -41,21 +41,38 @@ export async function registerInBrowser(page: Page, base: string, email: string,
   await page.waitForURL(/\/verification\?flow=/)
 }
 
+/** Fails with the step's name instead of hanging: DevTools calls have no timeout of their own. */
+function within<T>(what: string, p: Promise<T>, ms = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
 /** A Chrome DevTools virtual authenticator bound to this page (WebAuthn without hardware). */
 export async function addVirtualAuthenticator(page: Page) {
-  const cdp = await page.context().newCDPSession(page)
-  await cdp.send("WebAuthn.enable")
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "usb",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-    },
-  })
+  const cdp = await within("CDP session", page.context().newCDPSession(page))
+  await within("WebAuthn.enable", cdp.send("WebAuthn.enable"))
+  const { authenticatorId } = await within(
+    "WebAuthn.addVirtualAuthenticator",
+    cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        transport: "usb",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+      },
+    }),
+  )
   return {
     credentials: async () =>
-      (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials.length,
+      (
+        await within(
+          "WebAuthn.getCredentials",
+          cdp.send("WebAuthn.getCredentials", { authenticatorId }),
+        )
+      ).credentials.length,
   }
 }

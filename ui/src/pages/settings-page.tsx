@@ -138,7 +138,7 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
           </p>
         </section>
       )}
-      <TwoFactorCard flow={flow} overview={data} />
+      <TwoFactorCard flow={flow} overview={data} settled={overview.status !== "loading"} />
       <SessionsCard />
     </div>
   )

@@ -6,6 +6,7 @@ import type {
 import { getOryComponents, Settings } from "@ory/elements-react/theme"
 import type { SettingsFlow } from "@ory/client-fetch"
 import { useMemo } from "react"
+import { Loading } from "../components/flow-status"
 import { oryConfig } from "../ory.config"
 import { formatDate, formatDateTime } from "./format"
 import type { SecurityOverview } from "./types"
@@ -34,14 +35,19 @@ function overridesFor(required: boolean): OryFlowComponentOverrides {
   }
 }
 
-type TwoFactorCardProps = { flow: SettingsFlow; overview: SecurityOverview | null }
+type TwoFactorCardProps = {
+  flow: SettingsFlow
+  overview: SecurityOverview | null
+  /** The overview has loaded or failed: the forms can render (the service still enforces). */
+  settled: boolean
+}
 
 /**
  * Status and policy of the second factor, then Kratos's own forms for the authenticator app,
  * recovery codes, security keys and passkeys (profile and password are hidden here by CSS; they
  * live elsewhere on the page).
  */
-export function TwoFactorCard({ flow, overview }: TwoFactorCardProps) {
+export function TwoFactorCard({ flow, overview, settled }: TwoFactorCardProps) {
   const tf = overview?.two_factor
   const required = tf?.required ?? false
   const components = useMemo(() => overridesFor(required), [required])
@@ -98,7 +104,7 @@ export function TwoFactorCard({ flow, overview }: TwoFactorCardProps) {
             : "Your organisation requires two-factor authentication for everyone."}{" "}
           {tf?.enabled
             ? "You can add or replace methods, but not turn it off; if you lose them all, an administrator can reset it."
-            : tf?.enrolment_deadline
+            : tf?.enrolment_deadline && !tf.enrolment_overdue
               ? `Set it up by ${formatDateTime(tf.enrolment_deadline)}.`
               : "Set it up now."}
         </p>
@@ -110,14 +116,20 @@ export function TwoFactorCard({ flow, overview }: TwoFactorCardProps) {
         </p>
       )}
 
+      {/* Kratos's forms wait for the policy: which buttons exist depends on it, and swapping the
+          overrides later would remount the forms and drop what the user typed. */}
       <div className="kg-2fa-forms">
-        <Settings
-          key={flow.id}
-          flow={flow}
-          config={oryConfig}
-          components={components}
-          className="kg-settings"
-        />
+        {settled ? (
+          <Settings
+            key={flow.id}
+            flow={flow}
+            config={oryConfig}
+            components={components}
+            className="kg-settings"
+          />
+        ) : (
+          <Loading label="Loading two-factor settings…" />
+        )}
       </div>
 
       <details className="kg-details kg-troubleshoot">

@@ -1,11 +1,12 @@
 import type {
   OryFlowComponentOverrides,
   OryNodeButtonProps,
+  OrySettingsRecoveryCodesProps,
   OrySettingsTotpProps,
 } from "@ory/elements-react"
 import { getOryComponents, Settings } from "@ory/elements-react/theme"
 import type { SettingsFlow } from "@ory/client-fetch"
-import { useMemo } from "react"
+import { useMemo, useState } from "react"
 import { Loading } from "../components/flow-status"
 import { oryConfig } from "../ory.config"
 import { formatDate, formatDateTime } from "./format"
@@ -16,9 +17,39 @@ const defaults = getOryComponents()
 /** Buttons that would leave a 2FA-required user without a second factor. */
 const disablingButtons = new Set(["totp_unlink", "lookup_secret_disable"])
 
+/** Kratos's code grid, plus a way to copy the codes and a reminder of what they are for. */
+function RecoveryCodes(props: OrySettingsRecoveryCodesProps) {
+  const [copied, setCopied] = useState(false)
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(props.codes.join("\n"))
+      setCopied(true)
+    } catch {
+      setCopied(false)
+    }
+  }
+  return (
+    <>
+      <defaults.Form.RecoveryCodesSettings {...props} />
+      {props.codes.length > 0 && (
+        <div className="kg-codes-help" data-testid="kg-codes-help">
+          <p>
+            Keep these codes somewhere safe, away from your phone. Each one signs you in once if you
+            lose your authenticator.
+          </p>
+          <button type="button" className="kg-button kg-button--small" onClick={() => void copy()}>
+            {copied ? "Copied" : "Copy codes"}
+          </button>
+        </div>
+      )}
+    </>
+  )
+}
+
 function overridesFor(required: boolean): OryFlowComponentOverrides {
   return {
     Page: { Header: () => null },
+    Form: { RecoveryCodesSettings: RecoveryCodes },
     ...(required && {
       Node: {
         Button: (props: OryNodeButtonProps) =>
@@ -27,6 +58,7 @@ function overridesFor(required: boolean): OryFlowComponentOverrides {
           ),
       },
       Form: {
+        RecoveryCodesSettings: RecoveryCodes,
         TotpSettings: (props: OrySettingsTotpProps) => (
           <defaults.Form.TotpSettings {...props} totpUnlink={undefined} />
         ),

@@ -284,7 +284,11 @@ function PeopleTable({ users }: { users: UserListItem[] }) {
                   {u.force_password_change && <Badge tone="info">Password change due</Badge>}
                 </span>
               </td>
-              <td data-label="Joined" title={formatDateTime(u.created_at)}>
+              <td
+                data-label="Joined"
+                className="kg-admin-nowrap"
+                title={formatDateTime(u.created_at)}
+              >
                 {formatDate(u.created_at)}
               </td>
             </tr>

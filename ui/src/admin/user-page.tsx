@@ -422,7 +422,7 @@ function RoleForm({
     setError(null)
     try {
       await api.put(`/api/admin/users/${user.id}/role`, { role })
-      toast(`${user.email ?? "Their"} role is now ${roleLabels[role]}.`)
+      toast(`Role of ${user.email ?? user.id} is now ${roleLabels[role]}.`)
       onSaved()
     } catch (err) {
       setError(asApiError(err))

@@ -32,7 +32,13 @@ const base = () => stackInfo().publicUrl
  */
 async function shots(page: Page, name: string, { fullPage = true } = {}) {
   mkdirSync(SHOTS, { recursive: true })
-  for (const close of await page.getByRole("button", { name: "Dismiss" }).all()) await close.click()
+  const dismiss = page.getByRole("button", { name: "Dismiss" })
+  // A toast may also leave on its own between the count and the click.
+  while ((await dismiss.count()) > 0)
+    await dismiss
+      .first()
+      .click({ timeout: 2000 })
+      .catch(() => {})
   await page.screenshot({ path: path.join(SHOTS, `${name}-1280.png`), fullPage })
   await page.setViewportSize(PHONE)
   await page.screenshot({ path: path.join(SHOTS, `${name}-390.png`), fullPage })

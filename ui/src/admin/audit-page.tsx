@@ -303,8 +303,10 @@ function AuditTable({ items }: { items: AuditEntry[] }) {
                 <time dateTime={e.occurredAt}>{formatDateTime(e.occurredAt)}</time>
               </td>
               <td data-label="Event">
-                <Badge tone={eventTone(e.event)}>{auditEventLabels[e.event] ?? e.event}</Badge>
-                <span className="kg-admin-event-code">{e.event}</span>
+                <div>
+                  <Badge tone={eventTone(e.event)}>{auditEventLabels[e.event] ?? e.event}</Badge>
+                  <span className="kg-admin-event-code">{e.event}</span>
+                </div>
               </td>
               <td data-label="Actor">
                 <Person id={e.actorId} type={e.actorType} />

@@ -145,14 +145,16 @@ function NotificationTable({ rows, onRetried }: { rows: Row[]; onRetried: (id: s
                 {n.recipient}
               </td>
               <td data-label="State">
-                <StatusBadge row={n} />
-                <span className="kg-admin-cell-sub">
-                  {n.retried
-                    ? "Attempts reset; sending now"
-                    : `${n.attempts} attempt${n.attempts === 1 ? "" : "s"}${
-                        n.status === "dead" ? "" : ` · next ${formatRelative(n.nextAttemptAt)}`
-                      }`}
-                </span>
+                <div>
+                  <StatusBadge row={n} />
+                  <span className="kg-admin-cell-sub">
+                    {n.retried
+                      ? "Attempts reset; sending now"
+                      : `${n.attempts} attempt${n.attempts === 1 ? "" : "s"}${
+                          n.status === "dead" ? "" : ` · next ${formatRelative(n.nextAttemptAt)}`
+                        }`}
+                  </span>
+                </div>
               </td>
               <td data-label="Last error" className="kg-admin-break">
                 {n.lastError ? (

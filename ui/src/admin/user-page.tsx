@@ -116,6 +116,12 @@ function UserView({ user, reload }: { user: UserDetail; reload: () => void }) {
                 <code>{user.id}</code>
               </dd>
             </div>
+            <div>
+              <dt>History</dt>
+              <dd>
+                <Link href={`/admin/audit?subject=${user.id}`}>Audit entries</Link>
+              </dd>
+            </div>
           </dl>
         </div>
       </header>

@@ -108,8 +108,8 @@ describe("the Security page, in a real browser against the whole stack", () => {
     const { context, page } = await newPage()
     await loginInBrowser(page, base(), admin.email, STRONG_PASSWORD)
 
-    // Any other page of the app sends them back to enrol.
-    await page.goto(`${base()}/settings?tab=activity`)
+    // The admin console (or any other page of the app) sends them back to enrol.
+    await page.goto(`${base()}/admin`)
     await page.waitForURL(/tab=security&reason=mfa_required/)
     await page.getByTestId("kg-enrol-banner").waitFor()
     await screenshotBothWidths(page, "security-admin-must-enrol")
@@ -136,6 +136,10 @@ describe("the Security page, in a real browser against the whole stack", () => {
     const after = await context.request.get(`${base()}/api/auth/gate`)
     expect(after.status()).toBe(200)
     expect((await after.json()).aal).toBe("aal2")
+    await page.goto(`${base()}/admin`)
+    await page.getByRole("heading", { name: "Admin console" }).waitFor()
+    await page.getByRole("link", { name: "Admin", exact: true }).waitFor()
+    expect(page.url()).toContain("/admin")
     await context.close()
   })
 

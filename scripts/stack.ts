@@ -277,8 +277,8 @@ export async function waitFor(
   const deadline = Date.now() + timeoutMs
   let last = ""
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null)
-      throw new Error(`${url}: process exited with ${child.exitCode}`)
+    if (child && (child.exitCode !== null || child.signalCode !== null))
+      throw new Error(`${url}: process exited with ${child.exitCode ?? child.signalCode}`)
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
       if (res.ok) return

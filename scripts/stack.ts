@@ -64,6 +64,8 @@ export interface StackOptions {
   kratosDev?: boolean
   /** Tests only: edits the rendered Kratos config (e.g. to send some hooks nowhere). */
   mutateKratosConfig?: (config: Record<string, unknown>) => void
+  /** Tests only: where the service reaches the Kratos admin API (e.g. a proxy a test can cut). */
+  serviceKratosAdminUrl?: string
 }
 
 export interface Stack {
@@ -188,7 +190,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     PORT: String(o.publicPort),
     PUBLIC_URL: publicUrl,
     KRATOS_PUBLIC_URL: kratosPublicUrl,
-    KRATOS_ADMIN_URL: kratosAdminUrl,
+    KRATOS_ADMIN_URL: o.serviceKratosAdminUrl ?? kratosAdminUrl,
     KRATOS_WEBHOOK_API_KEY: o.webhookApiKey,
     SMTP_URL: smtpUrl,
     ...(o.databaseUrl

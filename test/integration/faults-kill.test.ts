@@ -151,5 +151,5 @@ describe("service killed with -9 between Kratos's pre-persist and post-persist c
       await p.stop()
       await proxy.close()
     }
-  })
+  }, 180_000)
 })

@@ -152,5 +152,5 @@ describe("Kratos admin API unreachable from the service", () => {
       await p.stop()
       await adminApi.close()
     }
-  })
+  }, 180_000)
 })

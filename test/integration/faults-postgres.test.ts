@@ -1,41 +1,12 @@
-import type { SettingsFlow } from "@ory/client"
 import postgres from "postgres"
 import request from "supertest"
 import { openDatabase } from "../../db/client"
 import { verifyAuditChain } from "../../webhooks/domain/audit"
 import { eventually } from "../harness/eventually"
-import { kratosClients, registerNative } from "../harness/kratos"
+import { registerNative } from "../harness/kratos"
 import { startOwnPostgres } from "../harness/own-postgres"
 import { startPrivateStack } from "../harness/private-stack"
-
-type Urls = { publicUrl: string; kratosAdminUrl: string }
-
-interface Answer {
-  at: number
-  status: number
-  /** API error code, or the flow's first message for a refused settings submit. */
-  detail?: string
-}
-
-/** A password change through the service's origin (so the proxy and the hooks both run). */
-async function changePassword(urls: Urls, token: string, password: string): Promise<Answer> {
-  const { frontend } = kratosClients(urls)
-  try {
-    const { data: flow } = await frontend.createNativeSettingsFlow({ xSessionToken: token })
-    const res = await frontend.updateSettingsFlow({
-      flow: flow.id,
-      xSessionToken: token,
-      updateSettingsFlowBody: { method: "password", password },
-    })
-    return { at: Date.now(), status: res.status }
-  } catch (err) {
-    const res = (err as { response?: { status: number; data: unknown } }).response
-    if (!res) return { at: Date.now(), status: 0, detail: (err as Error).message }
-    const flow = res.data as SettingsFlow & { error?: { code?: string } }
-    const detail = flow.ui?.messages?.[0]?.text ?? flow.error?.code
-    return { at: Date.now(), status: res.status, detail }
-  }
-}
+import { changePasswordVia, type SettingsAnswer as Answer } from "../harness/stack-flows"
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -69,7 +40,7 @@ describe("Postgres restarted under load", () => {
         (async () => {
           for (let i = 1; running; i++) {
             passwords.push(
-              await changePassword(p.urls, changer.sessionToken, `Orchard-Lantern-${i}-Quartz!`),
+              await changePasswordVia(p.urls, changer.sessionToken, `Orchard-Lantern-${i}-Quartz!`),
             )
           }
         })(),
@@ -99,9 +70,9 @@ describe("Postgres restarted under load", () => {
       ]
 
       await eventually(async () => {
-        expect(passwords.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(2)
+        expect(passwords.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(1)
         expect(reads.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(2)
-      }, 30_000)
+      }, 60_000)
 
       await pg.stop("fast")
       const downAt = Date.now()
@@ -180,5 +151,5 @@ describe("Postgres restarted under load", () => {
       await p.stop()
       await pg.destroy()
     }
-  })
+  }, 240_000)
 })

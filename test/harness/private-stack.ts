@@ -11,21 +11,30 @@ import { createDatabases } from "./databases"
  * it); `mailSink: "down"` leaves it stopped until `stack.mailSink.start()`.
  */
 export async function startPrivateStack(
-  opts: Pick<StackOptions, "mutateKratosConfig" | "env"> & { mailSink?: "up" | "down" } = {},
+  opts: Pick<StackOptions, "mutateKratosConfig" | "env"> & {
+    mailSink?: "up" | "down"
+    /** The service's database (e.g. a Postgres of the test's own) instead of a throw-away one. */
+    serviceDatabaseUrl?: string
+    /** Where the service reaches Kratos admin, given Kratos admin's URL (e.g. through a proxy). */
+    serviceKratosAdminUrl?: (kratosAdminUrl: string) => string
+  } = {},
 ) {
   const runId = `p${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
   const pg = await createDatabases(runId)
   if (!pg) throw new Error("this test needs Postgres at 127.0.0.1:5432")
   const publicPort = await freePort()
   const smtpPort = await freePort()
+  const kratosAdminPort = await freePort()
+  const serviceDatabaseUrl = opts.serviceDatabaseUrl ?? pg.serviceUrl
   try {
     const stack = await startStack({
       dataDir: path.join(ROOT, "test-output", `stack-${runId}`),
       publicPort,
       kratosPublicPort: await freePort(),
-      kratosAdminPort: await freePort(),
+      kratosAdminPort,
       kratosDsn: pg.kratosUrl,
-      databaseUrl: pg.serviceUrl,
+      databaseUrl: serviceDatabaseUrl,
+      serviceKratosAdminUrl: opts.serviceKratosAdminUrl?.(`http://127.0.0.1:${kratosAdminPort}`),
       smtpUrl: `smtp://127.0.0.1:${smtpPort}/?disable_starttls=true`,
       ...(opts.mailSink
         ? {
@@ -44,7 +53,7 @@ export async function startPrivateStack(
     })
     return {
       stack,
-      serviceDatabaseUrl: pg.serviceUrl,
+      serviceDatabaseUrl,
       urls: { publicUrl: stack.publicUrl, kratosAdminUrl: stack.kratosAdminUrl },
       stop: async () => {
         await stack.stop()

@@ -65,6 +65,8 @@ export function kratosMessages(text: string, id = 4000001, instancePtr = "#/"): 
 function normalise(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err
   const e = err as { type?: string; status?: number; expose?: boolean }
+  // The router's decoding of a path parameter such as `%zz` (a URIError with status 400).
+  if (err instanceof URIError) return new AppError("BAD_REQUEST", "malformed percent-encoding")
   if (e?.type === "entity.too.large")
     return new AppError("PAYLOAD_TOO_LARGE", "request body too large")
   if (e?.type === "entity.parse.failed")

@@ -1,6 +1,5 @@
 import compression from "compression"
 import express, { type Express } from "express"
-import helmet from "helmet"
 import { pinoHttp } from "pino-http"
 import { randomUUID } from "node:crypto"
 import type { Logger } from "pino"
@@ -10,6 +9,7 @@ import { AppError, errorHandler } from "./errors"
 import type { KratosAdmin } from "./kratos/admin"
 import type { SessionResolver } from "./kratos/sessions"
 import { requireHookKey } from "./middleware/hook-auth"
+import { requirePublicHost, securityHeaders } from "./middleware/security-headers"
 import { redactUrl } from "./proxy/http-utils"
 import { registerAdminRoutes } from "./routes/admin-routes"
 import { registerAuthRoutes } from "./routes/auth-routes"
@@ -62,27 +62,12 @@ export function createApp(deps: Deps): Express {
     }),
   )
 
-  // Kratos public first: its bodies must stream through unparsed and its headers untouched.
-  registerKratosProxy(app, deps)
+  // Before everything else, so the proxied Kratos answers get the same checks and headers.
+  app.use(requirePublicHost(config.PUBLIC_URL))
+  app.use(securityHeaders(config.PUBLIC_URL))
 
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          imgSrc: ["'self'", "data:"],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'self'"],
-        },
-      },
-      strictTransportSecurity: config.PUBLIC_URL.startsWith("https://"),
-    }),
-  )
+  // Kratos public next: its bodies must stream through unparsed and its headers untouched.
+  registerKratosProxy(app, deps)
 
   const router = express.Router()
   registerHealthRoutes(router, deps)

@@ -7,6 +7,7 @@ export const errorCodes = [
   "FORBIDDEN",
   "NOT_FOUND",
   "CONFLICT",
+  "MISDIRECTED_REQUEST",
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
   "TOO_MANY_REQUESTS",
@@ -21,6 +22,7 @@ const codeToStatus: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  MISDIRECTED_REQUEST: 421,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
@@ -113,6 +115,8 @@ function normalise(err: unknown): AppError | undefined {
     return new AppError("UNAVAILABLE", UNAVAILABLE_TEXT, { reason: `${dependency}_unavailable` })
   }
   const e = err as { type?: string; status?: number; expose?: boolean }
+  // The router's decoding of a path parameter such as `%zz` (a URIError with status 400).
+  if (err instanceof URIError) return new AppError("BAD_REQUEST", "malformed percent-encoding")
   if (e?.type === "entity.too.large")
     return new AppError("PAYLOAD_TOO_LARGE", "request body too large")
   if (e?.type === "entity.parse.failed")

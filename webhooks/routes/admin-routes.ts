@@ -21,6 +21,7 @@ import {
 } from "../domain/audit-queries"
 import {
   InvalidCursorError,
+  isNotificationCursor,
   listFailedNotifications,
   retryNotification,
 } from "../domain/notifications/admin"
@@ -56,14 +57,18 @@ const auditQuery = z
       .transform((e) => (typeof e === "string" ? e.split(",").filter(Boolean) : e)),
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
-    cursor: z.string().max(200).optional(),
+    cursor: z
+      .string()
+      .max(200)
+      .refine((c) => decodeCursor(c) !== null, "is not a valid cursor")
+      .optional(),
     limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
   })
   .strict()
 const outboxQuery = z
   .object({
     status: z.enum(["dead", "retrying"]).optional(),
-    cursor: z.string().max(200).optional(),
+    cursor: z.string().max(200).refine(isNotificationCursor, "is not a valid cursor").optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
   })
   .strict()
@@ -116,9 +121,13 @@ function recordAdminAction(
   })
 }
 
-/** Records an admin's read of org-wide data (the people list, the policy, the logs). */
-function auditView(database: Deps["database"], what: string): RequestHandler {
+/**
+ * Records an admin's read of org-wide data (the people list, the policy, the logs). The query
+ * is checked first: a request answered 400 leaves no audit entry.
+ */
+function auditView(database: Deps["database"], what: string, query?: z.ZodType): RequestHandler {
   return async (req, _res, next) => {
+    if (query) parseOr400(query, req.query, "query")
     const admin = adminOf(req)
     await recordAdminAction(database, admin, "admin.viewed", { what, query: req.query })
     next()
@@ -143,10 +152,15 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
   const guard = [requireCsrfProtection(config.PUBLIC_URL), requireSession(sessions), requireAdmin]
   const id = (req: Request) => parseOr400(userParams, req.params, "path").id
 
-  router.get("/api/admin/users", ...guard, auditView(database, "users"), async (req, res) => {
-    const q = parseOr400(listQuery, req.query, "query")
-    res.json(await listUsers(deps, q))
-  })
+  router.get(
+    "/api/admin/users",
+    ...guard,
+    auditView(database, "users", listQuery),
+    async (req, res) => {
+      const q = parseOr400(listQuery, req.query, "query")
+      res.json(await listUsers(deps, q))
+    },
+  )
 
   router.post("/api/admin/users", ...guard, async (req, res) => {
     const body = parseOr400(provisionBody, req.body, "body")
@@ -198,13 +212,21 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     res.json({ state })
   })
 
-  router.get("/api/admin/audit", ...guard, auditView(database, "audit_log"), async (req, res) => {
-    const q = parseOr400(auditQuery, req.query, "query")
-    if (q.cursor && decodeCursor(q.cursor) === null)
-      throw new AppError("BAD_REQUEST", "invalid cursor")
-    const page = await listAudit(database.db, auditFilters(q), { cursor: q.cursor, limit: q.limit })
-    res.json({ items: page.items, next_cursor: page.nextCursor })
-  })
+  router.get(
+    "/api/admin/audit",
+    ...guard,
+    auditView(database, "audit_log", auditQuery),
+    async (req, res) => {
+      const q = parseOr400(auditQuery, req.query, "query")
+      if (q.cursor && decodeCursor(q.cursor) === null)
+        throw new AppError("BAD_REQUEST", "invalid cursor")
+      const page = await listAudit(database.db, auditFilters(q), {
+        cursor: q.cursor,
+        limit: q.limit,
+      })
+      res.json({ items: page.items, next_cursor: page.nextCursor })
+    },
+  )
 
   // Streams, in id order, however many rows match: never loads them all in memory.
   router.get("/api/admin/audit.csv", ...guard, async (req, res) => {
@@ -223,7 +245,7 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
   router.get(
     "/api/admin/notifications",
     ...guard,
-    auditView(database, "notifications"),
+    auditView(database, "notifications", outboxQuery),
     async (req, res) => {
       const q = parseOr400(outboxQuery, req.query, "query")
       try {

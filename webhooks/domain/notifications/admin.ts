@@ -33,6 +33,11 @@ function parseCursor(cursor: string): { createdAt: Date; id: string } | null {
   return { createdAt, id }
 }
 
+/** Whether `cursor` is one this module hands out (checked before a request is audited). */
+export function isNotificationCursor(cursor: string): boolean {
+  return parseCursor(cursor) !== null
+}
+
 export class InvalidCursorError extends Error {
   constructor() {
     super("invalid cursor")

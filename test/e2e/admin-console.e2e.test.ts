@@ -121,6 +121,19 @@ describe("admin console: who gets in", () => {
     await context.close()
   })
 
+  it("when an admin with no second factor yet opens the console, then they are sent to set one up rather than to a step-up they can't pass", async () => {
+    const admin = await registerNative(uniqueEmail("newadmin"))
+    await setRole(admin.identityId, "admin")
+    const { context, page } = await newPage()
+    await signInWithPassword(page, admin.email, "/admin")
+    await page.getByRole("heading", { name: "Set up two-factor first" }).waitFor()
+    expect(await page.getByRole("link", { name: "Set up two-factor" }).getAttribute("href")).toBe(
+      "/settings?tab=security",
+    )
+    await shots(page, "setup-2fa-first")
+    await context.close()
+  })
+
   it("when a member opens the console, then they see the Admins only card", async () => {
     const member = await registerNative(uniqueEmail("member"))
     const { context, page } = await newPage()

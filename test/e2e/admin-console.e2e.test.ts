@@ -121,6 +121,28 @@ describe("admin console: who gets in", () => {
     await context.close()
   })
 
+  it("when an admin with no second factor yet opens the console, then they are sent to set one up rather than to a step-up they can't pass", async () => {
+    const admin = await registerNative(uniqueEmail("newadmin"))
+    await setRole(admin.identityId, "admin")
+    const { context, page } = await newPage()
+    await signInWithPassword(page, admin.email, "/admin")
+    await page.getByRole("heading", { name: "Set up two-factor first" }).waitFor()
+    expect(await page.getByRole("link", { name: "Set up two-factor" }).getAttribute("href")).toBe(
+      "/settings?tab=security",
+    )
+    await shots(page, "setup-2fa-first")
+    await context.close()
+  })
+
+  it("when someone without a session opens a console page, then they are sent to sign in and brought back to it", async () => {
+    const { context, page } = await newPage()
+    await page.goto(`${base()}/admin/audit?event=admin.role_changed`)
+    await page.waitForURL((url) => url.pathname === "/login")
+    const returnTo = new URL(page.url()).searchParams.get("return_to")
+    expect(returnTo).toBe(`${base()}/admin/audit?event=admin.role_changed`)
+    await context.close()
+  })
+
   it("when a member opens the console, then they see the Admins only card", async () => {
     const member = await registerNative(uniqueEmail("member"))
     const { context, page } = await newPage()
@@ -184,6 +206,9 @@ describe("admin console: a person's page", () => {
     await page.getByText(`All sessions of ${member.email} were revoked.`).waitFor()
     expect(await sessionAlive(again)).toBe(false)
     await page.getByRole("heading", { name: "Active sessions (0)" }).waitFor()
+
+    await page.goto(`${base()}/admin/users/${randomUUID()}`)
+    await page.getByRole("heading", { name: "No such person" }).waitFor()
     await context.close()
   })
 
@@ -206,6 +231,15 @@ describe("admin console: a person's page", () => {
     await created.getByRole("button", { name: "Done" }).click()
     await page.getByLabel("Search").fill(email)
     await page.getByRole("row").filter({ hasText: "Grace Hopper" }).waitFor()
+
+    // The same address again: a readable refusal with the request id, in the dialog.
+    await page.getByRole("button", { name: "Add user" }).click()
+    const again = page.getByRole("dialog", { name: "Add user" })
+    await again.getByLabel("Work email").fill(email)
+    await again.getByRole("button", { name: "Create account" }).click()
+    const refusal = again.getByRole("alert")
+    await refusal.getByText("A user with this email exists.").waitFor()
+    expect(await refusal.textContent()).toMatch(/request \S+/)
     await context.close()
   })
 })
@@ -231,6 +265,25 @@ describe("admin console: policy, audit log and notifications", () => {
     await boss.page.getByRole("button", { name: "Discard changes" }).click()
     await shots(boss.page, "compliance")
     await boss.context.close()
+  })
+
+  it("when an admin moves between sections with the keyboard, then each tab is a link that opens its page and focus lands in the page", async () => {
+    const { context, page } = await adminInBrowser("admin", "/admin/team")
+    await page.getByRole("heading", { name: "Team" }).waitFor()
+    const tab = page.getByRole("link", { name: "Notifications" })
+    await tab.focus()
+    await page.keyboard.press("Enter")
+    await page.getByRole("heading", { name: "Notification failures" }).waitFor()
+    expect(new URL(page.url()).pathname).toBe("/admin/notifications")
+    expect(await tab.getAttribute("aria-current")).toBe("page")
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe("MAIN")
+    await page.keyboard.press("Tab")
+    expect(
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.textContent),
+    ).toBe("Refresh")
+    await page.goBack()
+    await page.getByRole("heading", { name: "Team" }).waitFor()
+    await context.close()
   })
 
   it("when an admin filters the audit log by event and actor, then their entries show, and the CSV export downloads with a header row", async () => {

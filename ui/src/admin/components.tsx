@@ -8,7 +8,7 @@ import {
   useState,
   type ReactNode,
 } from "react"
-import { stepUpUrl, type ApiError } from "../api"
+import { api, stepUpUrl, type ApiError } from "../api"
 import { Loading } from "../components/flow-status"
 import { loginUrlReturningHere, navigate } from "../sdk"
 import { onLinkClick, sentence } from "./lib"
@@ -35,8 +35,30 @@ export function Link({
 
 // ---------- access and error states ----------
 
-/** The session is AAL1: admins confirm their second factor before the console opens. */
+type MySecurity = { two_factor?: { enabled?: boolean; recovery_codes_left?: number } }
+
+/**
+ * The session is AAL1: admins confirm their second factor before the console opens. Someone
+ * with no second factor yet would meet a login page with nothing to offer, so they are sent
+ * to set one up instead.
+ */
 export function StepUpCard() {
+  const [canStepUp, setCanStepUp] = useState<boolean | null>(null)
+  useEffect(() => {
+    let current = true
+    api.get<MySecurity>("/api/me/security").then(
+      (me) => {
+        const tf = me.two_factor
+        if (current) setCanStepUp(tf?.enabled === true || (tf?.recovery_codes_left ?? 0) > 0)
+      },
+      // Unknown: offer the step-up, which is right for almost every admin.
+      () => current && setCanStepUp(true),
+    )
+    return () => {
+      current = false
+    }
+  }, [])
+  if (canStepUp === null) return <Loading />
   return (
     <section className="kg-admin-gate" aria-labelledby="kg-admin-gate-title">
       <div className="kg-admin-gate__icon" aria-hidden="true">
@@ -46,19 +68,28 @@ export function StepUpCard() {
         </svg>
       </div>
       <h2 id="kg-admin-gate-title" className="kg-admin-gate__title">
-        Confirm it's you
+        {canStepUp ? "Confirm it's you" : "Set up two-factor first"}
       </h2>
       <p className="kg-admin-gate__text">
-        The admin console changes other people's security. Enter a code from your authenticator app
-        or use your security key to continue.
+        {canStepUp
+          ? "The admin console changes other people's security. Enter a code from your authenticator app or use your security key to continue."
+          : "The admin console needs a sign-in confirmed with a second factor, and your account has none yet. Add an authenticator app or a security key, then come back."}
       </p>
       <div className="kg-admin-gate__actions">
-        <a className="kg-button kg-button--primary" href={stepUpUrl()}>
-          Continue with two-factor
-        </a>
-        <a className="kg-button" href="/settings?tab=security">
-          Back to my account
-        </a>
+        {canStepUp ? (
+          <a className="kg-button kg-button--primary" href={stepUpUrl()}>
+            Continue with two-factor
+          </a>
+        ) : (
+          <a className="kg-button kg-button--primary" href="/settings?tab=security">
+            Set up two-factor
+          </a>
+        )}
+        {canStepUp && (
+          <a className="kg-button" href="/settings?tab=security">
+            Back to my account
+          </a>
+        )}
       </div>
     </section>
   )

@@ -39,6 +39,8 @@ async function shots(page: Page, name: string, { fullPage = true } = {}) {
       .first()
       .click({ timeout: 2000 })
       .catch(() => {})
+  // A focus ring left on a field by the test itself is not what the page looks like at rest.
+  if (fullPage) await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur())
   await page.screenshot({ path: path.join(SHOTS, `${name}-1280.png`), fullPage })
   await page.setViewportSize(PHONE)
   await page.screenshot({ path: path.join(SHOTS, `${name}-390.png`), fullPage })

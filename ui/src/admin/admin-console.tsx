@@ -5,7 +5,7 @@ import { Loading } from "../components/flow-status"
 import { frontend, toApiFailure } from "../sdk"
 import { AuditPage } from "./audit-page"
 import { CompliancePage } from "./compliance-page"
-import { ErrorState, Link, ToastProvider } from "./components"
+import { ErrorState, Link } from "./components"
 import { asApiError, useAdminLocation, useResource, type AdminLocation } from "./lib"
 import { NotificationsPage } from "./notifications-page"
 import { TeamPage } from "./team-page"
@@ -89,28 +89,26 @@ export function AdminConsole() {
   const email = viewer.resource.status === "ready" ? viewer.resource.data.email : null
 
   return (
-    <AppShell email={email}>
-      <ToastProvider>
-        <div className="kg-page kg-admin">
-          <header className="kg-page__header kg-admin__header">
-            <h1 className="kg-page__title">Admin console</h1>
-            <p className="kg-page__description">
-              People, security policy, the audit trail and notifications for your organisation.
-            </p>
-          </header>
-          <ConsoleBody
-            viewer={viewer.resource}
-            policy={policy.resource}
-            onRetry={() => {
-              viewer.reload()
-              policy.reload()
-            }}
-            setPolicy={(p) => policy.setData(() => p)}
-            current={current}
-            location={location}
-          />
-        </div>
-      </ToastProvider>
+    <AppShell email={email} section="admin">
+      <div className="kg-page kg-admin">
+        <header className="kg-page__header kg-admin__header">
+          <h1 className="kg-page__title">Admin console</h1>
+          <p className="kg-page__description">
+            People, security policy, the audit trail and notifications for your organisation.
+          </p>
+        </header>
+        <ConsoleBody
+          viewer={viewer.resource}
+          policy={policy.resource}
+          onRetry={() => {
+            viewer.reload()
+            policy.reload()
+          }}
+          setPolicy={(p) => policy.setData(() => p)}
+          current={current}
+          location={location}
+        />
+      </div>
     </AppShell>
   )
 }

@@ -10,52 +10,10 @@ import {
   navigateTo,
   shortId,
   useResource,
-  UUID_PATTERN,
   type AdminLocation,
 } from "./lib"
+import { apiQuery, FILTER_KEYS, filtersOf, problemsOf, type Filters } from "./audit-filters"
 import { auditEventLabels, type AuditEntry, type AuditPage as AuditPageData } from "./types"
-
-type Filters = { event: string; actor: string; subject: string; from: string; to: string }
-
-const FILTER_KEYS = ["event", "actor", "subject", "from", "to"] as const
-const DATE = /^\d{4}-\d{2}-\d{2}$/
-
-function filtersOf(query: URLSearchParams): Filters {
-  const get = (k: string) => query.get(k)?.trim() ?? ""
-  return {
-    event: get("event"),
-    actor: get("actor"),
-    subject: get("subject"),
-    from: get("from"),
-    to: get("to"),
-  }
-}
-
-function problemsOf(f: Filters): Partial<Record<keyof Filters, string>> {
-  const out: Partial<Record<keyof Filters, string>> = {}
-  if (f.actor && !UUID_PATTERN.test(f.actor)) out.actor = "Enter a user id (a UUID)."
-  if (f.subject && !UUID_PATTERN.test(f.subject)) out.subject = "Enter a user id (a UUID)."
-  if (f.from && !DATE.test(f.from)) out.from = "Enter a date."
-  if (f.to && !DATE.test(f.to)) out.to = "Enter a date."
-  if (!out.from && !out.to && f.from && f.to && f.from > f.to)
-    out.to = "The end is before the start."
-  return out
-}
-
-/** The API's query for these filters: whole local days, `to` inclusive of its day. */
-function apiQuery(f: Filters): URLSearchParams {
-  const q = new URLSearchParams()
-  if (f.event) q.set("event", f.event)
-  if (f.actor) q.set("actor", f.actor.toLowerCase())
-  if (f.subject) q.set("subject", f.subject.toLowerCase())
-  if (f.from) q.set("from", new Date(`${f.from}T00:00:00`).toISOString())
-  if (f.to) {
-    const end = new Date(`${f.to}T00:00:00`)
-    end.setDate(end.getDate() + 1)
-    q.set("to", end.toISOString())
-  }
-  return q
-}
 
 export function AuditPage({ location }: { location: AdminLocation }) {
   const filters = filtersOf(location.query)

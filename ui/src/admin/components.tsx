@@ -1,15 +1,7 @@
-import {
-  createContext,
-  useCallback,
-  useContext,
-  useEffect,
-  useId,
-  useRef,
-  useState,
-  type ReactNode,
-} from "react"
+import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from "react"
 import { api, stepUpUrl, type ApiError } from "../api"
 import { Loading } from "../components/flow-status"
+import { useToast as useAppToast } from "../components/toaster"
 import { loginUrlReturningHere, navigate } from "../sdk"
 import { onLinkClick, sentence } from "./lib"
 
@@ -344,46 +336,12 @@ export function CopyField({ label, value }: { label: string; value: string }) {
 
 // ---------- toasts ----------
 
-type Toast = { id: number; message: string; tone: "good" | "bad" }
-type Notify = (message: string, tone?: Toast["tone"]) => void
-
-const ToastContext = createContext<Notify>(() => {})
-
-export function useToast(): Notify {
-  return useContext(ToastContext)
-}
-
-/** Short confirmations after an action, announced politely to screen readers. */
-export function ToastProvider({ children }: { children: ReactNode }) {
-  const [toasts, setToasts] = useState<Toast[]>([])
-  const nextId = useRef(1)
-  const dismiss = useCallback((id: number) => setToasts((ts) => ts.filter((t) => t.id !== id)), [])
-  const notify = useCallback<Notify>(
-    (message, tone = "good") => {
-      const id = nextId.current++
-      setToasts((ts) => [...ts.slice(-2), { id, message, tone }])
-      window.setTimeout(() => dismiss(id), 6000)
-    },
-    [dismiss],
-  )
-  return (
-    <ToastContext.Provider value={notify}>
-      {children}
-      <div className="kg-admin-toasts" role="status" aria-live="polite">
-        {toasts.map((t) => (
-          <div key={t.id} className={`kg-admin-toast kg-admin-toast--${t.tone}`}>
-            <span>{t.message}</span>
-            <button
-              type="button"
-              className="kg-admin-toast__close"
-              onClick={() => dismiss(t.id)}
-              aria-label="Dismiss"
-            >
-              ×
-            </button>
-          </div>
-        ))}
-      </div>
-    </ToastContext.Provider>
+/** The app's toasts (from the shell), in the console's words: good news or a failure. */
+export function useToast(): (message: string, tone?: "good" | "bad") => void {
+  const notify = useAppToast()
+  return useCallback(
+    (message: string, tone: "good" | "bad" = "good") =>
+      notify(tone === "good" ? "success" : "error", message),
+    [notify],
   )
 }

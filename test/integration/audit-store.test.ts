@@ -166,8 +166,11 @@ describe("the audit trail in the service's database", () => {
       subject: "Your password was changed",
       bodyText: "If this was not you, contact your administrator.",
     }
+    // A database of its own: the shared stack's dispatcher would send the row mid-test.
+    const scratch = await scratchDatabase()
+    const db = scratch.database.db
     const enqueue = (e: AuditEntryInput) =>
-      database.db.transaction(async (tx) => {
+      db.transaction(async (tx) => {
         const { eventId } = await appendAudit(tx, e)
         return {
           eventId,
@@ -178,14 +181,16 @@ describe("the audit trail in the service's database", () => {
     const first = await enqueue(e)
     const second = await enqueue(e)
 
-    expect([first.queued, second.queued]).toEqual([true, false])
-    const rows = await listOutbox(database.db, { auditEventId: first.eventId })
-    expect(rows).toHaveLength(1)
-    expect(rows[0]).toMatchObject({ ...notification, status: "pending", bodyHtml: null })
-    expect(rows[0]!.messageId).toMatch(/^<[0-9a-f-]{36}@kratos-guard>$/)
-    expect(await listOutbox(database.db, { auditEventId: first.eventId, status: "sent" })).toEqual(
-      [],
-    )
+    try {
+      expect([first.queued, second.queued]).toEqual([true, false])
+      const rows = await listOutbox(db, { auditEventId: first.eventId })
+      expect(rows).toHaveLength(1)
+      expect(rows[0]).toMatchObject({ ...notification, status: "pending", bodyHtml: null })
+      expect(rows[0]!.messageId).toMatch(/^<[0-9a-f-]{36}@kratos-guard>$/)
+      expect(await listOutbox(db, { auditEventId: first.eventId, status: "sent" })).toEqual([])
+    } finally {
+      await scratch.drop()
+    }
   })
 })
 
@@ -305,7 +310,7 @@ describe("the audit trail in embedded PGlite", () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ["--import", "tsx", "-e", PGLITE_SCENARIO],
-      { cwd: path.resolve(__dirname, "../.."), timeout: 50_000 },
+      { cwd: path.resolve(__dirname, "../.."), timeout: 110_000 },
     )
     const result = JSON.parse(stdout) as Record<string, unknown>
 

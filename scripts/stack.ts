@@ -80,6 +80,11 @@ export interface Stack {
   readonly service: ChildProcess
   /** Starts the service again (after it was killed or stopped) and waits until it is ready. */
   restartService(): Promise<void>
+  /**
+   * Tests only: one more service process (a replica) on the same database, Kratos and SMTP,
+   * listening on `port`; Kratos's hooks keep going to the first one.
+   */
+  startReplica(port: number): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }>
   mailSink: MailSinkProcess | null
   stop(): Promise<void>
 }
@@ -202,12 +207,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const kratosArgs = ["serve", "-c", kratosConfigPath, "--watch-courier", "--sqa-opt-out"]
   if (o.kratosDev ?? true) kratosArgs.push("--dev")
   const kratos = launch("kratos", kratosBin, kratosArgs, kratosEnv, o)
-  const launchService = () =>
+  const launchService = (name = "service", env: Record<string, string> = {}) =>
     launch(
-      "service",
+      name,
       process.execPath,
       ["--import", "tsx", path.join(ROOT, "webhooks/server.ts")],
-      { ...pathEnv(), ...serviceEnv },
+      { ...pathEnv(), ...serviceEnv, ...env },
       o,
     )
   let service = launchService()
@@ -239,6 +244,17 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       await terminate(service)
       service = launchService()
       await waitFor(`${publicUrl}/health/ready`, service, 60_000)
+    },
+    async startReplica(port) {
+      const replica = launchService(`service-${port}`, { PORT: String(port) })
+      const url = `http://127.0.0.1:${port}`
+      try {
+        await waitFor(`${url}/health/ready`, replica, 60_000)
+      } catch (err) {
+        await terminate(replica)
+        throw err
+      }
+      return { url, process: replica, stop: () => terminate(replica) }
     },
     mailSink,
     stop,

@@ -22,6 +22,8 @@ describe("Postgres restarted under load", () => {
         NOTIFY_POLL_MS: "200",
         NOTIFY_BACKOFF_BASE_MS: "200",
         NOTIFY_MAX_ATTEMPTS: "50",
+        // A claim whose answer was lost with the connection comes back after this lease.
+        NOTIFY_LEASE_SECONDS: "10",
       },
     })
     const sql = postgres(pg.url, { max: 1, onnotice: () => {} })
@@ -134,6 +136,16 @@ describe("Postgres restarted under load", () => {
           from audit_events a
          where a.subject_id = ${changer.identityId} and a.event = 'auth.password_changed'`
       expect(pairs.map((r) => r.outbox)).toEqual(pairs.map(() => 1))
+      // Each notification reached the SMTP server once (no resend of a mail sent just before
+      // the outage whose row could not be marked then).
+      const outboxIds = await sql<{ message_id: string }[]>`
+        select message_id from notification_outbox`
+      const inbox = (await (await fetch(p.stack.mailSink!.messagesUrl)).json()) as {
+        messageId: string | null
+      }[]
+      const ids = new Set(outboxIds.map((r) => r.message_id))
+      const delivered = inbox.map((m) => m.messageId).filter((id) => id && ids.has(id))
+      expect(delivered.sort()).toEqual([...ids].sort())
       const orphans = await sql`
         select 1 from notification_outbox o
          where not exists (select 1 from audit_events a where a.event_id = o.audit_event_id)`

@@ -107,6 +107,18 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   let lastLoopError = 0
 
   const query = o.database.query.bind(o.database)
+  /**
+   * Mail the server accepted whose row could not be marked sent (the database was away): it is
+   * marked first thing in the next round, before its lease runs out and it would go out again.
+   */
+  const unmarked = new Set<string>()
+
+  async function markUnmarked(): Promise<void> {
+    for (const id of [...unmarked]) {
+      await query(MARK_SENT, [id])
+      unmarked.delete(id)
+    }
+  }
 
   async function sendOne(row: ClaimedRow): Promise<void> {
     try {
@@ -140,13 +152,18 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       else o.log.warn({ ...fields, retryInMs: delay }, "notification send failed; will retry")
       return
     }
-    // One retry: a row left `sending` is resent (same Message-ID) after its lease.
+    // One retry now, then again each round; only a crash leaves the row `sending`, and it is
+    // resent (same Message-ID) after its lease.
     await query(MARK_SENT, [row.id])
       .catch(() => query(MARK_SENT, [row.id]))
-      .catch((e: unknown) => o.log.warn({ err: e, id: row.id }, "marking a sent mail failed"))
+      .catch((e: unknown) => {
+        unmarked.add(row.id)
+        o.log.warn({ err: e, id: row.id }, "marking a sent mail failed; will retry")
+      })
   }
 
   async function runOnce(): Promise<number> {
+    await markUnmarked()
     const { rows } = await query<ClaimedRow>(CLAIM, [o.leaseSeconds, o.batchSize])
     if (rows.length === 0) return 0
     // Rows not started within half the lease go back unsent, so no send can outlive its
@@ -203,6 +220,9 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       wakeUp?.()
       await loop
       loop = null
+      await markUnmarked().catch((e: unknown) =>
+        o.log.warn({ err: e, unmarked: unmarked.size }, "sent mail left unmarked at shutdown"),
+      )
       if (!o.transport) transport.close()
     },
     wake() {

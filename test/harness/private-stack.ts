@@ -11,7 +11,9 @@ import { createDatabases } from "./databases"
  * it); `mailSink: "down"` leaves it stopped until `stack.mailSink.start()`.
  */
 export async function startPrivateStack(
-  opts: Pick<StackOptions, "mutateKratosConfig" | "env"> & { mailSink?: "up" | "down" } = {},
+  opts: Pick<StackOptions, "mutateKratosConfig" | "env" | "kratosDev"> & {
+    mailSink?: "up" | "down"
+  } = {},
 ) {
   const runId = `p${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
   const pg = await createDatabases(runId)
@@ -41,6 +43,7 @@ export async function startPrivateStack(
       env: { LOG_LEVEL: "info", LOG_PRETTY: "false", KRATOS_BCRYPT_COST: "4", ...opts.env },
       output: "files",
       mutateKratosConfig: opts.mutateKratosConfig,
+      kratosDev: opts.kratosDev,
     })
     return {
       stack,

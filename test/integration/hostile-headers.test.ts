@@ -127,7 +127,7 @@ describe("host header", () => {
     ]) {
       for (const p of [
         "/login",
-        "/api/auth/gate",
+        "/api/me/security",
         "/self-service/login/browser",
         "/sessions/whoami",
       ]) {
@@ -146,8 +146,9 @@ describe("host header", () => {
     }
   })
 
-  it("when Kratos, the operator's CLI or a health check call under an internal host name, then the host is not checked", async () => {
+  it("when Kratos, the operator's CLI, a health check or a proxy's gate sub-request call under an internal host name, then the host is not checked", async () => {
     const host = "service:4455"
+    expect((await raw(`${base()}/api/auth/gate`, { host })).status).toBe(401)
     expect((await raw(`${base()}/health/ready`, { host })).status).toBe(200)
     expect((await raw(`${base()}/health/alive`, { host })).status).toBe(200)
     // No key: the key check answers, not the host check.

@@ -19,6 +19,7 @@ import {
   listen,
   mutated,
   type Payload,
+  PROPERTY_TIMEOUT_MS,
   type Reply,
   RUNS_PER_ROUTE,
 } from "../harness/hostile"
@@ -205,51 +206,60 @@ describe("hooks and the internal endpoint under hostile input", () => {
   )
 
   for (const route of routes) {
-    it(`when ${route.name} is called without the right key, then it answers 401 and writes nothing`, async () => {
-      const before = await dbSnapshot(databaseUrl)
-      await fc.assert(
-        fc.asyncProperty(
-          route.segments,
-          httpMethod,
-          wrongKey,
-          hostilePayload(mutated(route.valid), route.valid),
-          async (seg, method, kind, payload) => {
-            const res = await server.send(requestFor(seg.path, method, payload, keyValue(kind)))
-            expect(res.status).toBe(401)
-            if (route.kratosShape) expectKratosShape(res)
-            expect(res.body).not.toContain(key)
-          },
-        ),
-        { numRuns: RUNS_PER_ROUTE },
-      )
-      expect(await dbSnapshot(databaseUrl)).toEqual(before)
-    })
+    it(
+      `when ${route.name} is called without the right key, then it answers 401 and writes nothing`,
+      async () => {
+        const before = await dbSnapshot(databaseUrl)
+        await fc.assert(
+          fc.asyncProperty(
+            route.segments,
+            httpMethod,
+            wrongKey,
+            hostilePayload(mutated(route.valid), route.valid),
+            async (seg, method, kind, payload) => {
+              const res = await server.send(requestFor(seg.path, method, payload, keyValue(kind)))
+              expect(res.status).toBe(401)
+              if (route.kratosShape) expectKratosShape(res)
+              expect(res.body).not.toContain(key)
+            },
+          ),
+          { numRuns: RUNS_PER_ROUTE },
+        )
+        expect(await dbSnapshot(databaseUrl)).toEqual(before)
+      },
+      PROPERTY_TIMEOUT_MS,
+    )
 
-    it(`when ${route.name} gets the right key but a malformed call, then it answers a clear 4xx${route.kratosShape ? " in Kratos's shape" : ""} and writes nothing`, async () => {
-      const before = await dbSnapshot(databaseUrl)
-      const seen = new Set<number>()
-      await fc.assert(
-        fc.asyncProperty(
-          route.segments,
-          httpMethod,
-          hostilePayload(mutated(route.valid), route.valid),
-          async (seg, method, payload) => {
-            fc.pre(!acceptable(route, seg.valid, method, payload))
-            const res = await server.send(requestFor(seg.path, method, payload, key))
-            seen.add(res.status)
-            expect(res.status).toBeGreaterThanOrEqual(400)
-            expect(res.status).toBeLessThan(500)
-            expect(res.status).not.toBe(401)
-            if (route.kratosShape) expectKratosShape(res)
-            else expect(JSON.parse(res.body)).toMatchObject({ error: { code: expect.any(String) } })
-          },
-        ),
-        { numRuns: RUNS_PER_ROUTE },
-      )
-      expect(await dbSnapshot(databaseUrl)).toEqual(before)
-      // The cases reached every stage: body parser, content-type check, schema, routing.
-      expect([...seen].sort()).toEqual(expect.arrayContaining([400, 404, 413, 415]))
-    })
+    it(
+      `when ${route.name} gets the right key but a malformed call, then it answers a clear 4xx${route.kratosShape ? " in Kratos's shape" : ""} and writes nothing`,
+      async () => {
+        const before = await dbSnapshot(databaseUrl)
+        const seen = new Set<number>()
+        await fc.assert(
+          fc.asyncProperty(
+            route.segments,
+            httpMethod,
+            hostilePayload(mutated(route.valid), route.valid),
+            async (seg, method, payload) => {
+              fc.pre(!acceptable(route, seg.valid, method, payload))
+              const res = await server.send(requestFor(seg.path, method, payload, key))
+              seen.add(res.status)
+              expect(res.status).toBeGreaterThanOrEqual(400)
+              expect(res.status).toBeLessThan(500)
+              expect(res.status).not.toBe(401)
+              if (route.kratosShape) expectKratosShape(res)
+              else
+                expect(JSON.parse(res.body)).toMatchObject({ error: { code: expect.any(String) } })
+            },
+          ),
+          { numRuns: RUNS_PER_ROUTE },
+        )
+        expect(await dbSnapshot(databaseUrl)).toEqual(before)
+        // The cases reached every stage: body parser, content-type check, schema, routing.
+        expect([...seen].sort()).toEqual(expect.arrayContaining([400, 404, 413, 415]))
+      },
+      PROPERTY_TIMEOUT_MS,
+    )
   }
 
   it("when the key arrives in another header or the query, then it does not count", async () => {

@@ -20,6 +20,8 @@ export interface Database {
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(timeoutMs?: number): Promise<void>
+  /** Replaces every pooled connection with a fresh pool (no-op on PGlite). */
+  reset(): Promise<void>
   migrate(): Promise<void>
   close(): Promise<void>
 }
@@ -39,26 +41,72 @@ export function openDatabase(opts: DatabaseOptions): Database {
     : openPglite(opts.pgliteDir)
 }
 
+/** postgres.js's codes for a connection that closed, ended or never came up. */
+const CONNECTION_ERRORS = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+])
+
+/**
+ * postgres.js 3.4.9 can write to a connection whose socket was closed from a deferred
+ * (setImmediate) write, which throws outside any query (porsager/postgres#1154, #1208): a
+ * TypeError no caller can catch. The connection object is left with a stale write buffer and
+ * never completes a handshake again, so the pool must be replaced (Database.reset).
+ */
+export function isDriverWriteAfterClose(err: unknown): boolean {
+  return (
+    err instanceof TypeError &&
+    /reading 'write'/.test(err.message) &&
+    /nextWrite/.test(err.stack ?? "") &&
+    /postgres/.test(err.stack ?? "")
+  )
+}
+
 function openPostgres(url: string, max: number): Database {
-  const client = postgres(url, {
-    max,
-    // Fail fast when Postgres is gone, so readiness and requests answer instead of hanging.
-    connect_timeout: 5,
-    idle_timeout: 30,
-    onnotice: () => {},
-  })
-  const db = drizzlePostgres(client, { schema }) as unknown as Db
+  const connect = () =>
+    postgres(url, {
+      max,
+      // Fail fast when Postgres is gone, so readiness and requests answer instead of hanging.
+      connect_timeout: 5,
+      idle_timeout: 30,
+      onnotice: () => {},
+    })
+  let client = connect()
+  let db = drizzlePostgres(client, { schema }) as unknown as Db
+  let lastReset = 0
+  // Swaps in a fresh pool; queries already running on the old one get 5 s to finish.
+  const reset = async () => {
+    if (Date.now() - lastReset < 1000) return
+    lastReset = Date.now()
+    const old = client
+    client = connect()
+    db = drizzlePostgres(client, { schema }) as unknown as Db
+    await old.end({ timeout: 5 }).catch(() => {})
+  }
   return {
-    db,
+    get db() {
+      return db
+    },
     kind: "postgres",
     query: async <R>(text: string, values: unknown[] = []) => ({
       rows: [...(await client.unsafe(text, values as postgres.ParameterOrJSON<never>[]))] as R[],
     }),
-    ping: (timeoutMs = 2000) =>
-      withTimeout(
-        client`select 1`.then(() => undefined),
-        timeoutMs,
-      ),
+    ping: (timeoutMs = 2000) => {
+      const answered = client`select 1`.then(() => undefined)
+      // A pool that can't connect (Postgres restarted, or a connection left unusable by the
+      // driver) is replaced, so the service recovers once Postgres is back without a restart.
+      answered.catch((err: { code?: string }) => {
+        if (CONNECTION_ERRORS.has(err?.code ?? "") || /^(08|57P)/.test(err?.code ?? "")) {
+          void reset()
+        }
+      })
+      return withTimeout(answered, timeoutMs)
+    },
+    reset,
     migrate: async () => {
       // A dedicated single connection: migrations take an advisory lock and run in one session.
       const migrator = postgres(url, { max: 1, onnotice: () => {} })
@@ -87,6 +135,7 @@ function openPglite(dir?: string): Database {
         db.execute(sql`select 1`).then(() => undefined),
         timeoutMs,
       ),
+    reset: async () => {},
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_DIR }),
     close: () => client.close(),
   }

@@ -64,6 +64,8 @@ export interface StackOptions {
   kratosDev?: boolean
   /** Tests only: edits the rendered Kratos config (e.g. to send some hooks nowhere). */
   mutateKratosConfig?: (config: Record<string, unknown>) => void
+  /** Tests only: where the service reaches the Kratos admin API (e.g. a proxy a test can cut). */
+  serviceKratosAdminUrl?: string
 }
 
 export interface Stack {
@@ -188,7 +190,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     PORT: String(o.publicPort),
     PUBLIC_URL: publicUrl,
     KRATOS_PUBLIC_URL: kratosPublicUrl,
-    KRATOS_ADMIN_URL: kratosAdminUrl,
+    KRATOS_ADMIN_URL: o.serviceKratosAdminUrl ?? kratosAdminUrl,
     KRATOS_WEBHOOK_API_KEY: o.webhookApiKey,
     SMTP_URL: smtpUrl,
     ...(o.databaseUrl
@@ -277,8 +279,8 @@ export async function waitFor(
   const deadline = Date.now() + timeoutMs
   let last = ""
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null)
-      throw new Error(`${url}: process exited with ${child.exitCode}`)
+    if (child && (child.exitCode !== null || child.signalCode !== null))
+      throw new Error(`${url}: process exited with ${child.exitCode ?? child.signalCode}`)
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
       if (res.ok) return

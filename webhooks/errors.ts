@@ -61,9 +61,59 @@ export function kratosMessages(text: string, id = 4000001, instancePtr = "#/"): 
   return { messages: [{ instance_ptr: instancePtr, messages: [{ id, text, type: "error" }] }] }
 }
 
+/** Node socket errors that mean the other side can't be reached right now. */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ERR_NETWORK",
+])
+
+/** postgres.js's own connection error codes. */
+const POSTGRES_CONNECTION_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+])
+
+/**
+ * Which dependency an error says is unreachable: Kratos (an axios call without an answer, or a
+ * 5xx from Kratos) or the database (a dropped or refused connection, Postgres shutting down or
+ * starting up, SQLSTATE classes 08 and 57P). Follows `cause` (drizzle wraps driver errors).
+ */
+export function unavailableDependency(err: unknown): "kratos" | "database" | undefined {
+  let e = err as Record<string, unknown> | undefined
+  for (let depth = 0; e && typeof e === "object" && depth < 5; depth++) {
+    if (e.isAxiosError === true) {
+      const status = (e.response as { status?: number } | undefined)?.status
+      if (status === undefined) return "kratos"
+      return status >= 500 && status !== 501 ? "kratos" : undefined
+    }
+    const code = typeof e.code === "string" ? e.code : ""
+    if (POSTGRES_CONNECTION_CODES.has(code)) return "database"
+    if (/^(08|57P)/.test(code) || code === "53300") return "database"
+    if (NETWORK_CODES.has(code)) return "database"
+    e = e.cause as Record<string, unknown> | undefined
+  }
+  return undefined
+}
+
+const UNAVAILABLE_TEXT = "This is unavailable right now. Please try again in a moment."
+
 /** Maps body-parser and other framework errors onto our codes. */
 function normalise(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err
+  const dependency = unavailableDependency(err)
+  if (dependency) {
+    return new AppError("UNAVAILABLE", UNAVAILABLE_TEXT, { reason: `${dependency}_unavailable` })
+  }
   const e = err as { type?: string; status?: number; expose?: boolean }
   // The router's decoding of a path parameter such as `%zz` (a URIError with status 400).
   if (err instanceof URIError) return new AppError("BAD_REQUEST", "malformed percent-encoding")
@@ -91,6 +141,14 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const requestId = String(req.id ?? "")
     const known = normalise(err)
     if (!known) (req.log ?? log).error({ err }, "unhandled error")
+    else if (known.code === "UNAVAILABLE" && !(err instanceof AppError)) {
+      // A dependency is down: one line with its reason, not the whole client error.
+      const e = err as { message?: string; code?: string }
+      ;(req.log ?? log).warn(
+        { reason: known.details?.reason, error: { message: e?.message, code: e?.code } },
+        "request failed: a dependency is unavailable",
+      )
+    }
     const appErr = known ?? new AppError("INTERNAL", "internal error")
     if (res.headersSent) return
     if (isHookRequest(req)) return sendHookError(res, appErr)

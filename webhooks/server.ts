@@ -1,5 +1,5 @@
 import type { Server } from "node:http"
-import { openDatabase } from "../db/client"
+import { isDriverWriteAfterClose, openDatabase } from "../db/client"
 import { createApp } from "./app"
 import { ConfigError, loadConfig } from "./config"
 import { createKratosAdmin } from "./kratos/admin"
@@ -24,6 +24,17 @@ async function main(): Promise<void> {
     databaseUrl: config.DATABASE_URL,
     pgliteDir: config.PGLITE_DIR,
     poolMax: config.DB_POOL_MAX,
+  })
+  // The one uncaught error that is not fatal: the Postgres driver's write to a closed
+  // connection (see isDriverWriteAfterClose). A fresh pool replaces the broken one.
+  process.on("uncaughtException", (err) => {
+    if (isDriverWriteAfterClose(err)) {
+      log.warn("a database connection closed under a pending write; opening a fresh pool")
+      void database.reset()
+      return
+    }
+    log.fatal({ err }, "uncaught exception")
+    process.exit(1)
   })
   await database.migrate()
   log.info({ database: database.kind }, "database migrated")

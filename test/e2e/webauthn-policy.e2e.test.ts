@@ -2,6 +2,7 @@ import type { Browser, Page } from "playwright-core"
 import {
   addVirtualAuthenticator,
   launchBrowser,
+  loginInBrowser,
   registerInBrowser,
   screenshot,
 } from "../harness/browser"
@@ -92,6 +93,36 @@ describe("security keys and role-based 2FA, in a real browser", () => {
         expect.arrayContaining(["auth.webauthn_added", "auth.webauthn_removed"]),
       ),
     )
+    await context.close()
+  })
+
+  it("when a member signs in again, then the security key they registered completes the second step", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    context.setDefaultTimeout(30_000)
+    const page = await context.newPage()
+    const base = stackInfo().publicUrl
+    const person = await personWithSecurityKey(page)
+
+    await context.clearCookies()
+    await loginInBrowser(page, base, person.email, STRONG_PASSWORD)
+    // Settings asks for the highest level the account has: here, the security key.
+    await page.goto(`${base}/settings?tab=security`)
+    await page.waitForURL(/\/login\?flow=/)
+    const trigger = page.locator("button[name='webauthn_login_trigger']")
+    const chooser = page.getByText(/security key/i).first()
+    await trigger.or(chooser).first().waitFor()
+    await screenshot(page, "webauthn-step-up")
+    if (!(await trigger.isVisible())) await chooser.click()
+    await trigger.click()
+    await page.waitForURL(/\/settings/)
+    await page.getByTestId("kg-2fa-status").getByText("Enabled").waitFor()
+
+    const who = await (await context.request.get(`${base}/sessions/whoami`)).json()
+    expect(who.authenticator_assurance_level).toBe("aal2")
+    expect(who.authentication_methods.map((m: { method: string }) => m.method)).toEqual([
+      "password",
+      "webauthn",
+    ])
     await context.close()
   })
 })

@@ -1,3 +1,4 @@
+import { generateSync } from "otplib"
 import { mkdirSync } from "node:fs"
 import path from "node:path"
 import { type Browser, chromium, type Page } from "playwright-core"
@@ -75,4 +76,69 @@ export async function addVirtualAuthenticator(page: Page) {
         )
       ).credentials.length,
   }
+}
+
+/** Signs in through the UI with a password; the page ends on the Security page (or a step-up). */
+export async function loginInBrowser(page: Page, base: string, email: string, password: string) {
+  await page.goto(`${base}/login`)
+  await page.waitForURL(/\/login\?flow=/)
+  await page.fill("input[name='identifier']", email)
+  await page.fill("input[name='password']", password)
+  await page.click("button[name='method'][value='password']")
+  await page.waitForURL((url) => !/\/login\?flow=/.test(url.href) || /aal=aal2/.test(url.href))
+}
+
+/** Sets up the authenticator app on the Security page; returns the secret Kratos showed. */
+export async function enrolTotpInBrowser(page: Page, base: string): Promise<string> {
+  await page.goto(`${base}/settings?tab=security`)
+  const secretField = page.locator('[data-testid="ory/form/node/input/totp_secret_key"]')
+  const secret = await secretField.inputValue()
+  await page.fill("input[name='totp_code']", generateSync({ secret }))
+  await page.click("button[name='method'][value='totp']")
+  await page.getByTestId("kg-2fa-status").getByText("Enabled").waitFor()
+  return secret
+}
+
+/** Generates recovery codes on the Security page, reads them, and confirms them. */
+export async function saveRecoveryCodesInBrowser(page: Page): Promise<string[]> {
+  await page.click("button[name='lookup_secret_regenerate']")
+  const confirm = page.locator("button[name='lookup_secret_confirm']")
+  await confirm.waitFor()
+  const text = await page
+    .locator('[data-testid="ory/screen/settings/group/lookup_secret"]')
+    .innerText()
+  // Each code is a line of its own; sentences around them are not.
+  const codes = text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => /^[a-z0-9]{8}$/.test(line))
+  await confirm.click()
+  await page
+    .getByTestId("kg-codes-left")
+    .getByText(/12 of 12 left/)
+    .waitFor()
+  return codes
+}
+
+/** Completes the `aal=aal2` login step with a fresh authenticator code. */
+export async function stepUpTotpInBrowser(page: Page, secret: string) {
+  await page.waitForURL(/\/login\?.*flow=/)
+  // With more than one second factor enrolled, elements asks which one first.
+  const chooser = page.getByText("Use your Authenticator App (TOTP)")
+  const code = page.locator("input[name='totp_code']")
+  await chooser.or(code).first().waitFor()
+  if (await chooser.isVisible()) await chooser.click()
+  await page.fill("input[name='totp_code']", generateSync({ secret }))
+  await page.click("button[name='method'][value='totp']")
+  await page.waitForURL((url) => !/\/login/.test(url.pathname))
+}
+
+/** Full-page screenshots at desktop (1280 px) and phone (390 px) widths. */
+export async function screenshotBothWidths(page: Page, name: string): Promise<void> {
+  const before = page.viewportSize()
+  await page.setViewportSize({ width: 1280, height: 900 })
+  await screenshot(page, `${name}-desktop`)
+  await page.setViewportSize({ width: 390, height: 844 })
+  await screenshot(page, `${name}-mobile`)
+  if (before) await page.setViewportSize(before)
 }

@@ -13,6 +13,10 @@ import { createDatabases } from "./databases"
 export async function startPrivateStack(
   opts: Pick<StackOptions, "mutateKratosConfig" | "env" | "kratosDev"> & {
     mailSink?: "up" | "down"
+    /** The service's database (e.g. a Postgres of the test's own) instead of a throw-away one. */
+    serviceDatabaseUrl?: string
+    /** Where the service reaches Kratos admin, given Kratos admin's URL (e.g. through a proxy). */
+    serviceKratosAdminUrl?: (kratosAdminUrl: string) => string
   } = {},
 ) {
   const runId = `p${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
@@ -20,14 +24,17 @@ export async function startPrivateStack(
   if (!pg) throw new Error("this test needs Postgres at 127.0.0.1:5432")
   const publicPort = await freePort()
   const smtpPort = await freePort()
+  const kratosAdminPort = await freePort()
+  const serviceDatabaseUrl = opts.serviceDatabaseUrl ?? pg.serviceUrl
   try {
     const stack = await startStack({
       dataDir: path.join(ROOT, "test-output", `stack-${runId}`),
       publicPort,
       kratosPublicPort: await freePort(),
-      kratosAdminPort: await freePort(),
+      kratosAdminPort,
       kratosDsn: pg.kratosUrl,
-      databaseUrl: pg.serviceUrl,
+      databaseUrl: serviceDatabaseUrl,
+      serviceKratosAdminUrl: opts.serviceKratosAdminUrl?.(`http://127.0.0.1:${kratosAdminPort}`),
       smtpUrl: `smtp://127.0.0.1:${smtpPort}/?disable_starttls=true`,
       ...(opts.mailSink
         ? {
@@ -47,7 +54,7 @@ export async function startPrivateStack(
     })
     return {
       stack,
-      serviceDatabaseUrl: pg.serviceUrl,
+      serviceDatabaseUrl,
       urls: { publicUrl: stack.publicUrl, kratosAdminUrl: stack.kratosAdminUrl },
       stop: async () => {
         await stack.stop()

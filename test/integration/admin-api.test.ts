@@ -176,6 +176,28 @@ describe("admin API: managing people", () => {
     expect(detail.body.sessions.length).toBeGreaterThan(0)
   })
 
+  it("when an admin lists people, then each shows its second factors and no credential secret", async () => {
+    const admin = await staff("admin")
+    const tag = `posture${Date.now()}`
+    const withTotp = await registerNative(`${tag}-a@example.com`)
+    await enrolTotp(withTotp.sessionToken)
+    await registerNative(`${tag}-b@example.com`)
+    const res = await api()
+      .get(`/api/admin/users?search=${tag}`)
+      .set("X-Session-Token", admin.token)
+    expect(res.status).toBe(200)
+    expect(
+      res.body.users.map((u: { email: string; second_factors: string[] }) => [
+        u.email,
+        u.second_factors,
+      ]),
+    ).toEqual([
+      [`${tag}-a@example.com`, ["totp"]],
+      [`${tag}-b@example.com`, []],
+    ])
+    expect(JSON.stringify(res.body)).not.toMatch(/otpauth|hashed_password|credentials/)
+  })
+
   it("when only an admin (not a super admin) changes the policy, then it is refused; a super admin's change is audited", async () => {
     const admin = await staff("admin")
     const boss = await staff("super_admin")

@@ -1,4 +1,5 @@
 import { useEffect, type ReactNode } from "react"
+import { AdminConsole } from "./admin/admin-console"
 import { uiUrls } from "./ory.config"
 import { navigate } from "./sdk"
 import { ErrorPage } from "./pages/error-page"
@@ -25,6 +26,8 @@ const routes: Record<string, () => ReactNode> = {
 
 export function App() {
   const path = window.location.pathname.replace(/(.)\/+$/, "$1")
+  // The admin console routes its own sub-pages (/admin/team, /admin/users/<id>, …).
+  if (path === "/admin" || path.startsWith("/admin/")) return <AdminConsole />
   const route = routes[path]
   return route ? route() : <NotFoundPage />
 }

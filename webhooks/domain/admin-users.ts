@@ -3,7 +3,7 @@ import axios from "axios"
 import type { Database } from "../../db/client"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
-import { posture, readPublicMetadata, type CredentialSummary } from "../kratos/identity"
+import { posture, readPublicMetadata, summarise, type CredentialSummary } from "../kratos/identity"
 import { appendAudit, type AuditEventName } from "./audit"
 import { enqueueFor } from "./notifications"
 import { writeMetadata } from "./force-password-change"
@@ -26,6 +26,9 @@ export interface UserListItem {
   role: Role
   state: string | null
   created_at: string | null
+  /** Second factors on the account (`totp`, `webauthn` for MFA keys); empty when none. */
+  second_factors: string[]
+  force_password_change: boolean
 }
 
 /** Most identities read for one search; Kratos v1.3 can't filter by metadata server-side. */
@@ -42,7 +45,13 @@ export async function listUsers(
   const all: Identity[] = []
   let pageToken: string | undefined
   do {
-    const res = await d.kratos.identities.listIdentities({ pageSize: 500, pageToken })
+    // Asking for WebAuthn's config also lists every credential type (without its config), which
+    // is what tells TOTP from none and MFA keys from passwordless ones; no secret is in it.
+    const res = await d.kratos.identities.listIdentities({
+      pageSize: 500,
+      pageToken,
+      includeCredential: ["webauthn"],
+    })
     all.push(...res.data)
     pageToken = nextPageToken(res.headers.link as string | undefined)
   } while (pageToken && all.length < LIST_CAP)
@@ -67,6 +76,8 @@ function nextPageToken(link: string | undefined): string | undefined {
 }
 
 function toListItem(i: Identity): UserListItem {
+  const summary = summarise(i)
+  const methods = posture(summary).methods
   const traits = (i.traits ?? {}) as { email?: unknown; name?: { first?: unknown; last?: unknown } }
   const name = [traits.name?.first, traits.name?.last]
     .filter((x) => typeof x === "string" && x)
@@ -78,6 +89,8 @@ function toListItem(i: Identity): UserListItem {
     role: readPublicMetadata(i.metadata_public).role,
     state: i.state ?? null,
     created_at: i.created_at ?? null,
+    second_factors: methods.filter((m) => m === "totp" || m === "webauthn"),
+    force_password_change: summary.metadataPublic.force_password_change?.required ?? false,
   }
 }
 

@@ -18,9 +18,38 @@ export function LoginPage() {
           // Step-up and re-authentication happen with a session in place; the card shows
           // whose it is, and only then is a /sessions/whoami call worth making.
           const signedIn = flow.refresh || flow.requested_aal === "aal2"
-          return signedIn ? <SessionProvider baseUrl={origin}>{card}</SessionProvider> : card
+          const page = (
+            <>
+              {card}
+              {flow.requested_aal === "aal2" && <SecondStepHints />}
+            </>
+          )
+          return signedIn ? <SessionProvider baseUrl={origin}>{page}</SessionProvider> : page
         }}
       </FlowView>
     </AuthLayout>
+  )
+}
+
+/** What usually goes wrong at the second step, and what to do about it. */
+function SecondStepHints() {
+  return (
+    <details className="kg-details kg-auth__hints" data-testid="kg-login-hints">
+      <summary>Trouble with the second step?</summary>
+      <ul>
+        <li>
+          <strong>Code rejected:</strong> your phone's clock may be off by more than 30 seconds.
+          Turn on automatic date and time, then use a fresh code.
+        </li>
+        <li>
+          <strong>No phone at hand:</strong> choose "Backup recovery code" and enter one of the
+          codes you saved. Each works once.
+        </li>
+        <li>
+          <strong>No recovery codes left:</strong> ask an administrator to reset two-factor
+          authentication for you.
+        </li>
+      </ul>
+    </details>
   )
 }

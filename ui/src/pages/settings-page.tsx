@@ -1,83 +1,78 @@
 import type { OryFlowComponentOverrides } from "@ory/elements-react"
-import { SessionProvider, useSession } from "@ory/elements-react/client"
 import { Settings } from "@ory/elements-react/theme"
-import type { Session } from "@ory/client-fetch"
+import type { SettingsFlow } from "@ory/client-fetch"
+import { useState } from "react"
 import { AppShell } from "../components/app-shell"
 import { FlowView } from "../components/flow-status"
-import { origin, oryConfig } from "../ory.config"
+import { oryConfig } from "../ory.config"
 import { browserFlowUrl } from "../sdk"
+import { ActivityTab } from "../security/activity-tab"
+import { SecurityBanners, VerifyIdentityCard } from "../security/banners"
+import { hasGroup } from "../security/flow-submit"
+import { PasswordCard } from "../security/password-card"
+import { SessionsCard } from "../security/sessions-card"
+import { TwoFactorCard } from "../security/two-factor-card"
+import type { SecurityOverview } from "../security/types"
+import { useApi } from "../security/use-api"
 import { useFlow } from "../use-flow"
 
-// Our own page header replaces the elements one (logo, avatar menu, "Back" link), which
-// would duplicate the top bar.
-const settingsComponents: OryFlowComponentOverrides = {
-  Page: { Header: () => null },
-}
+type Tab = "profile" | "security" | "activity"
 
-type NavItem = { label: string; tab: string; enabled: boolean }
-
-const navItems: NavItem[] = [
-  { label: "Profile", tab: "profile", enabled: false },
-  { label: "Security", tab: "security", enabled: true },
-  { label: "Activity", tab: "activity", enabled: false },
+const tabs: { tab: Tab; label: string; title: string; description: string }[] = [
+  {
+    tab: "profile",
+    label: "Profile",
+    title: "Profile",
+    description: "Your name and the email address you sign in with.",
+  },
+  {
+    tab: "security",
+    label: "Security",
+    title: "Security",
+    description: "Manage your password, two-factor authentication and where you're signed in.",
+  },
+  {
+    tab: "activity",
+    label: "Activity",
+    title: "Activity",
+    description: "Sign-ins and changes to your account's security, newest first.",
+  },
 ]
 
-export function SettingsPage() {
-  return (
-    <SessionProvider baseUrl={origin}>
-      <SettingsScreen />
-    </SessionProvider>
-  )
+function currentTab(): Tab {
+  const tab = new URLSearchParams(window.location.search).get("tab")
+  return tab === "profile" || tab === "activity" ? tab : "security"
 }
 
-function SettingsScreen() {
-  const state = useFlow("settings")
-  const { session } = useSession()
+export function SettingsPage() {
+  const tab = currentTab()
+  const meta = tabs.find((t) => t.tab === tab)!
   return (
-    <AppShell email={emailOf(session)}>
+    // The Security page is where a confined user has to act, so it never redirects itself.
+    <AppShell section="account" confine={tab !== "security"}>
       <div className="kg-page">
         <header className="kg-page__header">
-          <h1 className="kg-page__title">Security</h1>
-          <p className="kg-page__description">
-            Manage your password, two-factor authentication and sessions.
-          </p>
+          <h1 className="kg-page__title">{meta.title}</h1>
+          <p className="kg-page__description">{meta.description}</p>
         </header>
         <div className="kg-page__body">
           <nav className="kg-sidenav" aria-label="Account">
             <ul>
-              {navItems.map((item) => (
+              {tabs.map((item) => (
                 <li key={item.tab}>
-                  {item.enabled ? (
-                    <a
-                      className="kg-sidenav__item"
-                      href={`/settings?tab=${item.tab}`}
-                      aria-current="page"
-                    >
-                      {item.label}
-                    </a>
-                  ) : (
-                    // No href: not focusable and not announced as a working link.
-                    <a className="kg-sidenav__item" aria-disabled="true" title="Coming soon">
-                      {item.label}
-                      <span className="kg-sidenav__soon">Soon</span>
-                    </a>
-                  )}
+                  <a
+                    className="kg-sidenav__item"
+                    href={`/settings?tab=${item.tab}`}
+                    aria-current={item.tab === tab ? "page" : undefined}
+                  >
+                    {item.label}
+                  </a>
                 </li>
               ))}
             </ul>
           </nav>
           <main className="kg-page__content">
-            <FlowView state={state} retryHref={browserFlowUrl("settings")}>
-              {(flow) => (
-                <Settings
-                  key={flow.id}
-                  flow={flow}
-                  config={oryConfig}
-                  components={settingsComponents}
-                  className="kg-settings"
-                />
-              )}
-            </FlowView>
+            {tab === "activity" ? <ActivityTab /> : <FlowTab tab={tab} />}
           </main>
         </div>
       </div>
@@ -85,10 +80,66 @@ function SettingsScreen() {
   )
 }
 
-function emailOf(session: Session | null): string | null {
-  const traits: unknown = session?.identity?.traits
-  if (traits && typeof traits === "object" && "email" in traits) {
-    return typeof traits.email === "string" ? traits.email : null
-  }
-  return null
+function FlowTab({ tab }: { tab: "profile" | "security" }) {
+  const state = useFlow("settings")
+  return (
+    <FlowView state={state} retryHref={browserFlowUrl("settings")}>
+      {(flow) => (tab === "profile" ? <ProfileTab flow={flow} /> : <SecurityTab flow={flow} />)}
+    </FlowView>
+  )
+}
+
+const profileComponents: OryFlowComponentOverrides = { Page: { Header: () => null } }
+
+function ProfileTab({ flow }: { flow: SettingsFlow }) {
+  return (
+    <div className="kg-section kg-profile-forms" data-testid="kg-profile">
+      <Settings
+        key={flow.id}
+        flow={flow}
+        config={oryConfig}
+        components={profileComponents}
+        className="kg-settings"
+      />
+    </div>
+  )
+}
+
+function SecurityTab({ flow }: { flow: SettingsFlow }) {
+  const overview = useApi<SecurityOverview>("/api/me/security")
+  const [refreshRequired, setRefreshRequired] = useState(false)
+  const data = overview.status === "ready" ? overview.data : null
+  const reason = new URLSearchParams(window.location.search).get("reason")
+  const showPassword = hasGroup(flow, "password") && !data?.sso_required
+
+  return (
+    <div className="kg-stack">
+      <SecurityBanners overview={data} reason={reason} />
+      {refreshRequired && <VerifyIdentityCard />}
+      {overview.status === "failed" && (
+        <p className="kg-notice kg-notice--error">
+          Couldn't load your security status: {overview.error.message}
+        </p>
+      )}
+      {showPassword && (
+        <PasswordCard
+          flow={flow}
+          overview={data}
+          onRefreshRequired={() => setRefreshRequired(true)}
+          onChanged={() => void overview.reload()}
+        />
+      )}
+      {data?.sso_required && (
+        <section className="kg-section" data-testid="kg-sso-note">
+          <h2 className="kg-section__title">Password</h2>
+          <p className="kg-section__description">
+            Your organisation signs you in with single sign-on, so there is no password to manage
+            here.
+          </p>
+        </section>
+      )}
+      <TwoFactorCard flow={flow} overview={data} settled={overview.status !== "loading"} />
+      <SessionsCard />
+    </div>
+  )
 }

@@ -1,0 +1,277 @@
+import { useEffect, useId, useState, type FormEvent } from "react"
+import { api, type ApiError } from "../api"
+import { useConsole } from "./admin-console"
+import { InlineError, Link, useToast } from "./components"
+import { asApiError, formatDateTime, shortId } from "./lib"
+import { roleLabels, roles, type OrgPolicy, type Role } from "./types"
+
+type Draft = {
+  rolesRequiring2fa: Role[]
+  require2faForEveryone: boolean
+  grace: string
+  rotate: boolean
+  rotationDays: string
+  ssoRequired: boolean
+}
+
+const MAX_GRACE_HOURS = 24 * 90
+
+function draftOf(p: OrgPolicy): Draft {
+  return {
+    rolesRequiring2fa: p.rolesRequiring2fa,
+    require2faForEveryone: p.require2faForEveryone,
+    grace: String(p.mfaGracePeriodHours),
+    rotate: p.passwordRotationDays !== null,
+    rotationDays: String(p.passwordRotationDays ?? 90),
+    ssoRequired: p.ssoRequired,
+  }
+}
+
+function wholeNumber(text: string, min: number, max: number): number | null {
+  if (!/^\d+$/.test(text.trim())) return null
+  const n = Number(text.trim())
+  return n >= min && n <= max ? n : null
+}
+
+export function CompliancePage() {
+  const { policy, setPolicy, viewer } = useConsole()
+  const toast = useToast()
+  const editable = viewer.role === "super_admin"
+  const [draft, setDraft] = useState<Draft>(() => draftOf(policy))
+  const [pending, setPending] = useState(false)
+  const [error, setError] = useState<ApiError | null>(null)
+  const [touched, setTouched] = useState(false)
+  const ids = { grace: useId(), rotation: useId(), legend: useId() }
+  useEffect(() => setDraft(draftOf(policy)), [policy])
+
+  const grace = wholeNumber(draft.grace, 0, MAX_GRACE_HOURS)
+  const rotation = draft.rotate ? wholeNumber(draft.rotationDays, 1, 3650) : null
+  const graceError = grace === null ? `Enter whole hours from 0 to ${MAX_GRACE_HOURS}.` : null
+  const rotationError =
+    draft.rotate && rotation === null ? "Enter whole days from 1 to 3650." : null
+  const dirty = JSON.stringify(draft) !== JSON.stringify(draftOf(policy))
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault()
+    setTouched(true)
+    if (graceError || rotationError) return
+    setPending(true)
+    setError(null)
+    try {
+      const saved = await api.put<OrgPolicy>("/api/admin/policy", {
+        rolesRequiring2fa: draft.rolesRequiring2fa,
+        require2faForEveryone: draft.require2faForEveryone,
+        mfaGracePeriodHours: grace,
+        passwordRotationDays: rotation,
+        ssoRequired: draft.ssoRequired,
+      })
+      setPolicy(saved)
+      toast("Policy saved. It applies from the next sign-in or page load.")
+      setTouched(false)
+    } catch (err) {
+      setError(asApiError(err))
+    } finally {
+      setPending(false)
+    }
+  }
+
+  const toggleRole = (role: Role, on: boolean) =>
+    setDraft((d) => ({
+      ...d,
+      rolesRequiring2fa: on
+        ? roles.filter((r) => r === role || d.rolesRequiring2fa.includes(r))
+        : d.rolesRequiring2fa.filter((r) => r !== role),
+    }))
+
+  return (
+    <section aria-labelledby="kg-compliance-title">
+      <div className="kg-admin-toolbar">
+        <div>
+          <h2 id="kg-compliance-title" className="kg-admin-section-title">
+            Compliance
+          </h2>
+          <p className="kg-admin-muted">
+            Organisation policy. Last changed {formatDateTime(policy.updatedAt)}
+            {policy.updatedBy && (
+              <>
+                {" "}
+                by{" "}
+                <Link href={`/admin/users/${policy.updatedBy}`} title={policy.updatedBy}>
+                  {policy.updatedBy === viewer.id ? "you" : shortId(policy.updatedBy)}
+                </Link>
+              </>
+            )}
+            .
+          </p>
+        </div>
+      </div>
+
+      {!editable && (
+        <div className="kg-admin-notice" role="note">
+          You can read the policy. Only a super admin can change it, because it decides who may sign
+          in without a second factor.
+        </div>
+      )}
+
+      <form className="kg-admin-panel kg-admin-policy" onSubmit={save} noValidate>
+        <fieldset disabled={!editable || pending} className="kg-admin-fieldset">
+          <div className="kg-admin-policy__group">
+            <div className="kg-admin-policy__intro">
+              <h3 className="kg-admin-panel__title" id={ids.legend}>
+                Two-factor authentication
+              </h3>
+              <p className="kg-admin-muted">
+                People covered by the policy must enrol a second factor, and can't remove their last
+                one.
+              </p>
+            </div>
+            <div className="kg-admin-policy__controls">
+              <label className="kg-admin-check">
+                <input
+                  type="checkbox"
+                  checked={draft.require2faForEveryone}
+                  onChange={(e) => setDraft({ ...draft, require2faForEveryone: e.target.checked })}
+                />
+                <span>
+                  <span className="kg-admin-check__label">Require for everyone</span>
+                  <span className="kg-admin-hint">Every account, whatever its role.</span>
+                </span>
+              </label>
+              <div role="group" aria-labelledby={`${ids.legend}-roles`}>
+                <p className="kg-admin-label" id={`${ids.legend}-roles`}>
+                  Roles that require it
+                </p>
+                <div className="kg-admin-check-row">
+                  {roles.map((r) => (
+                    <label key={r} className="kg-admin-check kg-admin-check--pill">
+                      <input
+                        type="checkbox"
+                        checked={draft.require2faForEveryone || draft.rolesRequiring2fa.includes(r)}
+                        disabled={draft.require2faForEveryone}
+                        onChange={(e) => toggleRole(r, e.target.checked)}
+                      />
+                      <span className="kg-admin-check__label">{roleLabels[r]}</span>
+                    </label>
+                  ))}
+                </div>
+              </div>
+              <div className="kg-admin-field">
+                <label className="kg-admin-label" htmlFor={ids.grace}>
+                  Grace period to enrol (hours)
+                </label>
+                <input
+                  id={ids.grace}
+                  className="kg-admin-input kg-admin-input--short"
+                  inputMode="numeric"
+                  value={draft.grace}
+                  aria-invalid={touched && graceError ? true : undefined}
+                  aria-describedby={`${ids.grace}-hint`}
+                  onChange={(e) => setDraft({ ...draft, grace: e.target.value })}
+                />
+                <span
+                  id={`${ids.grace}-hint`}
+                  className={touched && graceError ? "kg-admin-field-error" : "kg-admin-hint"}
+                >
+                  {touched && graceError
+                    ? graceError
+                    : "Time someone has to set up 2FA once it becomes required. 0 means at once."}
+                </span>
+              </div>
+            </div>
+          </div>
+
+          <div className="kg-admin-policy__group">
+            <div className="kg-admin-policy__intro">
+              <h3 className="kg-admin-panel__title">Passwords</h3>
+              <p className="kg-admin-muted">
+                Current guidance (NIST, NCSC) advises against routine expiry; use it only when a
+                regulation asks for it.
+              </p>
+            </div>
+            <div className="kg-admin-policy__controls">
+              <label className="kg-admin-check">
+                <input
+                  type="checkbox"
+                  checked={draft.rotate}
+                  onChange={(e) => setDraft({ ...draft, rotate: e.target.checked })}
+                />
+                <span>
+                  <span className="kg-admin-check__label">Require periodic password changes</span>
+                </span>
+              </label>
+              {draft.rotate && (
+                <div className="kg-admin-field">
+                  <label className="kg-admin-label" htmlFor={ids.rotation}>
+                    Change every (days)
+                  </label>
+                  <input
+                    id={ids.rotation}
+                    className="kg-admin-input kg-admin-input--short"
+                    inputMode="numeric"
+                    value={draft.rotationDays}
+                    aria-invalid={touched && rotationError ? true : undefined}
+                    aria-describedby={`${ids.rotation}-hint`}
+                    onChange={(e) => setDraft({ ...draft, rotationDays: e.target.value })}
+                  />
+                  <span
+                    id={`${ids.rotation}-hint`}
+                    className={touched && rotationError ? "kg-admin-field-error" : "kg-admin-hint"}
+                  >
+                    {touched && rotationError ? rotationError : "From 1 to 3650 days."}
+                  </span>
+                </div>
+              )}
+            </div>
+          </div>
+
+          <div className="kg-admin-policy__group">
+            <div className="kg-admin-policy__intro">
+              <h3 className="kg-admin-panel__title">Single sign-on</h3>
+              <p className="kg-admin-muted">
+                Whether people must sign in through your identity provider.
+              </p>
+            </div>
+            <div className="kg-admin-policy__controls">
+              <label className="kg-admin-check">
+                <input
+                  type="checkbox"
+                  checked={draft.ssoRequired}
+                  onChange={(e) => setDraft({ ...draft, ssoRequired: e.target.checked })}
+                />
+                <span>
+                  <span className="kg-admin-check__label">Require single sign-on</span>
+                </span>
+              </label>
+            </div>
+          </div>
+        </fieldset>
+
+        {editable && (
+          <div className="kg-admin-form-footer">
+            <InlineError error={error} />
+            <div className="kg-admin-actions">
+              <button
+                type="button"
+                className="kg-button"
+                disabled={!dirty || pending}
+                onClick={() => {
+                  setDraft(draftOf(policy))
+                  setTouched(false)
+                }}
+              >
+                Discard changes
+              </button>
+              <button
+                type="submit"
+                className="kg-button kg-button--primary"
+                disabled={!dirty || pending}
+              >
+                {pending ? "Saving…" : "Save policy"}
+              </button>
+            </div>
+          </div>
+        )}
+      </form>
+    </section>
+  )
+}

@@ -1,0 +1,196 @@
+import type { SettingsFlow, UiText } from "@ory/client-fetch"
+import { useId, useMemo, useState, type FormEvent } from "react"
+import { checkPassword, passwordRules } from "../../../webhooks/policy/password-rules"
+import { api, ApiError } from "../api"
+import { useToast } from "../components/toaster"
+import { formatRelative } from "./format"
+import { csrfToken, messagesFor, submitSettings } from "./flow-submit"
+import type { SecurityOverview } from "./types"
+
+type PasswordCardProps = {
+  flow: SettingsFlow
+  overview: SecurityOverview | null
+  onRefreshRequired: () => void
+  /** Called after a saved change (and the forced-change acknowledgement, when one was due). */
+  onChanged: () => void
+}
+
+/**
+ * New password + confirmation, checked live against the same rules the service enforces, then
+ * submitted to the Kratos settings flow. A forced change is acknowledged right after.
+ */
+export function PasswordCard({ flow, overview, onRefreshRequired, onChanged }: PasswordCardProps) {
+  const notify = useToast()
+  const ids = { pw: useId(), confirm: useId(), rules: useId(), errors: useId() }
+  const [password, setPassword] = useState("")
+  const [confirm, setConfirm] = useState("")
+  const [reveal, setReveal] = useState(false)
+  const [touched, setTouched] = useState(false)
+  const [busy, setBusy] = useState(false)
+  const [serverMessages, setServerMessages] = useState<UiText[]>([])
+  const [currentFlow, setCurrentFlow] = useState(flow)
+
+  const failing = useMemo(() => new Set(checkPassword(password).map((r) => r.key)), [password])
+  const mismatch = confirm.length > 0 && confirm !== password
+  const ready = password.length > 0 && failing.size === 0 && confirm === password
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault()
+    setTouched(true)
+    if (!ready || busy) return
+    setBusy(true)
+    setServerMessages([])
+    const result = await submitSettings(currentFlow, {
+      method: "password",
+      password,
+      csrf_token: csrfToken(currentFlow),
+    })
+    if (result.kind === "saved") {
+      setCurrentFlow(result.flow)
+      setPassword("")
+      setConfirm("")
+      setTouched(false)
+      const acknowledged = await acknowledgeIfForced(overview, notify)
+      notify(
+        "success",
+        acknowledged
+          ? "Password changed. Your account is unlocked and your manager has been told."
+          : "Password changed. Your other devices were signed out.",
+      )
+      onChanged()
+    } else if (result.kind === "invalid") {
+      setCurrentFlow(result.flow)
+      setServerMessages(messagesFor(result.flow, "password").filter((m) => m.type === "error"))
+    } else if (result.kind === "refresh_required") {
+      onRefreshRequired()
+    } else if (result.kind === "failed") {
+      notify("error", result.message)
+    }
+    setBusy(false)
+  }
+
+  const lastChanged = overview?.password.last_changed_at
+  return (
+    <section className="kg-section" aria-labelledby="kg-password-title" data-testid="kg-password">
+      <header className="kg-section__header">
+        <div>
+          <h2 id="kg-password-title" className="kg-section__title">
+            Password
+          </h2>
+          <p className="kg-section__description">
+            {lastChanged
+              ? `Last changed ${formatRelative(lastChanged)}.`
+              : "Use a password you don't use anywhere else."}
+            {overview?.password.rotation_due && " Your organisation asks you to change it now."}
+          </p>
+        </div>
+      </header>
+      <form className="kg-form" onSubmit={onSubmit} noValidate>
+        <div className="kg-field">
+          <label className="kg-field__label" htmlFor={ids.pw}>
+            New password
+          </label>
+          <div className="kg-field__control">
+            <input
+              id={ids.pw}
+              name="password"
+              type={reveal ? "text" : "password"}
+              autoComplete="new-password"
+              className="kg-input"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              aria-invalid={touched && failing.size > 0}
+              aria-describedby={`${ids.rules} ${ids.errors}`}
+            />
+            <button
+              type="button"
+              className="kg-field__toggle"
+              onClick={() => setReveal((r) => !r)}
+              aria-pressed={reveal}
+            >
+              {reveal ? "Hide" : "Show"}
+            </button>
+          </div>
+          <ul className="kg-rules" id={ids.rules} aria-label="Password requirements">
+            {passwordRules
+              .filter((r) => r.key !== "max_bytes" || failing.has("max_bytes"))
+              .map((rule) => {
+                const ok = password.length > 0 && !failing.has(rule.key)
+                const bad = touched && failing.has(rule.key)
+                return (
+                  <li
+                    key={rule.key}
+                    className={`kg-rule ${ok ? "kg-rule--ok" : ""} ${bad ? "kg-rule--bad" : ""}`}
+                    data-rule={rule.key}
+                    data-state={ok ? "ok" : bad ? "failing" : "pending"}
+                  >
+                    <span className="kg-rule__icon" aria-hidden="true">
+                      {ok ? "✓" : bad ? "✕" : "•"}
+                    </span>
+                    {rule.text}
+                    <span className="kg-visually-hidden">
+                      {ok ? " (met)" : bad ? " (not met)" : ""}
+                    </span>
+                  </li>
+                )
+              })}
+          </ul>
+          <div id={ids.errors} aria-live="polite">
+            {serverMessages.map((m) => (
+              <p key={m.id} className="kg-field__error" data-testid={`kg-message-${m.id}`}>
+                {m.text}
+              </p>
+            ))}
+          </div>
+        </div>
+        <div className="kg-field">
+          <label className="kg-field__label" htmlFor={ids.confirm}>
+            Confirm new password
+          </label>
+          <input
+            id={ids.confirm}
+            name="password_confirm"
+            type={reveal ? "text" : "password"}
+            autoComplete="new-password"
+            className="kg-input"
+            value={confirm}
+            onChange={(e) => setConfirm(e.target.value)}
+            aria-invalid={mismatch}
+          />
+          {(mismatch || (touched && confirm !== password)) && (
+            <p className="kg-field__error" role="alert">
+              The passwords don't match.
+            </p>
+          )}
+        </div>
+        <p className="kg-hint">
+          Changing your password signs you out on your other devices; sign in there again with the
+          new one.
+        </p>
+        <div className="kg-form__actions">
+          <button type="submit" className="kg-button kg-button--primary" disabled={busy}>
+            {busy ? "Saving…" : "Change password"}
+          </button>
+        </div>
+      </form>
+    </section>
+  )
+}
+
+async function acknowledgeIfForced(
+  overview: SecurityOverview | null,
+  notify: ReturnType<typeof useToast>,
+): Promise<boolean> {
+  if (!overview?.force_password_change.required) return false
+  try {
+    await api.post("/api/auth/ack-password-change")
+    return true
+  } catch (err) {
+    const message =
+      err instanceof ApiError && err.status === 409
+        ? "Your password changed, but we couldn't confirm it yet. Reload the page in a moment."
+        : "Your password changed, but the confirmation failed. Reload the page to try again."
+    notify("error", message)
+    return false
+  }
+}

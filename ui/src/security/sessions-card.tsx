@@ -1,0 +1,114 @@
+import { useState } from "react"
+import { api } from "../api"
+import { useToast } from "../components/toaster"
+import { Loading } from "../components/flow-status"
+import { formatDateTime, formatLocation, formatRelative } from "./format"
+import type { SessionView } from "./types"
+import { asApiError, useApi } from "./use-api"
+
+/** Where the user is signed in: this device first, then the others, each revocable. */
+export function SessionsCard() {
+  const notify = useToast()
+  const sessions = useApi<{ sessions: SessionView[] }>("/api/me/sessions")
+  const [busy, setBusy] = useState<string | null>(null)
+
+  const revoke = async (id: string | "others") => {
+    setBusy(id)
+    try {
+      if (id === "others") {
+        const { revoked } = await api.delete<{ revoked: number }>("/api/me/sessions")
+        notify(
+          "success",
+          `Signed out of ${revoked} other ${revoked === 1 ? "session" : "sessions"}.`,
+        )
+      } else {
+        await api.delete(`/api/me/sessions/${encodeURIComponent(id)}`)
+        notify("success", "Session signed out.")
+      }
+      await sessions.reload()
+    } catch (err) {
+      notify("error", asApiError(err).message)
+    } finally {
+      setBusy(null)
+    }
+  }
+
+  const list = sessions.status === "ready" ? sessions.data.sessions : []
+  return (
+    <section className="kg-section" aria-labelledby="kg-sessions-title" data-testid="kg-sessions">
+      <header className="kg-section__header">
+        <div>
+          <h2 id="kg-sessions-title" className="kg-section__title">
+            Where you're signed in
+          </h2>
+          <p className="kg-section__description">
+            Sign out of any session you don't recognise, then change your password.
+          </p>
+        </div>
+        {list.length >= 2 && (
+          <button
+            type="button"
+            className="kg-button kg-button--small"
+            onClick={() => void revoke("others")}
+            disabled={busy !== null}
+          >
+            {busy === "others" ? "Signing out…" : "Sign out everywhere else"}
+          </button>
+        )}
+      </header>
+      {sessions.status === "loading" && <Loading label="Loading sessions…" />}
+      {sessions.status === "failed" && (
+        <p className="kg-notice kg-notice--error">
+          Couldn't load your sessions: {sessions.error.message}{" "}
+          <button type="button" className="kg-link-button" onClick={() => void sessions.reload()}>
+            Try again
+          </button>
+        </p>
+      )}
+      {sessions.status === "ready" && (
+        <ul className="kg-list" aria-label="Sessions">
+          {list.map((s) => {
+            const place = formatLocation(s.location)
+            return (
+              <li
+                key={s.id}
+                className="kg-list__item"
+                data-testid="kg-session"
+                data-current={s.current}
+              >
+                <div className="kg-list__main">
+                  <p className="kg-list__title">
+                    {s.device.name}
+                    {s.current && <span className="kg-badge">Current</span>}
+                  </p>
+                  <p className="kg-list__meta">
+                    {[s.ip, place].filter(Boolean).join(" · ") || "Unknown location"}
+                  </p>
+                  <p className="kg-list__meta">
+                    {s.current ? "Active now" : `Last active ${formatRelative(s.last_active_at)}`}
+                    {" · "}
+                    <span title={formatDateTime(s.authenticated_at)}>
+                      signed in {formatRelative(s.authenticated_at)}
+                    </span>
+                    {s.aal === "aal2" && " · two-factor"}
+                  </p>
+                </div>
+                {!s.current && (
+                  <button
+                    type="button"
+                    className="kg-button kg-button--small kg-button--danger"
+                    onClick={() => void revoke(s.id)}
+                    disabled={busy !== null}
+                    aria-label={`Sign out ${s.device.name}${s.ip ? ` at ${s.ip}` : ""}`}
+                  >
+                    {busy === s.id ? "Signing out…" : "Revoke"}
+                  </button>
+                )}
+              </li>
+            )
+          })}
+        </ul>
+      )}
+    </section>
+  )
+}

@@ -50,6 +50,7 @@ export async function createDatabases(runId: string) {
  */
 export async function scratchDatabase(): Promise<{
   database: Database
+  url: string
   drop: () => Promise<void>
 }> {
   const name = `kg_scratch_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
@@ -65,6 +66,7 @@ export async function scratchDatabase(): Promise<{
   await database.migrate()
   return {
     database,
+    url: url.toString(),
     drop: async () => {
       await database.close().catch(() => {})
       const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })

@@ -11,7 +11,7 @@ import { createDatabases } from "./databases"
  * it); `mailSink: "down"` leaves it stopped until `stack.mailSink.start()`.
  */
 export async function startPrivateStack(
-  opts: Pick<StackOptions, "mutateKratosConfig" | "env"> & {
+  opts: Pick<StackOptions, "mutateKratosConfig" | "env" | "kratosDev"> & {
     mailSink?: "up" | "down"
     /** The service's database (e.g. a Postgres of the test's own) instead of a throw-away one. */
     serviceDatabaseUrl?: string
@@ -50,6 +50,7 @@ export async function startPrivateStack(
       env: { LOG_LEVEL: "info", LOG_PRETTY: "false", KRATOS_BCRYPT_COST: "4", ...opts.env },
       output: "files",
       mutateKratosConfig: opts.mutateKratosConfig,
+      kratosDev: opts.kratosDev,
     })
     return {
       stack,

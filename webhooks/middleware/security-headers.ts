@@ -5,10 +5,12 @@ import { AppError } from "../errors"
 
 /**
  * Paths called by machines rather than browsers, under whatever host name the deployment gives
- * the service: Kratos's web_hooks and the operator's CLI (both carry the API key) and health
- * checks (compose probes 127.0.0.1, Kubernetes the pod address).
+ * the service: Kratos's web_hooks and the operator's CLI (both carry the API key), health
+ * checks (compose probes 127.0.0.1, Kubernetes the pod address) and the gate, which a reverse
+ * proxy asks as an auth sub-request under the service's internal name.
  */
 const ANY_HOST_PATHS = ["/hooks/", "/internal/", "/health/"]
+const ANY_HOST_ROUTES = ["/api/auth/gate"]
 
 /** `host[:port]` as the URL parser writes it (lower case, default port dropped); null if invalid. */
 function canonicalHost(host: string, protocol: string): string | null {
@@ -36,7 +38,8 @@ export function requirePublicHost(publicUrl: string): RequestHandler {
   const url = new URL(publicUrl)
   const expected = url.host
   return (req, _res, next) => {
-    if (ANY_HOST_PATHS.some((p) => req.path.startsWith(p))) return next()
+    if (ANY_HOST_PATHS.some((p) => req.path.startsWith(p)) || ANY_HOST_ROUTES.includes(req.path))
+      return next()
     const host = canonicalHost(req.host ?? "", url.protocol)
     if (host !== null && (host === expected || isLoopbackLiteral(host))) return next()
     next(new AppError("MISDIRECTED_REQUEST", "this service does not answer for that host name"))

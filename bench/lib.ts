@@ -124,6 +124,8 @@ export interface LoadSpec {
   headers?: Record<string, string>
   /** Request bodies, sent in turn; in each, every `freshUuid` string becomes a new random UUID. */
   bodies?: string[]
+  /** Request paths (with query), used in turn instead of the URL's own path. */
+  paths?: string[]
   freshUuid?: string
   connections: number
   /** Seconds. */

@@ -14,18 +14,22 @@ async function main(): Promise<void> {
   const spec = JSON.parse(Buffer.concat(chunks).toString("utf8")) as LoadSpec
 
   const bodies = spec.bodies ?? []
-  let next = 0
+  const paths = spec.paths ?? []
+  let nextBody = 0
+  let nextPath = 0
   const request = {
     method: spec.method ?? "GET",
     headers: spec.headers ?? {},
-    ...(bodies.length > 0
+    ...(bodies.length > 0 || paths.length > 0
       ? {
           setupRequest: (req: Record<string, unknown>) => {
-            const body = bodies[next++ % bodies.length]!
-            return {
-              ...req,
-              body: spec.freshUuid ? body.split(spec.freshUuid).join(randomUUID()) : body,
+            const out = { ...req }
+            if (paths.length > 0) out.path = paths[nextPath++ % paths.length]!
+            if (bodies.length > 0) {
+              const body = bodies[nextBody++ % bodies.length]!
+              out.body = spec.freshUuid ? body.split(spec.freshUuid).join(randomUUID()) : body
             }
+            return out
           },
         }
       : {}),

@@ -23,6 +23,13 @@ export async function startBenchStack(
       KRATOS_LOG_LEVEL: "warning",
       PASSWORD_CHANGES_PER_HOUR: "1000",
       LOGIN_MAX_FAILURES_PER_IP: "100000",
+      // BENCH_CPU_PROF=<dir>: the service writes a V8 CPU profile there when it stops.
+      ...(process.env.BENCH_CPU_PROF
+        ? {
+            NODE_OPTIONS: `--require ${path.join(__dirname, "cpu-profiler.cjs")}`,
+            BENCH_CPU_PROF: process.env.BENCH_CPU_PROF,
+          }
+        : {}),
       ...opts.env,
     },
   })
@@ -40,10 +47,15 @@ export async function startBenchStack(
   }
   const file = path.join(info.dataDir, "stack.json")
   writeFileSync(file, JSON.stringify(info, null, 2))
-  process.env[STACK_FILE_ENV] = file
+  const use = () => {
+    process.env[STACK_FILE_ENV] = file
+  }
+  use()
   return {
     ...p,
     info,
+    /** Makes this the stack the test helpers talk to (the newest started one is). */
+    use,
     /** The service process id, for RSS samples. */
     servicePid: () => s.service.pid!,
   }

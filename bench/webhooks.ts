@@ -5,7 +5,8 @@ import path from "node:path"
 import { freePort, ROOT, terminate } from "../scripts/stack"
 import { registerNative } from "../test/harness/kratos"
 import { FIXTURE_DIR, PLACEHOLDERS } from "./capture-fixtures"
-import { figure, printFigure, runLoad, sampleRss, type Figure, type LoadResult } from "./lib"
+import postgres from "postgres"
+import { figure, printFigure, sleep, runLoad, sampleRss, type Figure, type LoadResult } from "./lib"
 import { startBenchStack, type BenchStack } from "./stack"
 
 /**
@@ -75,6 +76,7 @@ export async function runWebhookBench(p: BenchStack): Promise<{
     figures.slice(-2).forEach(printFigure)
 
     for (const hook of WEBHOOKS) {
+      await settle(p.serviceDatabaseUrl)
       const template = readFileSync(path.join(FIXTURE_DIR, `${hook}.json`), "utf8")
         .split(PLACEHOLDERS.flow)
         .join(fresh)
@@ -134,6 +136,25 @@ export async function runWebhookBench(p: BenchStack): Promise<{
     await bare.stop()
   }
   return { figures, raw, peakRssMb: rss.stop().peakMb }
+}
+
+/**
+ * Waits (at most a minute) until the mail queued by the previous hook's load is sent, so its
+ * dispatch does not run during the next hook's measurement.
+ */
+async function settle(databaseUrl: string): Promise<void> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+  try {
+    const deadline = Date.now() + 60_000
+    while (Date.now() < deadline) {
+      const [row] = await sql<{ n: number }[]>`
+        select count(*)::int as n from notification_outbox where status in ('pending', 'sending')`
+      if (!row || row.n === 0) return
+      await sleep(500)
+    }
+  } finally {
+    await sql.end()
+  }
 }
 
 async function startBare(databaseUrl: string) {

@@ -22,6 +22,8 @@ export async function startBenchStack(
       LOG_LEVEL: "warn",
       KRATOS_LOG_LEVEL: "warning",
       PASSWORD_CHANGES_PER_HOUR: "1000",
+      // One session makes every submit of a long run; it must stay privileged throughout.
+      KRATOS_PRIVILEGED_SESSION_MAX_AGE: "24h",
       LOGIN_MAX_FAILURES_PER_IP: "100000",
       // BENCH_CPU_PROF=<dir>: the service writes a V8 CPU profile there when it stops.
       ...(process.env.BENCH_CPU_PROF

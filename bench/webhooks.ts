@@ -75,7 +75,9 @@ export async function runWebhookBench(p: BenchStack): Promise<{
     )
     figures.slice(-2).forEach(printFigure)
 
-    for (const hook of WEBHOOKS) {
+    // BENCH_WEBHOOKS=a,b runs only those (e.g. to compare two builds of one hook).
+    const only = process.env.BENCH_WEBHOOKS?.split(",").filter(Boolean)
+    for (const hook of WEBHOOKS.filter((h) => !only || only.includes(h))) {
       await settle(p.serviceDatabaseUrl)
       const template = readFileSync(path.join(FIXTURE_DIR, `${hook}.json`), "utf8")
         .split(PLACEHOLDERS.flow)

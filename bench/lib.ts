@@ -205,4 +205,13 @@ export function sampleRss(pid: number, everyMs = 100) {
   }
 }
 
+/** CPU time (user + system) another process has used so far, ms (Linux /proc, 10 ms steps). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  // Fields after the command name (which may hold spaces) start after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  const ticks = Number(fields[11]) + Number(fields[12])
+  return (ticks * 1000) / 100
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -1,115 +1,131 @@
-import { mkdirSync, writeFileSync } from "node:fs"
-import path from "node:path"
 import { Configuration, FrontendApi } from "@ory/client"
 import { generateSync } from "otplib"
-import { ROOT } from "../scripts/stack"
-import { startPrivateStack } from "../test/harness/private-stack"
 import { node } from "../test/harness/flows"
 import { registerNative } from "../test/harness/kratos"
 import { withoutSettingsWebhooks } from "../test/harness/kratos-config"
+import { figure, printFigure, round, stats, type Figure, type Stats } from "./lib"
+import { startBenchStack, type BenchStack } from "./stack"
 
 /**
- * What kratos-guard's webhooks add to a settings submit: the same changes through real Kratos
- * with our hooks and with a Kratos config that has none, measured in the same run.
- * Password changes (bcrypt cost 4) and TOTP link/unlink, N submits each.
+ * Benchmark 1: what kratos-guard's webhooks add to a settings submit. The same changes go
+ * through real Kratos with our hooks and through a second stack whose Kratos config has none
+ * (both behind the service's proxy, bcrypt cost 4), SUBMITS of each kind on each stack. The
+ * two stacks take turns submit by submit, so a change in the machine's load hits both alike.
+ * Only the submit is timed (not the flow creation before it).
  */
-const N = Number(process.env.BENCH_SUBMITS ?? 200)
+const BENCH = "1 hook overhead"
+const SUBMITS = Number(process.env.BENCH_SUBMITS ?? 200)
 
-type Stack = Awaited<ReturnType<typeof startPrivateStack>>
+interface Side {
+  label: string
+  frontend: FrontendApi
+  token: string
+  password: number[]
+  totp: number[]
+}
 
-async function measure(p: Stack, label: string) {
+async function side(p: BenchStack, label: string): Promise<Side> {
   const frontend = new FrontendApi(new Configuration({ basePath: p.urls.publicUrl }))
   const user = await registerNative(undefined, undefined, p.urls)
-  const token = user.sessionToken
-  const submit = async (body: Record<string, unknown>, flowId: string) => {
-    const t0 = process.hrtime.bigint()
-    const res = await frontend.updateSettingsFlow({
-      flow: flowId,
-      xSessionToken: token,
-      updateSettingsFlowBody: body as never,
-    })
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6
-    if (res.status !== 200) throw new Error(`${label}: settings submit answered ${res.status}`)
-    return ms
-  }
-  const password: number[] = []
-  const totp: number[] = []
-  for (let i = 0; i < N; i++) {
-    const { data: flow } = await frontend.createNativeSettingsFlow({ xSessionToken: token })
-    password.push(
-      await submit({ method: "password", password: `Bench-Password-${i}-Zq!x` }, flow.id),
-    )
-  }
-  for (let i = 0; i < N; i++) {
-    const { data: flow } = await frontend.createNativeSettingsFlow({ xSessionToken: token })
-    const secretNode = node(flow, "totp_secret_key")
-    if (secretNode) {
-      const secret = (secretNode.attributes as { text?: { text?: string } }).text!.text!
-      totp.push(await submit({ method: "totp", totp_code: generateSync({ secret }) }, flow.id))
-    } else {
-      totp.push(await submit({ method: "totp", totp_unlink: true }, flow.id))
-    }
-  }
-  return { password: stats(password), totp: stats(totp) }
+  return { label, frontend, token: user.sessionToken, password: [], totp: [] }
 }
 
-function stats(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b)
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!
-  return {
-    n: s.length,
-    p50: round(q(0.5)),
-    p99: round(q(0.99)),
-    mean: round(s.reduce((a, b) => a + b, 0) / s.length),
-  }
-}
-const round = (x: number) => Math.round(x * 100) / 100
-
-async function main() {
-  const env = {
-    PASSWORD_CHANGES_PER_HOUR: "1000",
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
-  }
-  const withHooks = await startPrivateStack({ env })
-  const withoutHooks = await startPrivateStack({
-    env,
-    // The same Kratos with every kratos-guard web_hook removed from the settings methods.
-    mutateKratosConfig: withoutSettingsWebhooks,
+async function submit(s: Side, body: Record<string, unknown>, flowId: string): Promise<number> {
+  const t0 = performance.now()
+  const res = await s.frontend.updateSettingsFlow({
+    flow: flowId,
+    xSessionToken: s.token,
+    updateSettingsFlowBody: body as never,
   })
-  try {
-    // Warm both up, then measure the baseline first and ours second, same machine, same run.
-    const base = await measure(withoutHooks, "without hooks")
-    const ours = await measure(withHooks, "with hooks")
-    const result = {
-      submits: N,
-      baseline: base,
-      with_hooks: ours,
-      ratio_p50: {
-        password: round(ours.password.p50 / base.password.p50),
-        totp: round(ours.totp.p50 / base.totp.p50),
-      },
-      added_ms: {
-        password: {
-          p50: round(ours.password.p50 - base.password.p50),
-          p99: round(ours.password.p99 - base.password.p99),
-        },
-        totp: {
-          p50: round(ours.totp.p50 - base.totp.p50),
-          p99: round(ours.totp.p99 - base.totp.p99),
-        },
-      },
-    }
-    console.log(JSON.stringify(result, null, 2))
-    const out = path.join(ROOT, "bench", "results")
-    mkdirSync(out, { recursive: true })
-    writeFileSync(path.join(out, "hook-overhead.json"), JSON.stringify(result, null, 2))
-  } finally {
-    await withHooks.stop()
-    await withoutHooks.stop()
+  const ms = performance.now() - t0
+  if (res.status !== 200) throw new Error(`${s.label}: settings submit answered ${res.status}`)
+  return ms
+}
+
+async function passwordChange(s: Side, i: number): Promise<void> {
+  const { data: flow } = await s.frontend.createNativeSettingsFlow({ xSessionToken: s.token })
+  s.password.push(
+    await submit(s, { method: "password", password: `Bench-Password-${i}-Zq!x` }, flow.id),
+  )
+}
+
+/** Links TOTP when the account has none, unlinks it when it has. */
+async function totpToggle(s: Side): Promise<void> {
+  const { data: flow } = await s.frontend.createNativeSettingsFlow({ xSessionToken: s.token })
+  const secretNode = node(flow, "totp_secret_key")
+  if (secretNode) {
+    const secret = (secretNode.attributes as { text?: { text?: string } }).text!.text!
+    s.totp.push(await submit(s, { method: "totp", totp_code: generateSync({ secret }) }, flow.id))
+  } else {
+    s.totp.push(await submit(s, { method: "totp", totp_unlink: true }, flow.id))
   }
 }
 
-main().catch((err) => {
-  console.error(err)
-  process.exit(1)
-})
+export async function runHookOverhead(withHooks: BenchStack, withoutHooks: BenchStack) {
+  const ours = await side(withHooks, "with hooks")
+  const base = await side(withoutHooks, "without hooks")
+  // Warm-up (not counted): a few of each on both.
+  for (let i = 0; i < 5; i++) {
+    for (const s of [base, ours]) {
+      await passwordChange(s, -1 - i)
+      await totpToggle(s)
+    }
+  }
+  for (const s of [base, ours]) {
+    s.password.length = 0
+    s.totp.length = 0
+  }
+  for (let i = 0; i < SUBMITS; i++) {
+    const order = i % 2 === 0 ? [base, ours] : [ours, base]
+    for (const s of order) await passwordChange(s, i)
+  }
+  for (let i = 0; i < SUBMITS; i++) {
+    const order = i % 2 === 0 ? [base, ours] : [ours, base]
+    for (const s of order) await totpToggle(s)
+  }
+  const result = {
+    submits: SUBMITS,
+    without_hooks: { password: stats(base.password), totp: stats(base.totp) },
+    with_hooks: { password: stats(ours.password), totp: stats(ours.totp) },
+  }
+  const bar = { op: "<=" as const, limit: 1.1 }
+  const pair = (kind: string, b: Stats, o: Stats): Figure[] => [
+    figure(BENCH, `${kind} p50 without hooks`, b.p50, "ms", undefined, `p99 ${b.p99} ms, n ${b.n}`),
+    figure(BENCH, `${kind} p50 with hooks`, o.p50, "ms", undefined, `p99 ${o.p99} ms, n ${o.n}`),
+    figure(
+      BENCH,
+      `${kind} p50 with / without`,
+      o.p50 / b.p50,
+      "x",
+      bar,
+      `+${round(o.p50 - b.p50)} ms`,
+    ),
+  ]
+  const figures = [
+    ...pair("password change", result.without_hooks.password, result.with_hooks.password),
+    ...pair("TOTP link/unlink", result.without_hooks.totp, result.with_hooks.totp),
+  ]
+  figures.forEach(printFigure)
+  return { figures, raw: result }
+}
+
+/** A second stack: the same Kratos with every kratos-guard web_hook removed from settings. */
+export const startStackWithoutHooks = () =>
+  startBenchStack({ mutateKratosConfig: withoutSettingsWebhooks })
+
+if (require.main === module) {
+  void (async () => {
+    const [withHooks, withoutHooks] = await Promise.all([
+      startBenchStack(),
+      startStackWithoutHooks(),
+    ])
+    try {
+      await runHookOverhead(withHooks, withoutHooks)
+    } finally {
+      await Promise.all([withHooks.stop(), withoutHooks.stop()])
+    }
+  })().catch((err: unknown) => {
+    console.error(err)
+    process.exit(1)
+  })
+}

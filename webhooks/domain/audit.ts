@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto"
-import { asc, desc, eq, gt, sql } from "drizzle-orm"
+import { asc, eq, gt, sql } from "drizzle-orm"
 import type { Database, Db } from "../../db/client"
 import { auditEvents } from "../../db/schema"
 
@@ -125,33 +125,47 @@ export async function appendAudit(
   db: Db,
   entry: AuditEntryInput,
 ): Promise<{ inserted: boolean; eventId: string; id: number }> {
+  // A replay finds its entry without queueing for the chain lock.
+  const seen = await findByDedupKey(db, entry.dedupKey)
+  if (seen) return { inserted: false, ...seen }
   return db.transaction(async (tx) => {
     await lockChain(tx)
-
-    const [existing] = await tx
-      .select({ id: auditEvents.id, eventId: auditEvents.eventId })
-      .from(auditEvents)
-      .where(eq(auditEvents.dedupKey, entry.dedupKey))
-    if (existing) return { inserted: false, ...existing }
-
-    const [last] = await tx
-      .select({ hash: auditEvents.hash })
-      .from(auditEvents)
-      .orderBy(desc(auditEvents.id))
-      .limit(1)
-    const prevHash = last?.hash ?? null
+    // One statement under the lock: it reads the newest hash (its snapshot is taken after the
+    // lock was granted, so every earlier writer has committed) and links to it, hashing in
+    // SQL exactly as auditHash does. The lock is held until the caller commits, so each round
+    // trip made under it is one that every other writer waits for.
     const content = toHashContent(entry)
-    const [row] = await tx
-      .insert(auditEvents)
-      .values({
-        ...content,
-        occurredAt: new Date(content.occurredAt),
-        prevHash,
-        hash: auditHash(prevHash, content),
-      })
-      .returning({ id: auditEvents.id, eventId: auditEvents.eventId })
-    return { inserted: true, ...row! }
+    const result = await tx.execute(sql`
+      insert into audit_events
+        (event_id, dedup_key, event, occurred_at, actor_type, actor_id, subject_id, ip,
+         user_agent, flow_id, request_id, posture, details, prev_hash, hash)
+      select ${content.eventId}::uuid, ${content.dedupKey}, ${content.event},
+             ${content.occurredAt}::timestamptz, ${content.actorType}, ${content.actorId},
+             ${content.subjectId}::uuid, ${content.ip}, ${content.userAgent},
+             ${content.flowId}::uuid, ${content.requestId},
+             ${JSON.stringify(content.posture)}::jsonb, ${JSON.stringify(content.details)}::jsonb,
+             last.hash,
+             encode(sha256(convert_to(coalesce(last.hash, '') || ${canonicalJson(content)}, 'UTF8')), 'hex')
+        from (select (select hash from audit_events order by id desc limit 1) as hash) as last
+      on conflict (dedup_key) do nothing
+      returning id, event_id`)
+    const [row] = rowsOf<{ id: number | string; event_id: string }>(result)
+    if (row) return { inserted: true, id: Number(row.id), eventId: row.event_id }
+    // Written by another writer between the first look and the lock.
+    const existing = await findByDedupKey(tx, entry.dedupKey)
+    return { inserted: false, ...existing! }
   })
+}
+
+async function findByDedupKey(
+  db: Db,
+  dedupKey: string,
+): Promise<{ id: number; eventId: string } | undefined> {
+  const [row] = await db
+    .select({ id: auditEvents.id, eventId: auditEvents.eventId })
+    .from(auditEvents)
+    .where(eq(auditEvents.dedupKey, dedupKey))
+  return row
 }
 
 async function lockChain(tx: Db): Promise<void> {

@@ -44,6 +44,32 @@ export async function getOrgPolicy(db: Db): Promise<OrgPolicy> {
   return toPolicy(created!)
 }
 
+/**
+ * How long a policy read serves the hot paths (the password guard in the proxy, the settings
+ * pre-persist hook, the gate). A change made through this replica applies at once; one made
+ * through another replica within this long. Admin reads and updates never use the cache.
+ */
+export const POLICY_CACHE_MS = 2000
+
+const cached = new WeakMap<Db, { policy: Promise<OrgPolicy>; at: number }>()
+
+/**
+ * The policy as `getOrgPolicy` reads it, at most POLICY_CACHE_MS old; concurrent callers share
+ * one read. A failed read is not kept: the caller gets the error (and fails closed) and the
+ * next call reads again.
+ */
+export function getOrgPolicyCached(db: Db, now = Date.now()): Promise<OrgPolicy> {
+  const hit = cached.get(db)
+  if (hit && now - hit.at < POLICY_CACHE_MS && now >= hit.at) return hit.policy
+  const policy = getOrgPolicy(db)
+  const entry = { policy, at: now }
+  cached.set(db, entry)
+  policy.catch(() => {
+    if (cached.get(db) === entry) cached.delete(db)
+  })
+  return policy
+}
+
 /** Applies a partial update and returns the policy before and after (for the audit entry). */
 export async function updateOrgPolicy(
   db: Db,
@@ -56,7 +82,9 @@ export async function updateOrgPolicy(
     .set({ ...change, updatedAt: new Date(), updatedBy })
     .where(eq(orgPolicy.id, ID))
     .returning()
-  return { before, after: toPolicy(row!) }
+  const after = toPolicy(row!)
+  cached.set(db, { policy: Promise.resolve(after), at: Date.now() })
+  return { before, after }
 }
 
 /** Whether role or organisation policy requires this person to have a second factor. */

@@ -14,7 +14,7 @@ import { appendAudit } from "./audit"
 import { changeEvents } from "./change-events"
 import { deviceFingerprint } from "./device"
 import { enqueueFor } from "./notifications/enqueue"
-import { getOrgPolicy } from "./org-policy"
+import { getOrgPolicyCached } from "./org-policy"
 import { latestIntent } from "./settings-intents"
 import { checkSettingsChange, type Refusal, type SettingsIntent } from "./settings-rules"
 
@@ -45,7 +45,7 @@ export async function beforeSettingsChange(
   // Independent reads in parallel: this runs inside the user's settings submit.
   const [before, policy, recent] = await Promise.all([
     d.kratos.summary(body.identity_id),
-    getOrgPolicy(db),
+    getOrgPolicyCached(db),
     method === "password" ? passwordChangesSince(d, body.identity_id, 60 * 60_000) : 0,
   ])
   if (!before) {
@@ -191,6 +191,13 @@ interface RecordInput {
 async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
   const events = changeEvents(r.method, r.before, r.after, r.traits)
   await d.database.db.transaction(async (tx) => {
+    // Before the audit entries: appending takes the chain lock until this commits.
+    if (r.pendingId !== null) {
+      await tx
+        .update(pendingChanges)
+        .set({ status: "confirmed", resolvedAt: new Date() })
+        .where(eq(pendingChanges.id, r.pendingId))
+    }
     for (const e of events) {
       const occurredAt = new Date()
       const details = { ...e.details, method: e.details.method ?? r.method }
@@ -221,12 +228,6 @@ async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
           publicUrl: d.publicUrl,
         })
       }
-    }
-    if (r.pendingId !== null) {
-      await tx
-        .update(pendingChanges)
-        .set({ status: "confirmed", resolvedAt: new Date() })
-        .where(eq(pendingChanges.id, r.pendingId))
     }
   })
 }

@@ -2,7 +2,7 @@ import http from "node:http"
 import express, { type Request, type RequestHandler, type Response } from "express"
 import type { Deps } from "../app"
 import { type AttemptOutcome, type LoginSubject, LoginThrottle } from "../domain/brute-force"
-import { getOrgPolicy } from "../domain/org-policy"
+import { getOrgPolicyCached } from "../domain/org-policy"
 import { type IntentKind, recordIntent } from "../domain/settings-intents"
 import { AppError } from "../errors"
 import type { SessionResolver } from "../kratos/sessions"
@@ -216,7 +216,7 @@ async function guardPasswordAndIntents(
 
   if (s.all("method").includes("password")) {
     if (g.kind === "settings") {
-      const policy = await getOrgPolicy(database.db).catch((err: unknown) => {
+      const policy = await getOrgPolicyCached(database.db).catch((err: unknown) => {
         log.error({ err }, "org policy unavailable; refusing the password change")
         throw new AppError("UNAVAILABLE", "The password can't be changed right now.")
       })

@@ -2,7 +2,7 @@ import type { Request, Router } from "express"
 import type { Deps } from "../app"
 import { decideGate } from "../domain/gate"
 import { acknowledgePasswordChange, type Actor } from "../domain/force-password-change"
-import { getOrgPolicy } from "../domain/org-policy"
+import { getOrgPolicyCached } from "../domain/org-policy"
 import { passwordLastChanged } from "../domain/security-overview"
 import { AppError } from "../errors"
 import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
@@ -34,7 +34,7 @@ export function registerAuthRoutes(router: Router, deps: Deps): void {
     const summary = identityId ? await kratos.summary(identityId) : null
     if (!summary)
       throw new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" })
-    const policy = await getOrgPolicy(database.db)
+    const policy = await getOrgPolicyCached(database.db)
     const decision = decideGate({
       session,
       summary,

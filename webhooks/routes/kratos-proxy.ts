@@ -1,8 +1,7 @@
 import http from "node:http"
 import type { Express, Request } from "express"
-import { createProxyMiddleware } from "http-proxy-middleware"
 import type { Deps } from "../app"
-import { CLIENT_IP_HEADERS, sendUnreachable } from "../proxy/forward"
+import { forwardStreaming, sendUnreachable } from "../proxy/forward"
 import { createSubmissionGuard } from "../proxy/guards"
 import { redactUrl } from "../proxy/http-utils"
 
@@ -26,27 +25,17 @@ export function isKratosPublicPath(path: string): boolean {
  */
 export function registerKratosProxy(app: Express, deps: Deps): void {
   const { config, log } = deps
-  const proxy = createProxyMiddleware<Request>({
-    target: config.KRATOS_PUBLIC_URL,
-    changeOrigin: true,
-    xfwd: false,
-    agent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
-    pathFilter: (path) => isKratosPublicPath(path),
-    on: {
-      proxyReq: (proxyReq, req) => {
-        for (const h of CLIENT_IP_HEADERS) proxyReq.removeHeader(h)
-        proxyReq.removeHeader("x-forwarded-for")
-        if (req.ip) proxyReq.setHeader("True-Client-IP", req.ip)
-      },
-      error: (err, req, res) => {
-        log.warn(
-          { err: { message: err.message }, url: redactUrl(req.url ?? "") },
-          "Kratos public unreachable",
-        )
-        if ("writeHead" in res && !res.headersSent) sendUnreachable(res)
-      },
-    },
-  })
+  const target = new URL(config.KRATOS_PUBLIC_URL)
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 })
   app.use(createSubmissionGuard(deps))
-  app.use(proxy)
+  app.use((req: Request, res, next) => {
+    if (!isKratosPublicPath(req.path)) return next()
+    forwardStreaming(target, agent, req, res, (err) => {
+      ;(req.log ?? log).warn(
+        { err: { message: err.message }, url: redactUrl(req.originalUrl) },
+        "Kratos public unreachable",
+      )
+      sendUnreachable(res)
+    })
+  })
 }

@@ -95,19 +95,9 @@ export type AuditEntry = {
 
 export type AuditPage = { items: AuditEntry[]; next_cursor: string | null }
 
-export type FailedNotification = {
-  id: string
-  auditEventId: string
-  kind: string
-  recipient: string
-  subject: string
-  status: "dead" | "pending" | "sending"
-  attempts: number
-  lastError: string | null
-  nextAttemptAt: string
-  createdAt: string
-  messageId: string
-}
+// The service's own type (a type-only import: no server code reaches the bundle).
+export type { FailedNotification } from "../../../webhooks/domain/notifications/admin"
+import type { FailedNotification } from "../../../webhooks/domain/notifications/admin"
 
 export type NotificationPage = { items: FailedNotification[]; next_cursor: string | null }
 

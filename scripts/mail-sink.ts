@@ -75,6 +75,12 @@ export async function startMailSink(opts: {
     smtp.once("error", reject)
     smtp.listen(opts.smtpPort, "127.0.0.1", () => resolve())
   })
+  // After listening, an error is one client's connection failing (a sender killed mid-message
+  // resets it): the sink keeps serving everyone else.
+  smtp.removeAllListeners("error")
+  smtp.on("error", (err: Error) =>
+    console.error(`mail sink: client connection error: ${err.message}`),
+  )
 
   const web = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://sink")

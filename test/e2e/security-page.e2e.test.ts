@@ -110,7 +110,7 @@ describe("the Security page, in a real browser against the whole stack", () => {
 
     // The admin console (or any other page of the app) sends them back to enrol.
     await page.goto(`${base()}/admin`)
-    await page.waitForURL(/tab=security&reason=mfa_required/)
+    await page.waitForURL((url) => url.pathname === "/settings")
     await page.getByTestId("kg-enrol-banner").waitFor()
     await screenshotBothWidths(page, "security-admin-must-enrol")
     const gate = await context.request.get(`${base()}/api/auth/gate`)

@@ -388,6 +388,8 @@ describe("the /api routes under hostile input", () => {
         if (res.status < 400 || res.status >= 500) {
           throw new Error(`${what} answered ${res.status}: ${res.body.slice(0, 300)}`)
         }
+        // Node itself refuses a request line or headers over its limit before any route runs.
+        if (res.status === 431 || res.status === 414) return
         let body: unknown
         try {
           body = JSON.parse(res.body)

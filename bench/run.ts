@@ -1,6 +1,6 @@
 import os from "node:os"
 import { runAuditBench } from "./audit"
-import { runHookOverhead, startStackWithoutHooks } from "./hook-overhead"
+import { runHookOverhead, startStackWithBareHooks, startStackWithoutHooks } from "./hook-overhead"
 import { figure, formatTable, printFigure, writeResults, type Figure } from "./lib"
 import { runNotifications } from "./notifications"
 import { runProxyBench } from "./proxy"
@@ -26,16 +26,20 @@ async function main(): Promise<void> {
   const raw: Record<string, unknown> = {}
   const section = (title: string) => console.log(`\n${title}`)
 
-  const [withoutHooks, stack] = await Promise.all([startStackWithoutHooks(), startBenchStack()])
+  const [withoutHooks, bareHooks, stack] = await Promise.all([
+    startStackWithoutHooks(),
+    startStackWithBareHooks(),
+    startBenchStack(),
+  ])
   stack.use()
   try {
     section("1. hook overhead in the real flow")
     try {
-      const r = await runHookOverhead(stack, withoutHooks)
+      const r = await runHookOverhead(stack, withoutHooks, bareHooks)
       figures.push(...r.figures)
       raw.hookOverhead = r.raw
     } finally {
-      await withoutHooks.stop()
+      await Promise.all([withoutHooks.stop(), bareHooks.stop()])
     }
 
     section("3. public proxy: GET /sessions/whoami")

@@ -1,6 +1,7 @@
+import { execFileSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import path from "node:path"
-import type { StackOptions } from "../scripts/stack"
+import { ROOT, type StackOptions } from "../scripts/stack"
 import { startPrivateStack } from "../test/harness/private-stack"
 import { STACK_FILE_ENV, type StackInfo } from "../test/harness/stack-info"
 
@@ -16,11 +17,12 @@ export async function startBenchStack(
 ) {
   const p = await startPrivateStack({
     mailSink: "up",
+    serviceBundle: serviceBundle(),
     mutateKratosConfig: opts.mutateKratosConfig,
     env: {
       // The service logs at warn in every benchmark (request logs would measure pino).
-      LOG_LEVEL: "warn",
-      KRATOS_LOG_LEVEL: "warning",
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+      KRATOS_LOG_LEVEL: process.env.BENCH_KRATOS_LOG_LEVEL ?? "warning",
       PASSWORD_CHANGES_PER_HOUR: "1000",
       // One session makes every submit of a long run; it must stay privileged throughout.
       KRATOS_PRIVILEGED_SESSION_MAX_AGE: "24h",
@@ -61,4 +63,18 @@ export async function startBenchStack(
     /** The service process id, for RSS samples. */
     servicePid: () => s.service.pid!,
   }
+}
+
+let bundle: string | undefined
+
+/**
+ * The service as production runs it: the esbuild bundle under plain node (tsx would add its
+ * compiler's memory and start-up to every figure). Built once per benchmark run.
+ */
+function serviceBundle(): string {
+  if (!bundle) {
+    execFileSync("npm", ["run", "--silent", "build:service"], { cwd: ROOT, stdio: "inherit" })
+    bundle = path.join(ROOT, "dist", "webhooks", "server.js")
+  }
+  return bundle
 }

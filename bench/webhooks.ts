@@ -52,7 +52,7 @@ export async function runWebhookBench(p: BenchStack): Promise<{
   const fresh = randomUUID() // stands for "a new flow id per request" in the bodies
   const headers = {
     "content-type": "application/json",
-    "x-kratos-guard-key": p.info.webhookApiKey,
+    authorization: `Bearer ${p.info.webhookApiKey}`,
   }
 
   const bare = await startBare(p.serviceDatabaseUrl)

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const url = (process.env.SERVICE_URL ?? "http://127.0.0.1:4455").replace(/\/+$/, "")
   const res = await fetch(`${url}/internal/roles`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-kratos-guard-key": apiKey() },
+    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey()}` },
     body: JSON.stringify({ email, role }),
   }).catch((err: Error) => {
     console.error(`can't reach the service at ${url} (${err.message}); is it running?`)

@@ -19,7 +19,7 @@ export const configSchema = z
     KRATOS_PUBLIC_URL: url.default("http://127.0.0.1:4433"),
     /** Kratos admin API, reachable from the service only. */
     KRATOS_ADMIN_URL: url.default("http://127.0.0.1:4434"),
-    /** Shared with kratos.yml's web_hook auth; sent by Kratos in X-Kratos-Guard-Key. */
+    /** Shared with kratos.yml's web_hook auth; sent by Kratos as `Authorization: Bearer <key>`. */
     KRATOS_WEBHOOK_API_KEY: z.string().min(32, "must be at least 32 characters"),
     /** Postgres connection string. Without it the service uses an embedded PGlite database. */
     DATABASE_URL: z

@@ -7,7 +7,6 @@ import pino, { type Logger } from "pino"
 export const REDACT_PATHS = [
   "req.headers.cookie",
   "req.headers.authorization",
-  'req.headers["x-kratos-guard-key"]',
   'req.headers["x-session-token"]',
   'req.headers["x-csrf-token"]',
   'res.headers["set-cookie"]',

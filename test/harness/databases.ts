@@ -33,7 +33,7 @@ export async function createDatabases(runId: string) {
     return u.toString()
   }
   return {
-    kratosUrl: `${urlFor(names.kratos)}?sslmode=disable&max_conns=10`,
+    kratosUrl: `${urlFor(names.kratos)}?sslmode=disable&max_conns=10&max_idle_conns=10`,
     serviceUrl: urlFor(names.service),
     drop: async () => {
       const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })

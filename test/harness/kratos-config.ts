@@ -27,3 +27,21 @@ export function withoutSettingsWebhooks(cfg: Record<string, unknown>): void {
     if (m.hooks.length === 0) delete after[method]
   }
 }
+
+/**
+ * Points every settings web_hook at `baseUrl` instead of the service, keeping its method and
+ * phase in the path (`<baseUrl>/password/pre`): Kratos's web_hook machinery with a receiver
+ * of the caller's choosing.
+ */
+export function settingsWebhooksTo(baseUrl: string) {
+  return (cfg: Record<string, unknown>): void => {
+    for (const m of Object.values(settingsAfter(cfg))) {
+      for (const h of m.hooks) {
+        const tail = h.config?.url
+          ? /\/hooks\/settings(\/[^/]+\/(?:pre|post))$/.exec(h.config.url)
+          : null
+        if (tail) h.config!.url = `${baseUrl}${tail[1]}`
+      }
+    }
+  }
+}

@@ -11,7 +11,7 @@ import { createDatabases } from "./databases"
  * it); `mailSink: "down"` leaves it stopped until `stack.mailSink.start()`.
  */
 export async function startPrivateStack(
-  opts: Pick<StackOptions, "mutateKratosConfig" | "env" | "kratosDev"> & {
+  opts: Pick<StackOptions, "mutateKratosConfig" | "env" | "kratosDev" | "serviceBundle"> & {
     mailSink?: "up" | "down"
     /** The service's database (e.g. a Postgres of the test's own) instead of a throw-away one. */
     serviceDatabaseUrl?: string
@@ -51,6 +51,7 @@ export async function startPrivateStack(
       output: "files",
       mutateKratosConfig: opts.mutateKratosConfig,
       kratosDev: opts.kratosDev,
+      serviceBundle: opts.serviceBundle,
     })
     return {
       stack,

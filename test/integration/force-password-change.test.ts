@@ -128,7 +128,7 @@ describe("durable audit trail", () => {
     })
     const replay = await api()
       .post("/hooks/settings/totp/post")
-      .set("X-Kratos-Guard-Key", stackInfo().webhookApiKey)
+      .set("Authorization", `Bearer ${stackInfo().webhookApiKey}`)
       .send(delivery!.payload as object)
     expect(replay.status).toBe(204)
     const rows = await serviceDb()<{ n: number }[]>`

@@ -85,7 +85,7 @@ describe("the webhook API key", () => {
     const wrong = stackInfo().webhookApiKey.replace(/.$/, (c) => (c === "0" ? "1" : "0"))
     const res = await request(stackInfo().publicUrl)
       .post("/hooks/settings/totp/pre")
-      .set("X-Kratos-Guard-Key", wrong)
+      .set("Authorization", `Bearer ${wrong}`)
       .send(b)
     expect(res.status).toBe(401)
     expect(await deliveriesFor(b.flow_id)).toBe(0)
@@ -96,7 +96,7 @@ describe("the webhook API key", () => {
     const b = { ...body(), identity_id: user.identityId }
     const res = await request(stackInfo().publicUrl)
       .post("/hooks/settings/totp/pre")
-      .set("X-Kratos-Guard-Key", stackInfo().webhookApiKey)
+      .set("Authorization", `Bearer ${stackInfo().webhookApiKey}`)
       .send(b)
     expect(res.status).toBe(200)
     expect(await deliveriesFor(b.flow_id)).toBe(1)
@@ -106,7 +106,7 @@ describe("the webhook API key", () => {
     const b = { ...body(), identity_id: "not-a-uuid" }
     const res = await request(stackInfo().publicUrl)
       .post("/hooks/settings/totp/pre")
-      .set("X-Kratos-Guard-Key", stackInfo().webhookApiKey)
+      .set("Authorization", `Bearer ${stackInfo().webhookApiKey}`)
       .send(b)
     expect(res.status).toBe(400)
     expect(res.body.messages[0].messages[0]).toMatchObject({ type: "error" })
@@ -120,7 +120,7 @@ describe("the webhook API key", () => {
     }
     const res = await request(stackInfo().publicUrl)
       .post("/hooks/settings/totp/pre")
-      .set("X-Kratos-Guard-Key", stackInfo().webhookApiKey)
+      .set("Authorization", `Bearer ${stackInfo().webhookApiKey}`)
       .send(b)
     expect(res.status).toBe(413)
     expect(await deliveriesFor(b.flow_id)).toBe(0)

@@ -153,7 +153,7 @@ function keyValue(kind: string | undefined): string | undefined {
 
 function requestFor(path: string, method: string, payload: Payload, hookKey?: string) {
   const headers: Record<string, string> = {}
-  if (hookKey !== undefined) headers["x-kratos-guard-key"] = hookKey
+  if (hookKey !== undefined) headers.authorization = `Bearer ${hookKey}`
   if (payload.contentType !== undefined) headers["content-type"] = payload.contentType
   if (payload.contentEncoding) headers["content-encoding"] = payload.contentEncoding
   return { method, path, headers, body: payload.body }
@@ -266,9 +266,11 @@ describe("hooks and the internal endpoint under hostile input", () => {
     const before = await dbSnapshot(databaseUrl)
     const body = JSON.stringify(validBodies.registration)
     for (const [path, headers] of [
-      [`/hooks/registration/password/pre?x-kratos-guard-key=${key}`, {}],
-      ["/hooks/registration/password/pre", { authorization: `Bearer ${key}` }],
-      ["/hooks/registration/password/pre", { cookie: `x-kratos-guard-key=${key}` }],
+      [`/hooks/registration/password/pre?authorization=Bearer%20${key}`, {}],
+      ["/hooks/registration/password/pre", { authorization: key }],
+      ["/hooks/registration/password/pre", { authorization: `Basic ${key}` }],
+      ["/hooks/registration/password/pre", { "x-kratos-guard-key": key }],
+      ["/hooks/registration/password/pre", { cookie: `authorization=Bearer ${key}` }],
     ] as const) {
       const res = await server.send({
         method: "POST",

@@ -25,7 +25,7 @@ describe("error answers", () => {
   it("when a hook fails unexpectedly, then Kratos gets a 4xx with a message it can show, never a retried 5xx", async () => {
     const res = await request(appThrowing(new Error("boom")))
       .post("/hooks/x")
-      .set("X-Kratos-Guard-Key", "k".repeat(40))
+      .set("Authorization", `Bearer ${"k".repeat(40)}`)
     expect(res.status).toBeGreaterThanOrEqual(400)
     expect(res.status).toBeLessThan(500)
     expect(res.status).not.toBe(429)
@@ -47,7 +47,7 @@ describe("error answers", () => {
     ["a key of the right length but wrong", "j" + "k".repeat(39)],
   ])("when a hook call carries %s, then it is refused with 401", async (_what, key) => {
     const req = request(appThrowing(new Error("must not run"))).post("/hooks/x")
-    const res = await (key ? req.set("X-Kratos-Guard-Key", key) : req)
+    const res = await (key ? req.set("Authorization", `Bearer ${key}`) : req)
     expect(res.status).toBe(401)
   })
 })

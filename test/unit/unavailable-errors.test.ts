@@ -53,7 +53,7 @@ describe("errors of unreachable dependencies", () => {
   it("when a hook meets an unreachable database, then Kratos gets a 4xx refusal it shows, not a 5xx it retries", async () => {
     const res = await request(appThrowing(pgError("57P01")))
       .post("/hooks/x")
-      .set("X-Kratos-Guard-Key", "k".repeat(40))
+      .set("Authorization", `Bearer ${"k".repeat(40)}`)
     expect(res.status).toBe(424)
     expect(res.body.messages[0].messages[0].text).toMatch(/was not saved/)
   })

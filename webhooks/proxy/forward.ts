@@ -14,8 +14,13 @@ export const CLIENT_IP_HEADERS = [
   "cf-ipcountry",
 ]
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and those the buffered body makes stale. */
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1), those the buffered body makes stale, and the service's
+ * own (Kratos has no use for them, and its request log would print them).
+ */
 const NOT_FORWARDED = new Set([
+  "x-kratos-guard-key",
+  "x-kratos-guard-csrf",
   "host",
   "connection",
   "keep-alive",

@@ -67,10 +67,14 @@ export const auditEvents = pgTable(
   (t) => [
     uniqueIndex("audit_events_event_id_key").on(t.eventId),
     uniqueIndex("audit_events_dedup_key").on(t.dedupKey),
+    // Each filter of the activity feed and the admin log has an index that yields its rows
+    // newest first, so a page is a short index range scan (see audit-queries.ts).
     index("audit_events_subject_idx").on(t.subjectId, t.id),
+    index("audit_events_subject_event_idx").on(t.subjectId, t.event, t.id),
     index("audit_events_actor_idx").on(t.actorId, t.id),
+    index("audit_events_actor_event_idx").on(t.actorId, t.event, t.id),
     index("audit_events_event_idx").on(t.event, t.id),
-    index("audit_events_occurred_idx").on(t.occurredAt),
+    index("audit_events_occurred_idx").on(t.occurredAt, t.id),
     check("audit_events_actor_type_check", sql`${t.actorType} in ('user', 'admin', 'system')`),
   ],
 )

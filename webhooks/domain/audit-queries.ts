@@ -1,6 +1,6 @@
 import { once } from "node:events"
 import type { Writable } from "node:stream"
-import { and, asc, desc, eq, gt, gte, inArray, lt, type SQL } from "drizzle-orm"
+import { and, asc, desc, eq, gt, gte, inArray, lt, sql, type SQL } from "drizzle-orm"
 import type { Database, Db } from "../../db/client"
 import { auditEvents } from "../../db/schema"
 import { AppError } from "../errors"
@@ -63,9 +63,10 @@ function conditions(filters: AuditFilters): SQL[] {
 }
 
 /**
- * One page of audit entries, newest first, with keyset pagination on `id`. Each filter maps
- * onto an index: (subject_id, id), (actor_id, id), (event, id), or the primary key read
- * backwards, so a page costs an index range scan and never a sort of the whole match.
+ * One page of audit entries, newest first, with keyset pagination. Each filter maps onto an
+ * index: (subject_id[, event], id), (actor_id[, event], id), (event, id), the primary key
+ * read backwards, or, for a time range alone, (occurred_at, id), so a page costs an index
+ * range scan and never a sort of the whole match.
  * Throws a 400 AppError for a malformed cursor or limit.
  */
 export async function listAudit(
@@ -85,16 +86,31 @@ export function listAuditQuery(db: Db, filters: AuditFilters, page: AuditPage) {
     throw new AppError("BAD_REQUEST", `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`)
   }
   const where = conditions(filters)
+  // A time range with no other filter is read in time order: newest first by id would walk
+  // the primary key back from the newest entry to the range, however far back it lies.
+  // Entries are appended in time order, so the two orders differ at most among entries of the
+  // same instant; the cursor stays an id either way.
+  const byTime =
+    (filters.from !== undefined || filters.to !== undefined) &&
+    filters.subjectId === undefined &&
+    filters.actorId === undefined &&
+    filters.event === undefined
   if (page.cursor !== undefined) {
     const before = decodeCursor(page.cursor)
     if (before === null) throw new AppError("BAD_REQUEST", "invalid cursor")
-    where.push(lt(auditEvents.id, before))
+    where.push(
+      byTime
+        ? sql`(${auditEvents.occurredAt}, ${auditEvents.id}) < (select c.occurred_at, c.id from ${auditEvents} c where c.id = ${before})`
+        : lt(auditEvents.id, before),
+    )
   }
   return db
     .select()
     .from(auditEvents)
     .where(and(...where))
-    .orderBy(desc(auditEvents.id))
+    .orderBy(
+      ...(byTime ? [desc(auditEvents.occurredAt), desc(auditEvents.id)] : [desc(auditEvents.id)]),
+    )
     .limit(page.limit + 1)
 }
 

@@ -130,7 +130,10 @@ export interface LoadSpec {
   connections: number
   /** Seconds. */
   duration: number
-  /** Requests per second over all connections; unlimited when absent. */
+  /**
+   * Requests per second, evenly paced and open loop (latency counted from when each was due,
+   * at most `connections` at once); as fast as `connections` allow when absent.
+   */
   rate?: number
   /** Sent (and not counted) before the measured run. */
   warmup?: number

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto"
+import http from "node:http"
 import autocannon from "autocannon"
 import { stats, type LoadResult, type LoadSpec } from "./lib"
 
@@ -6,7 +7,8 @@ import { stats, type LoadResult, type LoadSpec } from "./lib"
  * The load generator, run as a process of its own by `runLoad` (bench/lib.ts): reads a
  * LoadSpec as JSON on stdin, runs autocannon and prints a LoadResult as JSON on stdout.
  * Latencies are taken per response from autocannon's own timer, unrounded (its histogram
- * keeps whole milliseconds, too coarse for a 1 ms bar).
+ * keeps whole milliseconds, too coarse for a 1 ms bar). With a `rate`, requests are paced by
+ * this worker instead (see `paced`).
  */
 async function main(): Promise<void> {
   const chunks: Buffer[] = []
@@ -38,6 +40,10 @@ async function main(): Promise<void> {
   if (spec.warmup) {
     await run({ ...spec, duration: 0, rate: undefined }, request, spec.warmup)
   }
+  if (spec.rate) {
+    process.stdout.write(JSON.stringify(await paced(spec)))
+    return
+  }
   const { result, latencies } = await run(spec, request)
   const ok2xx = result["2xx"]
   const out: LoadResult = {
@@ -52,6 +58,82 @@ async function main(): Promise<void> {
     latency: stats(latencies),
   }
   process.stdout.write(JSON.stringify(out))
+}
+
+/**
+ * A fixed rate, open loop: request k is due at k / rate seconds and is sent then whether or not
+ * earlier ones have been answered; its latency runs from when it was due, so time spent waiting
+ * for a free connection counts. (autocannon's own rate limit sends each connection's quota for
+ * the second back to back at the start of the second, which measures the drain of a burst.)
+ */
+async function paced(spec: LoadSpec): Promise<LoadResult> {
+  const url = new URL(spec.url)
+  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections })
+  const bodies = spec.bodies ?? []
+  const paths = spec.paths ?? []
+  const total = Math.round(spec.rate! * spec.duration)
+  const interval = 1000 / spec.rate!
+  const latencies: number[] = []
+  const statusCodes: Record<string, number> = {}
+  let errors = 0
+  const send = (k: number, due: number) =>
+    new Promise<void>((resolve) => {
+      const template = bodies.length > 0 ? bodies[k % bodies.length]! : undefined
+      const body =
+        template !== undefined && spec.freshUuid
+          ? template.split(spec.freshUuid).join(randomUUID())
+          : template
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: spec.method ?? "GET",
+          path: paths.length > 0 ? paths[k % paths.length]! : url.pathname + url.search,
+          headers: {
+            ...spec.headers,
+            ...(body !== undefined ? { "content-length": Buffer.byteLength(body) } : {}),
+          },
+          agent,
+        },
+        (res) => {
+          res.resume()
+          res.on("end", () => {
+            const code = res.statusCode ?? 0
+            statusCodes[code] = (statusCodes[code] ?? 0) + 1
+            if (code >= 200 && code < 300) latencies.push(performance.now() - due)
+            resolve()
+          })
+        },
+      )
+      req.on("error", () => {
+        errors++
+        resolve()
+      })
+      req.end(body)
+    })
+  const start = performance.now()
+  const inFlight: Promise<void>[] = []
+  let sent = 0
+  while (sent < total) {
+    const now = performance.now()
+    while (sent < total && start + sent * interval <= now) {
+      inFlight.push(send(sent, start + sent * interval))
+      sent++
+    }
+    await new Promise((r) => setTimeout(r, 1))
+  }
+  await Promise.all(inFlight)
+  const seconds = (performance.now() - start) / 1000
+  agent.destroy()
+  return {
+    requests: total,
+    rps: Math.round((latencies.length / seconds) * 10) / 10,
+    seconds: Math.round(seconds * 100) / 100,
+    statusCodes,
+    errors,
+    timeouts: 0,
+    latency: stats(latencies),
+  }
 }
 
 function run(

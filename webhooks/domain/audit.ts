@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto"
 import { asc, eq, gt, sql } from "drizzle-orm"
+import { PgTransaction } from "drizzle-orm/pg-core"
 import type { Database, Db } from "../../db/client"
 import { auditEvents } from "../../db/schema"
 
@@ -113,9 +114,9 @@ export function auditHash(prevHash: string | null, content: AuditHashContent): s
  * Appends one entry to the audit chain, or finds the entry already written for `dedupKey`.
  *
  * Call it inside the transaction that commits the change it records (and that enqueues its
- * notifications), so the entry exists exactly when the change does. It runs in a nested
- * transaction of `db` (a savepoint in a transaction; a transaction of its own on a plain
- * handle) and takes a transaction-level advisory lock that serialises every chain writer until
+ * notifications), so the entry exists exactly when the change does. It runs in the caller's
+ * transaction (or in a transaction of its own on a plain handle) and takes a transaction-level
+ * advisory lock that serialises every chain writer until
  * the caller commits: without it two writers could both link to the same predecessor.
  *
  * Requires READ COMMITTED (Postgres's default): under a snapshot isolation level the newest
@@ -128,7 +129,12 @@ export async function appendAudit(
   // A replay finds its entry without queueing for the chain lock.
   const seen = await findByDedupKey(db, entry.dedupKey)
   if (seen) return { inserted: false, ...seen }
-  return db.transaction(async (tx) => {
+  // Inside the caller's transaction no savepoint is needed (a failure aborts it whole), and
+  // its RELEASE would be one more round trip under the lock.
+  const isTransaction = (x: Db) => (x as unknown) instanceof PgTransaction
+  const inTransaction = <T>(work: (tx: Db) => Promise<T>) =>
+    isTransaction(db) ? work(db) : db.transaction(work)
+  return inTransaction(async (tx) => {
     await lockChain(tx)
     // One statement under the lock: it reads the newest hash (its snapshot is taken after the
     // lock was granted, so every earlier writer has committed) and links to it, hashing in

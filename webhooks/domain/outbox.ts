@@ -29,17 +29,29 @@ export interface NotificationInput {
  * @returns whether a row was inserted (false when this notification was already queued).
  */
 export async function enqueueNotification(db: Db, n: NotificationInput): Promise<boolean> {
+  const [queued] = await enqueueNotifications(db, [n])
+  return queued!
+}
+
+/**
+ * Queues several notifications in one statement (one round trip, which matters while the
+ * caller holds the audit chain lock); answers, for each, whether a row was inserted.
+ */
+export async function enqueueNotifications(db: Db, list: NotificationInput[]): Promise<boolean[]> {
+  if (list.length === 0) return []
   const inserted = await db
     .insert(notificationOutbox)
-    .values({
-      auditEventId: n.auditEventId,
-      kind: n.kind,
-      recipient: n.recipient,
-      subject: n.subject,
-      bodyText: n.bodyText,
-      bodyHtml: n.bodyHtml ?? null,
-      messageId: `<${randomUUID()}@kratos-guard>`,
-    })
+    .values(
+      list.map((n) => ({
+        auditEventId: n.auditEventId,
+        kind: n.kind,
+        recipient: n.recipient,
+        subject: n.subject,
+        bodyText: n.bodyText,
+        bodyHtml: n.bodyHtml ?? null,
+        messageId: `<${randomUUID()}@kratos-guard>`,
+      })),
+    )
     .onConflictDoNothing({
       target: [
         notificationOutbox.auditEventId,
@@ -47,8 +59,15 @@ export async function enqueueNotification(db: Db, n: NotificationInput): Promise
         notificationOutbox.recipient,
       ],
     })
-    .returning({ id: notificationOutbox.id })
-  return inserted.length > 0
+    .returning({
+      auditEventId: notificationOutbox.auditEventId,
+      kind: notificationOutbox.kind,
+      recipient: notificationOutbox.recipient,
+    })
+  const key = (n: { auditEventId: string; kind: string; recipient: string }) =>
+    JSON.stringify([n.auditEventId, n.kind, n.recipient])
+  const done = new Set(inserted.map(key))
+  return list.map((n) => done.has(key(n)))
 }
 
 /** Outbox rows, oldest first, optionally for one audit entry and/or in one status. */

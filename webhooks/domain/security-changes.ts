@@ -239,7 +239,12 @@ export async function recordLogin(
   body: LoginHookBody,
   requestId: string,
 ): Promise<void> {
-  const after = await d.kratos.summary(body.identity_id)
+  // Read before the transaction: the device check reads only history, and every statement
+  // after appendAudit runs under the chain lock.
+  const [after, newDevice] = await Promise.all([
+    d.kratos.summary(body.identity_id),
+    isNewDevice(d.database.db, body.identity_id, body.client.user_agent),
+  ])
   if (!after) return
   const aal = body.session?.aal ?? null
   // The flow id, not the session id: Kratos has not stored the new session when this runs.
@@ -271,7 +276,6 @@ export async function recordLogin(
       occurredAt,
     })
     if (login.inserted) {
-      const newDevice = await isNewDevice(tx, body.identity_id, body.client.user_agent, login.id)
       if (newDevice) {
         await enqueueFor(tx, {
           ...notify,
@@ -308,20 +312,14 @@ export async function recordLogin(
  * from before. The first login of an account is not "new" (there is nothing to compare with);
  * the device it registered from counts as known.
  */
-async function isNewDevice(
-  tx: Db,
-  identityId: string,
-  userAgent: string | null,
-  loginEntryId: number,
-): Promise<boolean> {
-  const earlier = await tx
+async function isNewDevice(db: Db, identityId: string, userAgent: string | null): Promise<boolean> {
+  const earlier = await db
     .selectDistinct({ event: auditEvents.event, userAgent: auditEvents.userAgent })
     .from(auditEvents)
     .where(
       and(
         eq(auditEvents.subjectId, identityId),
         inArray(auditEvents.event, ["auth.login", "auth.registered"]),
-        lt(auditEvents.id, loginEntryId),
       ),
     )
   if (!earlier.some((e) => e.event === "auth.login")) return false

@@ -1,6 +1,6 @@
 import type { Db } from "../../../db/client"
 import type { AuditEventName } from "../audit"
-import { enqueueNotification } from "../outbox"
+import { enqueueNotifications } from "../outbox"
 import { recipientsFor } from "./recipients"
 import { renderNotification, type NotificationKind } from "./templates"
 
@@ -37,26 +37,27 @@ export interface Queued {
  */
 export async function enqueueFor(tx: Db, input: NotifyInput): Promise<Queued[]> {
   const recipients = recipientsFor(input)
-  const out: Queued[] = []
-  for (const r of recipients) {
-    const mail = renderNotification(r.kind, {
-      subject: input.subject,
-      actor: input.actor,
-      occurredAt: input.occurredAt,
-      ip: input.ip,
-      userAgent: input.userAgent,
-      details: input.details,
-      publicUrl: input.publicUrl,
-    })
-    const queued = await enqueueNotification(tx, {
-      auditEventId: input.auditEventId,
-      kind: r.kind,
-      recipient: r.to,
-      subject: mail.subject,
-      bodyText: mail.text,
-      bodyHtml: mail.html,
-    })
-    out.push({ kind: r.kind, recipient: r.to, queued })
-  }
-  return out
+  const queued = await enqueueNotifications(
+    tx,
+    recipients.map((r) => {
+      const mail = renderNotification(r.kind, {
+        subject: input.subject,
+        actor: input.actor,
+        occurredAt: input.occurredAt,
+        ip: input.ip,
+        userAgent: input.userAgent,
+        details: input.details,
+        publicUrl: input.publicUrl,
+      })
+      return {
+        auditEventId: input.auditEventId,
+        kind: r.kind,
+        recipient: r.to,
+        subject: mail.subject,
+        bodyText: mail.text,
+        bodyHtml: mail.html,
+      }
+    }),
+  )
+  return recipients.map((r, i) => ({ kind: r.kind, recipient: r.to, queued: queued[i]! }))
 }

@@ -6,7 +6,17 @@ import { freePort, ROOT, terminate } from "../scripts/stack"
 import { registerNative } from "../test/harness/kratos"
 import { FIXTURE_DIR, PLACEHOLDERS } from "./capture-fixtures"
 import postgres from "postgres"
-import { figure, printFigure, sleep, runLoad, sampleRss, type Figure, type LoadResult } from "./lib"
+import {
+  cpuMs,
+  figure,
+  printFigure,
+  round,
+  runLoad,
+  sampleRss,
+  sleep,
+  type Figure,
+  type LoadResult,
+} from "./lib"
 import { startBenchStack, type BenchStack } from "./stack"
 
 /**
@@ -99,12 +109,14 @@ export async function runWebhookBench(p: BenchStack): Promise<{
         rate: RATE,
         warmup: 100,
       })
+      const cpu0 = { service: cpuMs(p.servicePid()), kratos: cpuMs(p.stack.kratos.pid!) }
       const max = await runLoad({
         ...spec,
         freshUuid: fresh,
         connections: CONNECTIONS,
         duration: SECONDS,
       })
+      const cpuPer = (now: number, before: number) => (now - before) / max.requests
       raw[hook] = { rated, max }
       const refused = (r: LoadResult) => r.requests - (r.latency.n ?? 0)
       const note =
@@ -121,7 +133,15 @@ export async function runWebhookBench(p: BenchStack): Promise<{
           { op: "<=", limit: 25 },
           note,
         ),
-        figure(BENCH, `${hook} max rate`, max.rps, "req/s"),
+        figure(
+          BENCH,
+          `${hook} max rate`,
+          max.rps,
+          "req/s",
+          undefined,
+          `CPU per call: service ${round(cpuPer(cpuMs(p.servicePid()), cpu0.service))} ms, ` +
+            `Kratos ${round(cpuPer(cpuMs(p.stack.kratos.pid!), cpu0.kratos))} ms`,
+        ),
         figure(
           BENCH,
           `${hook} max rate / bare`,

@@ -126,22 +126,21 @@ export async function appendAudit(
   db: Db,
   entry: AuditEntryInput,
 ): Promise<{ inserted: boolean; eventId: string; id: number }> {
-  // A replay finds its entry without queueing for the chain lock.
-  const seen = await findByDedupKey(db, entry.dedupKey)
-  if (seen) return { inserted: false, ...seen }
   // Inside the caller's transaction no savepoint is needed (a failure aborts it whole), and
   // its RELEASE would be one more round trip under the lock.
   const isTransaction = (x: Db) => (x as unknown) instanceof PgTransaction
   const inTransaction = <T>(work: (tx: Db) => Promise<T>) =>
     isTransaction(db) ? work(db) : db.transaction(work)
   return inTransaction(async (tx) => {
-    await lockChain(tx)
-    // One statement under the lock: it reads the newest hash (its snapshot is taken after the
-    // lock was granted, so every earlier writer has committed) and links to it, hashing in
-    // SQL exactly as auditHash does. The lock is held until the caller commits, so each round
-    // trip made under it is one that every other writer waits for.
+    // Two statements sent together (one round trip; the lock is held until the caller commits,
+    // so every round trip made under it is one that every other writer waits for). Postgres
+    // runs them in order: the insert starts, and takes its snapshot, only once the lock is
+    // granted, so it reads the newest hash with every earlier writer committed, and links to
+    // it, hashing in SQL exactly as auditHash does.
     const content = toHashContent(entry)
-    const result = await tx.execute(sql`
+    const [, result] = await Promise.all([
+      lockChain(tx),
+      tx.execute(sql`
       insert into audit_events
         (event_id, dedup_key, event, occurred_at, actor_type, actor_id, subject_id, ip,
          user_agent, flow_id, request_id, posture, details, prev_hash, hash)
@@ -154,10 +153,11 @@ export async function appendAudit(
              encode(sha256(convert_to(coalesce(last.hash, '') || ${canonicalJson(content)}, 'UTF8')), 'hex')
         from (select (select hash from audit_events order by id desc limit 1) as hash) as last
       on conflict (dedup_key) do nothing
-      returning id, event_id`)
+      returning id, event_id`),
+    ])
     const [row] = rowsOf<{ id: number | string; event_id: string }>(result)
     if (row) return { inserted: true, id: Number(row.id), eventId: row.event_id }
-    // Written by another writer between the first look and the lock.
+    // A replay: the entry was written before (by an earlier delivery or another replica).
     const existing = await findByDedupKey(tx, entry.dedupKey)
     return { inserted: false, ...existing! }
   })

@@ -159,6 +159,9 @@ describe("the Security page, in a real browser against the whole stack", () => {
     await page.goto(`${base()}/settings?tab=activity`)
     await page.waitForURL(/tab=security&reason=force_change/)
     await page.getByTestId("kg-force-banner").waitFor()
+    // The Security page asks Kratos for a settings flow and Kratos sends the browser back to
+    // /settings?flow=…: the tab and the reason survive that round trip.
+    await page.waitForURL(/\?flow=[^&]+&tab=security&reason=force_change$/)
     await screenshotBothWidths(page, "security-forced-change")
 
     await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD)

@@ -507,7 +507,7 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
       )
       for (const name of ["kratos", "kratos-migrate"]) {
         expect(s[name]!.environment.DSN).toBe(
-          `postgres://kratos:${env.KRATOS_DB_PASSWORD}@postgres:5432/kratos?sslmode=disable`,
+          `postgres://kratos:${env.KRATOS_DB_PASSWORD}@postgres:5432/kratos?sslmode=disable&max_conns=20&max_idle_conns=20`,
         )
       }
     })

@@ -43,7 +43,14 @@ describe("rendering kratos.yml from the environment", () => {
         [`http://service:4455/hooks/settings/${method}/pre`, { parse: true }],
         [`http://service:4455/hooks/settings/${method}/post`, { ignore: true }],
       ])
-      for (const h of hooks) expect(h.config!.auth.config.value).toBe(env.KRATOS_WEBHOOK_API_KEY)
+      for (const h of hooks) {
+        // The key goes in Authorization, the one header Kratos's request log redacts.
+        expect(h.config!.auth.config).toEqual({
+          name: "Authorization",
+          value: `Bearer ${env.KRATOS_WEBHOOK_API_KEY}`,
+          in: "header",
+        })
+      }
     }
     expect(after.password!.hooks.map((h) => h.hook)).toContain("revoke_active_sessions")
   })

@@ -25,6 +25,15 @@ export class ApiError extends Error {
   }
 }
 
+/** Any thrown value as an ApiError (status 0 when the request never got an answer). */
+export function asApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err
+  return new ApiError(0, {
+    code: "CLIENT",
+    message: err instanceof Error ? err.message : "Something went wrong in this page.",
+  })
+}
+
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
 export async function apiRequest<T>(method: Method, path: string, body?: unknown): Promise<T> {

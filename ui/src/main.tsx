@@ -3,6 +3,9 @@ import { createRoot } from "react-dom/client"
 import "@ory/elements-react/theme/styles.css"
 import "./styles.css"
 import { App } from "./app"
+import { restorePageParams } from "./use-flow"
+
+restorePageParams()
 
 const root = document.getElementById("root")
 if (!root) throw new Error("index.html is missing #root")

@@ -139,8 +139,48 @@ function restartFlow(kind: FlowKind): Failed | null {
       // Without storage we lose loop protection, not functionality.
     }
   }
+  keepPageParams()
   navigate(browserFlowUrl(kind))
   return null
+}
+
+const pageParamsKey = (path: string) => `kratos-guard:page-params:${path}`
+
+/**
+ * The page's own query parameters (the settings tab, the reason a user was sent there) do not
+ * survive Kratos's round trip: it sends the browser back to `<ui_url>?flow=<id>`. They are
+ * kept for the way back, where restorePageParams puts them into the address again.
+ */
+function keepPageParams() {
+  const params = new URLSearchParams(window.location.search)
+  for (const name of ["flow", "return_to", "refresh", "aal"]) params.delete(name)
+  try {
+    if ([...params.keys()].length > 0)
+      sessionStorage.setItem(pageParamsKey(window.location.pathname), params.toString())
+  } catch {
+    // Without storage the page opens on its default tab.
+  }
+}
+
+/**
+ * Called once before the app renders: back from Kratos with `?flow=`, adds the parameters
+ * keepPageParams saved for this path (those the address does not already have).
+ */
+export function restorePageParams() {
+  const url = new URL(window.location.href)
+  if (!url.searchParams.has("flow")) return
+  try {
+    const key = pageParamsKey(url.pathname)
+    const saved = sessionStorage.getItem(key)
+    sessionStorage.removeItem(key)
+    if (!saved) return
+    for (const [name, value] of new URLSearchParams(saved)) {
+      if (!url.searchParams.has(name)) url.searchParams.append(name, value)
+    }
+    window.history.replaceState(window.history.state, "", url)
+  } catch {
+    // Storage unavailable: the page opens on its default tab.
+  }
 }
 
 const restartsKey = (kind: FlowKind) => `kratos-guard:restarts:${kind}`

@@ -13,7 +13,8 @@ import { PasswordCard } from "../security/password-card"
 import { SessionsCard } from "../security/sessions-card"
 import { TwoFactorCard } from "../security/two-factor-card"
 import type { SecurityOverview } from "../security/types"
-import { useApi } from "../security/use-api"
+import { api } from "../api"
+import { useResource } from "../use-resource"
 import { useFlow } from "../use-flow"
 
 type Tab = "profile" | "security" | "activity"
@@ -106,7 +107,9 @@ function ProfileTab({ flow }: { flow: SettingsFlow }) {
 }
 
 function SecurityTab({ flow }: { flow: SettingsFlow }) {
-  const overview = useApi<SecurityOverview>("/api/me/security")
+  const { resource: overview, reload } = useResource("overview", () =>
+    api.get<SecurityOverview>("/api/me/security"),
+  )
   const [refreshRequired, setRefreshRequired] = useState(false)
   const data = overview.status === "ready" ? overview.data : null
   const reason = new URLSearchParams(window.location.search).get("reason")
@@ -116,7 +119,7 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
     <div className="kg-stack">
       <SecurityBanners overview={data} reason={reason} />
       {refreshRequired && <VerifyIdentityCard />}
-      {overview.status === "failed" && (
+      {overview.status === "error" && (
         <p className="kg-notice kg-notice--error">
           Couldn't load your security status: {overview.error.message}
         </p>
@@ -126,7 +129,7 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
           flow={flow}
           overview={data}
           onRefreshRequired={() => setRefreshRequired(true)}
-          onChanged={() => void overview.reload()}
+          onChanged={reload}
         />
       )}
       {data?.sso_required && (

@@ -1,9 +1,8 @@
 import { useEffect, useState } from "react"
-import { api } from "../api"
+import { api, asApiError } from "../api"
 import { Loading } from "../components/flow-status"
 import { formatDateTime, formatLocation, formatRelative } from "./format"
 import type { ActivityItem } from "./types"
-import { asApiError } from "./use-api"
 
 const wording: Record<string, string> = {
   "auth.registered": "Account created",

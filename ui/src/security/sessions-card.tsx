@@ -1,15 +1,19 @@
 import { useState } from "react"
-import { api } from "../api"
+import { api, asApiError } from "../api"
 import { useToast } from "../components/toaster"
 import { Loading } from "../components/flow-status"
 import { formatDateTime, formatLocation, formatRelative } from "./format"
 import type { SessionView } from "./types"
-import { asApiError, useApi } from "./use-api"
+import { useResource } from "../use-resource"
 
 /** Where the user is signed in: this device first, then the others, each revocable. */
 export function SessionsCard() {
   const notify = useToast()
-  const sessions = useApi<{ sessions: SessionView[] }>("/api/me/sessions")
+  const {
+    resource: sessions,
+    reload,
+    setData,
+  } = useResource("sessions", () => api.get<{ sessions: SessionView[] }>("/api/me/sessions"))
   const [busy, setBusy] = useState<string | null>(null)
 
   const revoke = async (id: string | "others") => {
@@ -25,7 +29,11 @@ export function SessionsCard() {
         await api.delete(`/api/me/sessions/${encodeURIComponent(id)}`)
         notify("success", "Session signed out.")
       }
-      await sessions.reload()
+      // Off the list at once; the reload brings whatever else changed meanwhile.
+      setData((d) => ({
+        sessions: d.sessions.filter((s) => (id === "others" ? s.current : s.id !== id)),
+      }))
+      reload()
     } catch (err) {
       notify("error", asApiError(err).message)
     } finally {
@@ -57,10 +65,10 @@ export function SessionsCard() {
         )}
       </header>
       {sessions.status === "loading" && <Loading label="Loading sessions…" />}
-      {sessions.status === "failed" && (
+      {sessions.status === "error" && (
         <p className="kg-notice kg-notice--error">
           Couldn't load your sessions: {sessions.error.message}{" "}
-          <button type="button" className="kg-link-button" onClick={() => void sessions.reload()}>
+          <button type="button" className="kg-link-button" onClick={reload}>
             Try again
           </button>
         </p>

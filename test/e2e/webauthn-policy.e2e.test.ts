@@ -50,6 +50,9 @@ async function personWithSecurityKey(page: Page) {
   await page.fill("input[name='webauthn_register_displayname']", "Desk key")
   await page.click("button[name='webauthn_register_trigger']")
   await page.waitForSelector("button[name='webauthn_remove']")
+  // The 2FA forms render once the page's policy has loaded; a click before the page settles
+  // can land on a form that is being replaced.
+  await page.waitForLoadState("networkidle")
   expect(await authenticator.credentials()).toBe(1)
   const who = await (await page.context().request.get(`${base}/sessions/whoami`)).json()
   return { email, identityId: who.identity.id as string }
@@ -86,7 +89,13 @@ describe("security keys and role-based 2FA, in a real browser", () => {
     const page = await context.newPage()
     const person = await personWithSecurityKey(page)
 
-    await page.click("button[name='webauthn_remove']")
+    // The removal is a form POST to Kratos: wait for it, so a lost click fails here by name.
+    await Promise.all([
+      page.waitForResponse(
+        (r) => r.url().includes("/self-service/settings") && r.request().method() === "POST",
+      ),
+      page.click("button[name='webauthn_remove']"),
+    ])
     await eventually(async () => expect(await webauthnKeys(person.identityId)).toBe(0))
     await eventually(async () =>
       expect(await auditEvents(person.identityId)).toEqual(

@@ -3,7 +3,7 @@ import { encodeCursor, listAudit, type AuditFilters } from "../webhooks/domain/a
 import { staff } from "../test/harness/flows"
 import { registerNative } from "../test/harness/kratos"
 import { figure, printFigure, runLoad, sampleRss, stats, type Figure, type LoadResult } from "./lib"
-import { startBenchStack, type BenchStack } from "./stack"
+import { runAlone, type BenchStack } from "./stack"
 
 /**
  * Benchmark 4: the activity feed and the admin audit log over ROWS generated audit entries
@@ -188,16 +188,4 @@ export async function runAuditBench(p: BenchStack): Promise<{
   }
 }
 
-if (require.main === module) {
-  void (async () => {
-    const p = await startBenchStack()
-    try {
-      await runAuditBench(p)
-    } finally {
-      await p.stop()
-    }
-  })().catch((err: unknown) => {
-    console.error(err)
-    process.exit(1)
-  })
-}
+if (require.main === module) runAlone(runAuditBench)

@@ -1,6 +1,6 @@
 import { registerNative } from "../test/harness/kratos"
 import { cpuMs, figure, printFigure, runLoad, sampleRss, type Figure, type LoadResult } from "./lib"
-import { startBenchStack, type BenchStack } from "./stack"
+import { runAlone, type BenchStack } from "./stack"
 
 /**
  * Benchmark 3: `GET /sessions/whoami` with a session token, through the service's proxy and
@@ -98,16 +98,8 @@ export async function runProxyBench(p: BenchStack): Promise<{
 }
 
 if (require.main === module) {
-  void (async () => {
-    const p = await startBenchStack()
-    try {
-      const r = await runProxyBench(p)
-      console.log(`service peak RSS ${r.peakRssMb} MB`)
-    } finally {
-      await p.stop()
-    }
-  })().catch((err: unknown) => {
-    console.error(err)
-    process.exit(1)
+  runAlone(async (p) => {
+    const r = await runProxyBench(p)
+    console.log(`service peak RSS ${r.peakRssMb} MB`)
   })
 }

@@ -78,3 +78,18 @@ function serviceBundle(): string {
   }
   return bundle
 }
+
+/** `npx tsx bench/<file>.ts`: one benchmark on a bench stack of its own, stopped afterwards. */
+export function runAlone(bench: (p: BenchStack) => Promise<unknown>): void {
+  void (async () => {
+    const p = await startBenchStack()
+    try {
+      await bench(p)
+    } finally {
+      await p.stop()
+    }
+  })().catch((err: unknown) => {
+    console.error(err)
+    process.exit(1)
+  })
+}

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs"
 import path from "node:path"
 import { freePort, ROOT, terminate } from "../scripts/stack"
 import { registerNative } from "../test/harness/kratos"
+import { hookAuthorization } from "../webhooks/middleware/hook-auth"
 import { FIXTURE_DIR, PLACEHOLDERS } from "./capture-fixtures"
 import postgres from "postgres"
 import {
@@ -17,7 +18,7 @@ import {
   type Figure,
   type LoadResult,
 } from "./lib"
-import { startBenchStack, type BenchStack } from "./stack"
+import { runAlone, type BenchStack } from "./stack"
 
 /**
  * Benchmark 2: each webhook alone. Recorded payloads (bench/fixtures/hooks, made by the real
@@ -62,7 +63,7 @@ export async function runWebhookBench(p: BenchStack): Promise<{
   const fresh = randomUUID() // stands for "a new flow id per request" in the bodies
   const headers = {
     "content-type": "application/json",
-    authorization: `Bearer ${p.info.webhookApiKey}`,
+    authorization: hookAuthorization(p.info.webhookApiKey),
   }
 
   const bare = await startBare(p.serviceDatabaseUrl)
@@ -207,16 +208,8 @@ async function startBare(databaseUrl: string) {
 }
 
 if (require.main === module) {
-  void (async () => {
-    const p = await startBenchStack()
-    try {
-      const r = await runWebhookBench(p)
-      console.log(`service peak RSS ${r.peakRssMb} MB`)
-    } finally {
-      await p.stop()
-    }
-  })().catch((err: unknown) => {
-    console.error(err)
-    process.exit(1)
+  runAlone(async (p) => {
+    const r = await runWebhookBench(p)
+    console.log(`service peak RSS ${r.peakRssMb} MB`)
   })
 }

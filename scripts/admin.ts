@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs"
 import path from "node:path"
+import { hookAuthorization } from "../webhooks/middleware/hook-auth"
 
 /**
  * `npm run admin -- grant <email> <member|admin|super_admin>`: sets a role through the running
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   const url = (process.env.SERVICE_URL ?? "http://127.0.0.1:4455").replace(/\/+$/, "")
   const res = await fetch(`${url}/internal/roles`, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey()}` },
+    headers: { "content-type": "application/json", authorization: hookAuthorization(apiKey()) },
     body: JSON.stringify({ email, role }),
   }).catch((err: Error) => {
     console.error(`can't reach the service at ${url} (${err.message}); is it running?`)

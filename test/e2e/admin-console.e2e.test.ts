@@ -123,6 +123,22 @@ describe("admin console: who gets in", () => {
     await context.close()
   })
 
+  it("when a search matches more people than one page holds, then Load more adds the rest once each and the count says so", async () => {
+    const tag = `pager${Date.now().toString(36)}`
+    const people = await Promise.all(
+      Array.from({ length: 30 }, () => registerNative(uniqueEmail(tag))),
+    )
+    const { context, page } = await adminInBrowser("admin", `/admin?search=${tag}`)
+    const rows = page.getByRole("row").filter({ hasText: tag })
+    await page.getByText("Showing 25 of 30").waitFor()
+    expect(await rows.count()).toBe(25)
+    await page.getByRole("button", { name: "Load more" }).click()
+    await page.getByText("Showing 30 of 30").waitFor()
+    const shown = await rows.allInnerTexts()
+    expect(new Set(people.map((p) => shown.find((t) => t.includes(p.email)))).size).toBe(30)
+    expect(await page.getByRole("button", { name: "Load more" }).count()).toBe(0)
+    await context.close()
+  })
   it("when an admin with no second factor yet opens the console, then they are sent to set one up rather than to a step-up they can't pass", async () => {
     const admin = await registerNative(uniqueEmail("newadmin"))
     await setRole(admin.identityId, "admin")

@@ -5,7 +5,7 @@ import { promisify } from "node:util"
 import { sql, TransactionRollbackError } from "drizzle-orm"
 import { type Database, openDatabase } from "../../db/client"
 import { type AuditEntryInput, appendAudit, verifyAuditChain } from "../../webhooks/domain/audit"
-import { enqueueNotification, listOutbox } from "../../webhooks/domain/outbox"
+import { enqueueNotifications, listOutbox } from "../../webhooks/domain/outbox"
 import { scratchDatabase } from "../harness/databases"
 import { stackInfo } from "../harness/stack-info"
 
@@ -174,7 +174,7 @@ describe("the audit trail in the service's database", () => {
         const { eventId } = await appendAudit(tx, e)
         return {
           eventId,
-          queued: await enqueueNotification(tx, { auditEventId: eventId, ...notification }),
+          queued: (await enqueueNotifications(tx, [{ auditEventId: eventId, ...notification }]))[0],
         }
       })
     const e = entry()

@@ -66,7 +66,8 @@ export async function toApiFailure(err: unknown): Promise<ApiFailure> {
 
 // Only these parameters mean something to Kratos' browser-flow endpoints; everything else in
 // the UI URL (notably a stale `flow`) must not leak into the new flow.
-const forwardedParams = ["return_to", "refresh", "aal"] as const
+/** Query parameters a flow page passes on to Kratos when it creates the flow. */
+export const forwardedParams = ["return_to", "refresh", "aal"] as const
 
 export function browserFlowUrl(kind: FlowKind, from = window.location.href) {
   const current = new URL(from)

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react"
 import { uiUrls } from "./ory.config"
 import {
   browserFlowUrl,
+  forwardedParams,
   getFlow,
   loginUrlReturningHere,
   navigate,
@@ -153,7 +154,7 @@ const pageParamsKey = (path: string) => `kratos-guard:page-params:${path}`
  */
 function keepPageParams() {
   const params = new URLSearchParams(window.location.search)
-  for (const name of ["flow", "return_to", "refresh", "aal"]) params.delete(name)
+  for (const name of ["flow", ...forwardedParams]) params.delete(name)
   try {
     if ([...params.keys()].length > 0)
       sessionStorage.setItem(pageParamsKey(window.location.pathname), params.toString())

@@ -19,23 +19,15 @@ export interface NotificationInput {
 }
 
 /**
- * Queues a notification in the caller's transaction, next to the audit entry it reports, so
- * it is sent exactly when the change commits. A replayed change queues nothing new: one row per
- * (audit entry, kind, recipient).
+ * Queues notifications in the caller's transaction, next to the audit entry they report, so
+ * they are sent exactly when the change commits; one statement (one round trip, which matters
+ * while the caller holds the audit chain lock). A replayed change queues nothing new: one row
+ * per (audit entry, kind, recipient).
  *
- * The Message-ID is chosen here, once, and reused on every send attempt, so a retry after an
+ * Each Message-ID is chosen here, once, and reused on every send attempt, so a retry after an
  * SMTP timeout that did deliver shows up as the same message rather than a second one.
  *
- * @returns whether a row was inserted (false when this notification was already queued).
- */
-export async function enqueueNotification(db: Db, n: NotificationInput): Promise<boolean> {
-  const [queued] = await enqueueNotifications(db, [n])
-  return queued!
-}
-
-/**
- * Queues several notifications in one statement (one round trip, which matters while the
- * caller holds the audit chain lock); answers, for each, whether a row was inserted.
+ * @returns for each notification, whether a row was inserted (false when already queued).
  */
 export async function enqueueNotifications(db: Db, list: NotificationInput[]): Promise<boolean[]> {
   if (list.length === 0) return []

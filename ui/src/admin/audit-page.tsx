@@ -1,14 +1,14 @@
 import { useEffect, useId, useState, type FormEvent } from "react"
-import { api, type ApiError } from "../api"
+import { api } from "../api"
 import { Loading } from "../components/flow-status"
 import { useConsole } from "./admin-console"
-import { Badge, EmptyState, ErrorState, InlineError, Link } from "./components"
+import { Badge, EmptyState, ErrorState, InlineError, Link, LoadMoreButton } from "./components"
 import {
-  asApiError,
   deviceName,
   formatDateTime,
   navigateTo,
   shortId,
+  useLoadMore,
   useResource,
   type AdminLocation,
 } from "./lib"
@@ -21,36 +21,25 @@ export function AuditPage({ location }: { location: AdminLocation }) {
   const valid = Object.keys(problems).length === 0
   const query = apiQuery(filters)
   const key = `audit:${query}`
-  const { resource, reload } = useResource(key, () => {
+  const { resource, reload, setData } = useResource(key, () => {
     if (!valid) return new Promise<AuditPageData>(() => {})
     const q = new URLSearchParams(query)
     q.set("limit", "50")
     return api.get<AuditPageData>(`/api/admin/audit?${q}`)
   })
-  const [more, setMore] = useState<{ key: string; items: AuditEntry[]; next: string | null }>()
-  const [loadingMore, setLoadingMore] = useState(false)
-  const [moreError, setMoreError] = useState<ApiError | null>(null)
+  const more = useLoadMore(key, setData)
+  const items = resource.status === "ready" ? resource.data.items : []
+  const cursor = resource.status === "ready" ? resource.data.next_cursor : null
 
-  const extra = more?.key === key ? more : undefined
-  const first = resource.status === "ready" ? resource.data : null
-  const items = first ? [...first.items, ...(extra?.items ?? [])] : []
-  const cursor = extra ? extra.next : (first?.next_cursor ?? null)
-
-  const loadMore = async () => {
+  const loadMore = () => {
     if (!cursor) return
-    setLoadingMore(true)
-    setMoreError(null)
-    try {
-      const q = new URLSearchParams(query)
-      q.set("limit", "50")
-      q.set("cursor", cursor)
-      const page = await api.get<AuditPageData>(`/api/admin/audit?${q}`)
-      setMore({ key, items: [...(extra?.items ?? []), ...page.items], next: page.next_cursor })
-    } catch (err) {
-      setMoreError(asApiError(err))
-    } finally {
-      setLoadingMore(false)
-    }
+    const q = new URLSearchParams(query)
+    q.set("limit", "50")
+    q.set("cursor", cursor)
+    void more.loadMore(
+      () => api.get<AuditPageData>(`/api/admin/audit?${q}`),
+      (data, page) => ({ items: [...data.items, ...page.items], next_cursor: page.next_cursor }),
+    )
   }
 
   const filtered = FILTER_KEYS.some((k) => filters[k])
@@ -101,13 +90,9 @@ export function AuditPage({ location }: { location: AdminLocation }) {
             <span className="kg-admin-muted">
               {items.length} {items.length === 1 ? "entry" : "entries"} shown
             </span>
-            {cursor && (
-              <button type="button" className="kg-button" onClick={loadMore} disabled={loadingMore}>
-                {loadingMore ? "Loading…" : "Load more"}
-              </button>
-            )}
+            {cursor && <LoadMoreButton loading={more.loading} onClick={loadMore} />}
           </div>
-          <InlineError error={moreError} />
+          <InlineError error={more.error} />
         </>
       )}
     </section>

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState, type FormEvent } from "react"
+import { useEffect, useId, useState, type FormEvent, type ReactNode } from "react"
 import { api, type ApiError } from "../api"
 import { useConsole } from "./admin-console"
 import { InlineError, Link, useToast } from "./components"
@@ -115,135 +115,91 @@ export function CompliancePage() {
 
       <form className="kg-admin-panel kg-admin-policy" onSubmit={save} noValidate>
         <fieldset disabled={!editable || pending} className="kg-admin-fieldset">
-          <div className="kg-admin-policy__group">
-            <div className="kg-admin-policy__intro">
-              <h3 className="kg-admin-panel__title" id={ids.legend}>
-                Two-factor authentication
-              </h3>
-              <p className="kg-admin-muted">
-                People covered by the policy must enrol a second factor, and can't remove their last
-                one.
+          <PolicyGroup
+            title="Two-factor authentication"
+            titleId={ids.legend}
+            intro="People covered by the policy must enrol a second factor, and can't remove their last one."
+          >
+            <label className="kg-admin-check">
+              <input
+                type="checkbox"
+                checked={draft.require2faForEveryone}
+                onChange={(e) => setDraft({ ...draft, require2faForEveryone: e.target.checked })}
+              />
+              <span>
+                <span className="kg-admin-check__label">Require for everyone</span>
+                <span className="kg-admin-hint">Every account, whatever its role.</span>
+              </span>
+            </label>
+            <div role="group" aria-labelledby={`${ids.legend}-roles`}>
+              <p className="kg-admin-label" id={`${ids.legend}-roles`}>
+                Roles that require it
               </p>
-            </div>
-            <div className="kg-admin-policy__controls">
-              <label className="kg-admin-check">
-                <input
-                  type="checkbox"
-                  checked={draft.require2faForEveryone}
-                  onChange={(e) => setDraft({ ...draft, require2faForEveryone: e.target.checked })}
-                />
-                <span>
-                  <span className="kg-admin-check__label">Require for everyone</span>
-                  <span className="kg-admin-hint">Every account, whatever its role.</span>
-                </span>
-              </label>
-              <div role="group" aria-labelledby={`${ids.legend}-roles`}>
-                <p className="kg-admin-label" id={`${ids.legend}-roles`}>
-                  Roles that require it
-                </p>
-                <div className="kg-admin-check-row">
-                  {roles.map((r) => (
-                    <label key={r} className="kg-admin-check kg-admin-check--pill">
-                      <input
-                        type="checkbox"
-                        checked={draft.require2faForEveryone || draft.rolesRequiring2fa.includes(r)}
-                        disabled={draft.require2faForEveryone}
-                        onChange={(e) => toggleRole(r, e.target.checked)}
-                      />
-                      <span className="kg-admin-check__label">{roleLabels[r]}</span>
-                    </label>
-                  ))}
-                </div>
-              </div>
-              <div className="kg-admin-field">
-                <label className="kg-admin-label" htmlFor={ids.grace}>
-                  Grace period to enrol (hours)
-                </label>
-                <input
-                  id={ids.grace}
-                  className="kg-admin-input kg-admin-input--short"
-                  inputMode="numeric"
-                  value={draft.grace}
-                  aria-invalid={touched && graceError ? true : undefined}
-                  aria-describedby={`${ids.grace}-hint`}
-                  onChange={(e) => setDraft({ ...draft, grace: e.target.value })}
-                />
-                <span
-                  id={`${ids.grace}-hint`}
-                  className={touched && graceError ? "kg-admin-field-error" : "kg-admin-hint"}
-                >
-                  {touched && graceError
-                    ? graceError
-                    : "Time someone has to set up 2FA once it becomes required. 0 means at once."}
-                </span>
-              </div>
-            </div>
-          </div>
-
-          <div className="kg-admin-policy__group">
-            <div className="kg-admin-policy__intro">
-              <h3 className="kg-admin-panel__title">Passwords</h3>
-              <p className="kg-admin-muted">
-                Current guidance (NIST, NCSC) advises against routine expiry; use it only when a
-                regulation asks for it.
-              </p>
-            </div>
-            <div className="kg-admin-policy__controls">
-              <label className="kg-admin-check">
-                <input
-                  type="checkbox"
-                  checked={draft.rotate}
-                  onChange={(e) => setDraft({ ...draft, rotate: e.target.checked })}
-                />
-                <span>
-                  <span className="kg-admin-check__label">Require periodic password changes</span>
-                </span>
-              </label>
-              {draft.rotate && (
-                <div className="kg-admin-field">
-                  <label className="kg-admin-label" htmlFor={ids.rotation}>
-                    Change every (days)
+              <div className="kg-admin-check-row">
+                {roles.map((r) => (
+                  <label key={r} className="kg-admin-check kg-admin-check--pill">
+                    <input
+                      type="checkbox"
+                      checked={draft.require2faForEveryone || draft.rolesRequiring2fa.includes(r)}
+                      disabled={draft.require2faForEveryone}
+                      onChange={(e) => toggleRole(r, e.target.checked)}
+                    />
+                    <span className="kg-admin-check__label">{roleLabels[r]}</span>
                   </label>
-                  <input
-                    id={ids.rotation}
-                    className="kg-admin-input kg-admin-input--short"
-                    inputMode="numeric"
-                    value={draft.rotationDays}
-                    aria-invalid={touched && rotationError ? true : undefined}
-                    aria-describedby={`${ids.rotation}-hint`}
-                    onChange={(e) => setDraft({ ...draft, rotationDays: e.target.value })}
-                  />
-                  <span
-                    id={`${ids.rotation}-hint`}
-                    className={touched && rotationError ? "kg-admin-field-error" : "kg-admin-hint"}
-                  >
-                    {touched && rotationError ? rotationError : "From 1 to 3650 days."}
-                  </span>
-                </div>
-              )}
+                ))}
+              </div>
             </div>
-          </div>
+            <WholeNumberField
+              id={ids.grace}
+              label="Grace period to enrol (hours)"
+              value={draft.grace}
+              error={touched ? graceError : null}
+              hint="Time someone has to set up 2FA once it becomes required. 0 means at once."
+              onChange={(grace) => setDraft({ ...draft, grace })}
+            />
+          </PolicyGroup>
 
-          <div className="kg-admin-policy__group">
-            <div className="kg-admin-policy__intro">
-              <h3 className="kg-admin-panel__title">Single sign-on</h3>
-              <p className="kg-admin-muted">
-                Whether people must sign in through your identity provider.
-              </p>
-            </div>
-            <div className="kg-admin-policy__controls">
-              <label className="kg-admin-check">
-                <input
-                  type="checkbox"
-                  checked={draft.ssoRequired}
-                  onChange={(e) => setDraft({ ...draft, ssoRequired: e.target.checked })}
-                />
-                <span>
-                  <span className="kg-admin-check__label">Require single sign-on</span>
-                </span>
-              </label>
-            </div>
-          </div>
+          <PolicyGroup
+            title="Passwords"
+            intro="Current guidance (NIST, NCSC) advises against routine expiry; use it only when a regulation asks for it."
+          >
+            <label className="kg-admin-check">
+              <input
+                type="checkbox"
+                checked={draft.rotate}
+                onChange={(e) => setDraft({ ...draft, rotate: e.target.checked })}
+              />
+              <span>
+                <span className="kg-admin-check__label">Require periodic password changes</span>
+              </span>
+            </label>
+            {draft.rotate && (
+              <WholeNumberField
+                id={ids.rotation}
+                label="Change every (days)"
+                value={draft.rotationDays}
+                error={touched ? rotationError : null}
+                hint="From 1 to 3650 days."
+                onChange={(rotationDays) => setDraft({ ...draft, rotationDays })}
+              />
+            )}
+          </PolicyGroup>
+
+          <PolicyGroup
+            title="Single sign-on"
+            intro="Whether people must sign in through your identity provider."
+          >
+            <label className="kg-admin-check">
+              <input
+                type="checkbox"
+                checked={draft.ssoRequired}
+                onChange={(e) => setDraft({ ...draft, ssoRequired: e.target.checked })}
+              />
+              <span>
+                <span className="kg-admin-check__label">Require single sign-on</span>
+              </span>
+            </label>
+          </PolicyGroup>
         </fieldset>
 
         {editable && (
@@ -273,5 +229,56 @@ export function CompliancePage() {
         )}
       </form>
     </section>
+  )
+}
+
+/** A short numeric input whose hint turns into the error under it once there is one. */
+function WholeNumberField(props: {
+  id: string
+  label: string
+  value: string
+  error: string | null | undefined
+  hint: string
+  onChange: (value: string) => void
+}) {
+  const { id, label, value, error, hint, onChange } = props
+  return (
+    <div className="kg-admin-field">
+      <label className="kg-admin-label" htmlFor={id}>
+        {label}
+      </label>
+      <input
+        id={id}
+        className="kg-admin-input kg-admin-input--short"
+        inputMode="numeric"
+        value={value}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={`${id}-hint`}
+        onChange={(e) => onChange(e.target.value)}
+      />
+      <span id={`${id}-hint`} className={error ? "kg-admin-field-error" : "kg-admin-hint"}>
+        {error || hint}
+      </span>
+    </div>
+  )
+}
+
+/** One part of the policy: what it is about on the left, its controls on the right. */
+function PolicyGroup(props: {
+  title: string
+  titleId?: string
+  intro: string
+  children: ReactNode
+}) {
+  return (
+    <div className="kg-admin-policy__group">
+      <div className="kg-admin-policy__intro">
+        <h3 className="kg-admin-panel__title" id={props.titleId}>
+          {props.title}
+        </h3>
+        <p className="kg-admin-muted">{props.intro}</p>
+      </div>
+      <div className="kg-admin-policy__controls">{props.children}</div>
+    </div>
   )
 }

@@ -154,6 +154,15 @@ export function ErrorState({
 }
 
 /** An inline message under a form or action: what went wrong and the request id. */
+/** The button under a paged list. */
+export function LoadMoreButton({ loading, onClick }: { loading: boolean; onClick: () => void }) {
+  return (
+    <button type="button" className="kg-button" onClick={onClick} disabled={loading}>
+      {loading ? "Loading…" : "Load more"}
+    </button>
+  )
+}
+
 export function InlineError({ error }: { error: ApiError | null }) {
   if (!error) return null
   return (

@@ -1,5 +1,5 @@
-import { useEffect, useState, type MouseEvent } from "react"
-import type { ApiError } from "../api"
+import { useEffect, useRef, useState, type MouseEvent } from "react"
+import { asApiError, type ApiError } from "../api"
 
 // ---------- client-side navigation inside /admin ----------
 
@@ -61,6 +61,33 @@ export function onLinkClick(event: MouseEvent<HTMLAnchorElement>) {
 
 export { asApiError } from "../api"
 export { useResource, type Resource } from "../use-resource"
+
+/**
+ * "Load more" under a list loaded by useResource: `loadMore` fetches the next page and folds it
+ * into the list's data with `setData` (unless the list's key changed meanwhile); a failure is
+ * kept in `error` for the page to show under the list.
+ */
+export function useLoadMore<T>(key: string, setData: (update: (data: T) => T) => void) {
+  const [loading, setLoading] = useState(false)
+  const [error, setError] = useState<ApiError | null>(null)
+  const currentKey = useRef(key)
+  useEffect(() => {
+    currentKey.current = key
+  }, [key])
+  const loadMore = async <P>(fetchPage: () => Promise<P>, append: (data: T, page: P) => T) => {
+    setLoading(true)
+    setError(null)
+    try {
+      const page = await fetchPage()
+      if (currentKey.current === key) setData((data) => append(data, page))
+    } catch (err) {
+      setError(asApiError(err))
+    } finally {
+      setLoading(false)
+    }
+  }
+  return { loading, error, loadMore }
+}
 
 /** Whether an error means "you can't be here" rather than "this request failed". */
 export function isAccessError(err: ApiError): boolean {

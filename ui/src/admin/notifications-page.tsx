@@ -1,8 +1,23 @@
 import { useState } from "react"
 import { api, type ApiError } from "../api"
 import { Loading } from "../components/flow-status"
-import { Badge, EmptyState, ErrorState, InlineError, Link, useToast } from "./components"
-import { asApiError, formatDateTime, formatRelative, useResource, type AdminLocation } from "./lib"
+import {
+  Badge,
+  EmptyState,
+  ErrorState,
+  InlineError,
+  Link,
+  LoadMoreButton,
+  useToast,
+} from "./components"
+import {
+  asApiError,
+  formatDateTime,
+  formatRelative,
+  useLoadMore,
+  useResource,
+  type AdminLocation,
+} from "./lib"
 import { notificationKindLabels, type FailedNotification, type NotificationPage } from "./types"
 
 type StatusFilter = "all" | "dead" | "retrying"
@@ -27,21 +42,12 @@ export function NotificationsPage({ location }: { location: AdminLocation }) {
     return `/api/admin/notifications?${q}`
   }
   const { resource, reload, setData } = useResource(key, () => api.get<NotificationPage>(url()))
-  const [loadingMore, setLoadingMore] = useState(false)
-  const [moreError, setMoreError] = useState<ApiError | null>(null)
-
-  const loadMore = async (cursor: string) => {
-    setLoadingMore(true)
-    setMoreError(null)
-    try {
-      const page = await api.get<NotificationPage>(url(cursor))
-      setData((d) => ({ items: [...d.items, ...page.items], next_cursor: page.next_cursor }))
-    } catch (err) {
-      setMoreError(asApiError(err))
-    } finally {
-      setLoadingMore(false)
-    }
-  }
+  const more = useLoadMore(key, setData)
+  const loadMore = (cursor: string) =>
+    void more.loadMore(
+      () => api.get<NotificationPage>(url(cursor)),
+      (data, page) => ({ items: [...data.items, ...page.items], next_cursor: page.next_cursor }),
+    )
 
   const markRetried = (id: string) =>
     setData((d) => ({
@@ -93,17 +99,13 @@ export function NotificationsPage({ location }: { location: AdminLocation }) {
             <div className="kg-admin-more">
               <span className="kg-admin-muted">{resource.data.items.length} shown</span>
               {resource.data.next_cursor && (
-                <button
-                  type="button"
-                  className="kg-button"
+                <LoadMoreButton
+                  loading={more.loading}
                   onClick={() => loadMore(resource.data.next_cursor!)}
-                  disabled={loadingMore}
-                >
-                  {loadingMore ? "Loading…" : "Load more"}
-                </button>
+                />
               )}
             </div>
-            <InlineError error={moreError} />
+            <InlineError error={more.error} />
           </>
         ))}
     </section>

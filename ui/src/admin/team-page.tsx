@@ -2,12 +2,22 @@ import { useEffect, useId, useState, type FormEvent } from "react"
 import { api, type ApiError } from "../api"
 import { Loading } from "../components/flow-status"
 import { useConsole } from "./admin-console"
-import { Badge, CopyField, Dialog, EmptyState, ErrorState, InlineError, Link } from "./components"
+import {
+  Badge,
+  CopyField,
+  Dialog,
+  EmptyState,
+  ErrorState,
+  InlineError,
+  Link,
+  LoadMoreButton,
+} from "./components"
 import {
   asApiError,
   formatDate,
   formatDateTime,
   navigateTo,
+  useLoadMore,
   useResource,
   type AdminLocation,
 } from "./lib"
@@ -46,29 +56,26 @@ export function TeamPage({ location }: { location: AdminLocation }) {
   const roleParam = location.query.get("role")
   const role = isRole(roleParam) ? roleParam : null
   const key = `users:${search}:${role ?? ""}`
-  const { resource, reload } = useResource(key, () => api.get<UserList>(usersUrl(search, role, 0)))
-  const [more, setMore] = useState<{ key: string; users: UserListItem[]; next: number | null }>()
-  const [loadingMore, setLoadingMore] = useState(false)
-  const [moreError, setMoreError] = useState<ApiError | null>(null)
+  const { resource, reload, setData } = useResource(key, () =>
+    api.get<UserList>(usersUrl(search, role, 0)),
+  )
+  const more = useLoadMore(key, setData)
   const [adding, setAdding] = useState(false)
 
-  const extra = more?.key === key ? more : undefined
   const first = resource.status === "ready" ? resource.data : null
-  const users = first ? [...first.users, ...(extra?.users ?? [])] : []
-  const nextOffset = extra ? extra.next : (first?.nextOffset ?? null)
+  const users = first?.users ?? []
+  const nextOffset = first?.nextOffset ?? null
 
-  const loadMore = async () => {
+  const loadMore = () => {
     if (nextOffset === null) return
-    setLoadingMore(true)
-    setMoreError(null)
-    try {
-      const page = await api.get<UserList>(usersUrl(search, role, nextOffset))
-      setMore({ key, users: [...(extra?.users ?? []), ...page.users], next: page.nextOffset })
-    } catch (err) {
-      setMoreError(asApiError(err))
-    } finally {
-      setLoadingMore(false)
-    }
+    void more.loadMore(
+      () => api.get<UserList>(usersUrl(search, role, nextOffset)),
+      (data, page) => ({
+        ...data,
+        users: [...data.users, ...page.users],
+        nextOffset: page.nextOffset,
+      }),
+    )
   }
 
   const setFilters = (next: { search?: string; role?: Role | null }) => {
@@ -126,18 +133,9 @@ export function TeamPage({ location }: { location: AdminLocation }) {
               <span className="kg-admin-muted">
                 Showing {users.length} of {first?.total ?? users.length}
               </span>
-              {nextOffset !== null && (
-                <button
-                  type="button"
-                  className="kg-button"
-                  onClick={loadMore}
-                  disabled={loadingMore}
-                >
-                  {loadingMore ? "Loading…" : "Load more"}
-                </button>
-              )}
+              {nextOffset !== null && <LoadMoreButton loading={more.loading} onClick={loadMore} />}
             </div>
-            <InlineError error={moreError} />
+            <InlineError error={more.error} />
           </>
         ))}
 

@@ -59,11 +59,27 @@ const CONNECTION_ERRORS = new Set([
  */
 export function isDriverWriteAfterClose(err: unknown): boolean {
   return (
-    err instanceof TypeError &&
-    /reading 'write'/.test(err.message) &&
-    /nextWrite/.test(err.stack ?? "") &&
-    /postgres/.test(err.stack ?? "")
+    (err instanceof TypeError &&
+      /reading 'write'/.test(err.message) &&
+      /nextWrite/.test(err.stack ?? "") &&
+      /postgres/.test(err.stack ?? "")) ||
+    isOrphanSocketReset(err)
   )
+}
+
+/**
+ * The same family, seen when Postgres stops while queries run: a reset arrives on a socket
+ * the driver has already let go of (no 'error' listener left), so Node throws it bare, with
+ * nothing but the socket read in its stack. Every socket the service itself owns has a
+ * listener (HTTP servers and agents handle theirs).
+ */
+function isOrphanSocketReset(err: unknown): boolean {
+  const e = err as { code?: unknown; syscall?: unknown; stack?: unknown }
+  if (!(err instanceof Error) || e.code !== "ECONNRESET" || e.syscall !== "read") return false
+  const frames = String(e.stack ?? "")
+    .split("\n")
+    .filter((l) => l.trim().startsWith("at "))
+  return frames.length > 0 && frames.every((l) => /onStreamRead/.test(l))
 }
 
 function openPostgres(url: string, max: number): Database {

@@ -16,7 +16,22 @@ describe("the Postgres driver's write after close", () => {
     expect(isDriverWriteAfterClose(driverCrash())).toBe(true)
   })
 
+  it("when a reset arrives on a socket the driver already let go of, then it is recognised too", () => {
+    const err = Object.assign(new Error("read ECONNRESET"), {
+      code: "ECONNRESET",
+      syscall: "read",
+      errno: -104,
+      stack:
+        "Error: read ECONNRESET\n    at TCP.onStreamRead (node:internal/stream_base_commons:218:20)",
+    })
+    expect(isDriverWriteAfterClose(err)).toBe(true)
+  })
+
   it.each([
+    [
+      "a reset thrown from our own code",
+      Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET", syscall: "read" }),
+    ],
     [
       "the same message from our own code",
       new TypeError("Cannot read properties of null (reading 'write')"),

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
 import fc from "fast-check"
+import { cleanPath } from "../../webhooks/proxy/canonical"
 import type { z } from "zod"
 import {
   hookPhases,
@@ -218,7 +219,8 @@ describe("hooks and the internal endpoint under hostile input", () => {
             hostilePayload(mutated(route.valid), route.valid),
             async (seg, method, kind, payload) => {
               const res = await server.send(requestFor(seg.path, method, payload, keyValue(kind)))
-              expect(res.status).toBe(401)
+              // A path with two readings (`%`, dot segments) is refused before anything else.
+              expect(res.status).toBe(cleanPath(seg.path) === null ? 400 : 401)
               if (route.kratosShape) expectKratosShape(res)
               expect(res.body).not.toContain(key)
             },

@@ -6,6 +6,14 @@ import type { Request } from "express"
 /** Resolves the caller's Kratos session (browser cookie or `X-Session-Token`) via Kratos public. */
 export interface SessionResolver {
   fromRequest(req: Request): Promise<Session | null>
+  /**
+   * The session of exactly these credentials, as the proxy forwards them to Kratos (one token
+   * or Kratos's cookies; see proxy/canonical.ts `sessionCredential`).
+   */
+  fromCredential(caller: {
+    token: string | null
+    cookie: string | undefined
+  }): Promise<Session | null>
 }
 
 export function createSessionResolver(kratosPublicUrl: string): SessionResolver {
@@ -15,21 +23,21 @@ export function createSessionResolver(kratosPublicUrl: string): SessionResolver 
     httpAgent: new http.Agent({ keepAlive: true }),
     validateStatus: () => true,
   })
+  const whoami = async (cookie: string | undefined, token: string | undefined) => {
+    if (!cookie && !token) return null
+    const res = await client.get<Session>("/sessions/whoami", {
+      headers: {
+        ...(cookie ? { cookie } : {}),
+        ...(token ? { "x-session-token": token } : {}),
+        accept: "application/json",
+      },
+    })
+    if (res.status === 200 && res.data?.identity) return res.data
+    if (res.status === 401 || res.status === 403) return null
+    throw new Error(`Kratos whoami answered ${res.status}`)
+  }
   return {
-    fromRequest: async (req) => {
-      const cookie = req.get("cookie")
-      const token = req.get("x-session-token")
-      if (!cookie && !token) return null
-      const res = await client.get<Session>("/sessions/whoami", {
-        headers: {
-          ...(cookie ? { cookie } : {}),
-          ...(token ? { "x-session-token": token } : {}),
-          accept: "application/json",
-        },
-      })
-      if (res.status === 200 && res.data?.identity) return res.data
-      if (res.status === 401 || res.status === 403) return null
-      throw new Error(`Kratos whoami answered ${res.status}`)
-    },
+    fromRequest: (req) => whoami(req.get("cookie"), req.get("x-session-token")),
+    fromCredential: ({ token, cookie }) => whoami(token ? undefined : cookie, token ?? undefined),
   }
 }

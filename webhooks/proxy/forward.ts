@@ -4,6 +4,7 @@ import http, {
   type ServerResponse,
 } from "node:http"
 import type { Request } from "express"
+import { type BodyFormat, contentTypeOf, cookieHeader } from "./canonical"
 
 /** Headers Kratos trusts for the client IP; a browser must not be able to set them. */
 export const CLIENT_IP_HEADERS = [
@@ -15,30 +16,70 @@ export const CLIENT_IP_HEADERS = [
 ]
 
 /**
- * Hop-by-hop headers (RFC 9110 §7.6.1), those the buffered body makes stale, and the service's
- * own (Kratos has no use for them, and its request log would print them).
+ * The client's headers Kratos uses besides the session: content negotiation (`Accept` decides
+ * between a JSON answer and a redirect), the language of its messages, and the device
+ * (`User-Agent`, shown in session lists). Everything else stays here; the body's headers, the
+ * session and the client IP are set by `forwardToKratos` itself.
  */
-const NOT_FORWARDED = new Set([
-  "x-kratos-guard-key",
-  "x-kratos-guard-csrf",
-  "host",
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "expect",
-  "content-length",
-  "x-forwarded-for",
-  "http2-settings",
-  ...CLIENT_IP_HEADERS,
-])
+const PASSED_HEADERS = ["accept", "accept-language", "user-agent", "origin", "referer"]
 
-/** For a body streamed through as it arrives: its length stays what the client said. */
-const NOT_FORWARDED_STREAMING = new Set([...NOT_FORWARDED].filter((h) => h !== "content-length"))
+/** What the proxy decided to send to Kratos public. */
+export interface KratosRequest {
+  method: string
+  /** A clean path from the allow-list (proxy/routes.ts). */
+  path: string
+  /** The re-encoded query string ("" for none). */
+  query: string
+  /** The caller's session, settled into one place (`sessionCredential`). */
+  token: string | null
+  cookies: [string, string][]
+  body?: { format: BodyFormat; bytes: Buffer }
+}
+
+/**
+ * Sends a request built from decided values to Kratos public and resolves with its response,
+ * unread: the clean path, the re-encoded query and body with their own Content-Type and
+ * length, the session in one header (`X-Session-Token`, or Kratos's own cookies), True-Client-IP
+ * from the address Express resolved, and the few client headers in `PASSED_HEADERS`.
+ */
+export function forwardToKratos(
+  target: URL,
+  agent: http.Agent,
+  req: Request,
+  out: KratosRequest,
+  signal?: AbortSignal,
+): Promise<IncomingMessage> {
+  const headers: OutgoingHttpHeaders = { host: target.host }
+  for (const name of PASSED_HEADERS) {
+    const value = req.headersDistinct[name]?.[0]
+    if (value !== undefined) headers[name] = value
+  }
+  const cookie = cookieHeader(out.cookies)
+  if (cookie) headers.cookie = cookie
+  if (out.token) headers["x-session-token"] = out.token
+  if (req.ip) headers["true-client-ip"] = req.ip
+  if (out.body) {
+    headers["content-type"] = contentTypeOf(out.body.format)
+    headers["content-length"] = String(out.body.bytes.length)
+  }
+  return new Promise((resolve, reject) => {
+    const upstream = http.request(
+      {
+        protocol: target.protocol,
+        hostname: target.hostname,
+        port: target.port,
+        method: out.method,
+        path: `${target.pathname.replace(/\/$/, "")}${out.path}${out.query ? `?${out.query}` : ""}`,
+        headers,
+        agent,
+        signal,
+      },
+      resolve,
+    )
+    upstream.on("error", reject)
+    upstream.end(out.body?.bytes)
+  })
+}
 
 const NOT_RETURNED = new Set([
   "connection",
@@ -50,95 +91,36 @@ const NOT_RETURNED = new Set([
   "upgrade",
 ])
 
-/**
- * Sends a request whose body the proxy has already read to Kratos public: the exact bytes, with
- * their length, to `path` (the path the proxy inspected) plus the original query string. The
- * client-IP headers are handled as in the streaming proxy: dropped, then True-Client-IP set from
- * the address Express resolved. Resolves with Kratos's response, unread.
- */
-export function forwardBuffered(
-  target: URL,
-  agent: http.Agent,
-  req: Request,
-  path: string,
-  query: string,
-  body: Buffer,
-): Promise<IncomingMessage> {
-  const headers: OutgoingHttpHeaders = {}
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined && !NOT_FORWARDED.has(name)) headers[name] = value
-  }
-  headers.host = target.host
-  headers["content-length"] = String(body.length)
-  if (req.ip) headers["true-client-ip"] = req.ip
-  return new Promise((resolve, reject) => {
-    const upstream = http.request(
-      {
-        protocol: target.protocol,
-        hostname: target.hostname,
-        port: target.port,
-        method: req.method,
-        path: `${target.pathname.replace(/\/$/, "")}${path}${query ? `?${query}` : ""}`,
-        headers,
-        agent,
-      },
-      resolve,
-    )
-    upstream.on("error", reject)
-    upstream.end(body)
-  })
+/** Where Kratos's answers must not send anyone: its internal origins. */
+export interface InternalOrigins {
+  kratosPublic: string
+  kratosAdmin: string
+  publicUrl: string
 }
 
 /**
- * Passes a request through to Kratos public as it arrives (body streamed, not read), with the
- * same header rules as `forwardBuffered`, and relays the answer. `onUnreachable` runs when
- * Kratos can't be reached or the connection to it breaks before an answer.
- *
- * A plain `http.request` pipe: the proxy library it replaces spent more CPU per request than
- * this whole function on the hot pass-through paths (whoami, flow fetches).
+ * Relays Kratos's response (status, headers incl. every Set-Cookie, body) to the client. A
+ * `Location` on Kratos's internal public origin is moved to the public URL; one on its admin
+ * origin is never shown (404): the internal network's addresses don't leave the service.
  */
-export function forwardStreaming(
-  target: URL,
-  agent: http.Agent,
-  req: Request,
+export function relayResponse(
+  upstream: IncomingMessage,
   res: ServerResponse,
-  onUnreachable: (err: Error) => void,
+  origins?: InternalOrigins,
 ): void {
-  const headers: OutgoingHttpHeaders = {}
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined && !NOT_FORWARDED_STREAMING.has(name)) headers[name] = value
-  }
-  headers.host = target.host
-  if (req.ip) headers["true-client-ip"] = req.ip
-  const upstream = http.request({
-    protocol: target.protocol,
-    hostname: target.hostname,
-    port: target.port,
-    method: req.method,
-    path: `${target.pathname.replace(/\/$/, "")}${req.originalUrl}`,
-    headers,
-    agent,
-  })
-  let clientGone = false
-  upstream.on("response", (answer) => relayResponse(answer, res))
-  upstream.on("error", (err) => {
-    if (!clientGone) onUnreachable(err)
-  })
-  // The client went away before Kratos answered: stop the request to Kratos too.
-  res.on("close", () => {
-    if (!res.writableFinished && !upstream.destroyed) {
-      clientGone = true
-      upstream.destroy()
-    }
-  })
-  req.pipe(upstream)
-}
-
-/** Relays Kratos's response (status, headers incl. every Set-Cookie, body) to the client. */
-export function relayResponse(upstream: IncomingMessage, res: ServerResponse): void {
   const headers: OutgoingHttpHeaders = {}
   for (const [name, value] of Object.entries(upstream.headers)) {
     if (value !== undefined && !NOT_RETURNED.has(name)) headers[name] = value
+  }
+  const location = typeof headers.location === "string" ? headers.location : undefined
+  if (location && origins) {
+    const moved = publicLocation(location, origins)
+    if (moved === null) {
+      upstream.resume()
+      sendJsonError(res, 404, "Not Found", "This address is not served here.")
+      return
+    }
+    headers.location = moved
   }
   res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, headers)
   // A connection cut mid-body on either side ends the other (pipe forwards neither).
@@ -149,16 +131,36 @@ export function relayResponse(upstream: IncomingMessage, res: ServerResponse): v
   upstream.pipe(res)
 }
 
-/** The answer when Kratos public can't be reached (same body as the streaming proxy's). */
-export function sendUnreachable(res: ServerResponse): void {
+function publicLocation(location: string, o: InternalOrigins): string | null {
+  let url: URL
+  try {
+    url = new URL(location, o.publicUrl)
+  } catch {
+    return location
+  }
+  if (url.origin === new URL(o.kratosAdmin).origin) return null
+  if (url.origin === new URL(o.kratosPublic).origin) {
+    return `${o.publicUrl.replace(/\/$/, "")}${url.pathname}${url.search}${url.hash}`
+  }
+  return location
+}
+
+/** An error in Kratos's own error shape (`{ error: { code, status, message } }`). */
+export function sendJsonError(
+  res: ServerResponse,
+  code: number,
+  status: string,
+  message: string,
+): void {
   if (res.headersSent) {
     res.destroy()
     return
   }
-  res.writeHead(502, { "content-type": "application/json" })
-  res.end(
-    JSON.stringify({
-      error: { code: 502, status: "Bad Gateway", message: "The identity service is unreachable." },
-    }),
-  )
+  res.writeHead(code, { "content-type": "application/json", "cache-control": "no-store" })
+  res.end(JSON.stringify({ error: { code, status, message } }))
+}
+
+/** The answer when Kratos public can't be reached. */
+export function sendUnreachable(res: ServerResponse): void {
+  sendJsonError(res, 502, "Bad Gateway", "The identity service is unreachable.")
 }

@@ -1,98 +1,91 @@
 import http from "node:http"
-import express, { type Request, type RequestHandler, type Response } from "express"
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from "express"
 import type { Deps } from "../app"
 import { type AttemptOutcome, type LoginSubject, LoginThrottle } from "../domain/brute-force"
 import { getOrgPolicyCached } from "../domain/org-policy"
-import { type IntentKind, recordIntent } from "../domain/settings-intents"
+import { recordIntent } from "../domain/settings-intents"
 import { AppError } from "../errors"
-import type { SessionResolver } from "../kratos/sessions"
-import { checkPassword } from "../policy/password-rules"
-import { forwardBuffered, relayResponse, sendUnreachable } from "./forward"
 import {
-  canonicalPath,
-  goQueryGet,
-  isJsonRequest,
-  mediaType,
-  parseFlowId,
+  decideSubmission,
+  errorText,
+  LOGIN_THROTTLED,
+  type Refusal,
+  THROTTLED_PARAM,
+  type ThrottleSubject,
+} from "../policy/submission"
+import {
+  type Ambiguity,
+  bodyFormat,
+  canonicalFlowId,
+  codingProblem,
+  cookieHeader,
+  encodeBody,
+  encodePairs,
+  parseBody,
+  parsePairs,
   rawQuery,
-} from "./http-utils"
+  sessionCredential,
+} from "./canonical"
+import {
+  forwardToKratos,
+  type InternalOrigins,
+  type KratosRequest,
+  relayResponse,
+  sendUnreachable,
+} from "./forward"
+import { isJsonRequest, redactUrl } from "./http-utils"
 import {
   addFieldMessages,
   addFlowMessage,
+  type Caller,
   createKratosPublic,
-  errorText,
-  type FlowKind,
   type KratosFlow,
   type KratosPublic,
   refillValues,
   resetMessages,
-  type UiText,
 } from "./kratos-flows"
-import { parseSubmission, type Submission } from "./submission"
-
-/** Message ids of refusals by the proxy (our range; Kratos's own ids are 1xxxxxx–5xxxxxx). */
-export const SSO_PASSWORD_REFUSED = 4100010
-export const LOGIN_THROTTLED = 4100020
-
-/** Query parameter added to the UI URL when a browser form post is refused, see `refuse`. */
-export const PASSWORD_POLICY_PARAM = "password_policy"
-export const THROTTLED_PARAM = "throttled"
+import { type FlowKind, kratosRoute } from "./routes"
 
 /** Largest self-service submission read (a WebAuthn attestation is a few kB). */
 export const MAX_SUBMISSION_BYTES = 64 * 1024
 
-const GUARDED: Record<string, FlowKind> = {
-  "/self-service/settings": "settings",
-  "/self-service/registration": "registration",
-  "/self-service/login": "login",
-}
-
-/** Login methods whose secret can be guessed, and what they are counted against. */
-const THROTTLED_METHODS = new Set(["password", "totp", "lookup_secret"])
-
-/** Settings fields that ask for something a webhook can't see (see settings-intents.ts). */
-const INTENT_FIELDS: { field: string; kind: IntentKind; carriesId: boolean }[] = [
-  { field: "webauthn_remove", kind: "webauthn_remove", carriesId: true },
-  { field: "passkey_remove", kind: "passkey_remove", carriesId: true },
-  { field: "totp_unlink", kind: "totp_unlink", carriesId: false },
-  { field: "lookup_secret_disable", kind: "lookup_secret_disable", carriesId: false },
-]
-
-const SSO_TEXT = "Your organisation signs in with single sign-on; passwords can't be changed here."
-
-interface Guarded {
-  kind: FlowKind
-  path: string
-  query: string
-  /** The flow id Kratos will act on (first `flow` query value, as gofrs parses it). */
-  flowId: string | null
-  submission: Submission
-  body: Buffer
-}
-
 /**
- * Inspects the three self-service submissions that need more than Kratos enforces — settings,
- * registration and login POSTs (and settings GETs, which Kratos also decodes as a submission) —
- * before they reach Kratos, and forwards them byte for byte when they pass. Everything else
- * falls through to the streaming proxy.
+ * The service's proxy of Kratos public, for one clean path (see `cleanPath`). It never hands
+ * Kratos the client's bytes: it parses them once, decides on the parsed values, and sends a
+ * request built from those values (proxy/forward.ts `forwardToKratos`), so there is nothing left
+ * for Kratos to read differently.
  *
- * - settings / registration with `method=password`: the password composition rules
- *   (policy/password-rules.ts), and for settings the organisation's `sso_required`;
- * - settings: records intents (WebAuthn/passkey removal, TOTP unlink, recovery codes disabled)
- *   before forwarding, and refuses with 503 if it can't (fail closed);
- * - login with `method` password, totp or lookup_secret: brute-force limits.
+ * - Only allow-listed routes are served (proxy/routes.ts); others answer 404.
+ * - Query strings are parsed strictly and re-encoded with only the parameters Kratos reads
+ *   there; submissions carry `flow` alone.
+ * - The session is settled into one header (`sessionCredential`), and limits keyed on the
+ *   caller's identity resolve the session from that same header.
+ * - Self-service submissions (POST) need exactly one Content-Type of the two Kratos decodes and
+ *   no content coding; the body is decided by `decideSubmission` (policy/submission.ts): one
+ *   strategy, its fields only, the password rules, the organisation's `sso_required`, the
+ *   identifier normalised as Kratos matches it. Settings intents (WebAuthn/passkey removal,
+ *   TOTP unlink, recovery codes disabled) are recorded before forwarding, and the submission is
+ *   refused with 503 if they can't be (fail closed). Guessable login secrets (password, TOTP,
+ *   recovery code) count against the brute-force limits.
  *
- * A refusal answers as Kratos would answer a validation error: JSON clients (Kratos's
- * `IsJSONRequest`, or any API flow) get **400** with the flow as Kratos serves it, every
- * message reset and ours added (under the `password` input; flow-level for throttling).
- * Browser form posts get **303** to the flow's UI page with an extra query parameter, because
- * the proxy can't store messages in Kratos's copy of the flow:
- * `/settings?flow=<id>&password_policy=failed` or `/registration?flow=<id>&password_policy=failed`
- * (the UI shows the rules), `…&password_policy=sso_required` for an SSO-only organisation, and
- * `/login?flow=<id>&throttled=<seconds>` when login is blocked. Blocked logins also carry a
- * `Retry-After` header.
+ * A rule's refusal answers as Kratos would answer a validation error: JSON clients (Kratos's
+ * `IsJSONRequest`, or any API flow) get **400** with the flow as Kratos serves it, every message
+ * reset and ours added (under the `password` input; flow-level for throttling). Browser form
+ * posts get **303** to the flow's UI page with an extra query parameter, because the proxy can't
+ * store messages in Kratos's copy of the flow: `…?flow=<id>&password_policy=failed` (the UI
+ * shows the rules), `password_policy=sso_required`, `password_policy=reused`, and
+ * `/login?flow=<id>&throttled=<seconds>` with a `Retry-After` header. A request that is
+ * malformed or has more than one reading gets a plain 400 (415 for the media type) in Kratos's
+ * error shape.
  */
-export function createSubmissionGuard(deps: Deps): RequestHandler {
+export function createKratosProxy(
+  deps: Deps,
+): (req: Request, res: Response, next: NextFunction, path: string) => void {
   const { config, database, log } = deps
   const target = new URL(config.KRATOS_PUBLIC_URL)
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 })
@@ -105,20 +98,30 @@ export function createSubmissionGuard(deps: Deps): RequestHandler {
     maxFailuresPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
     ipWindowSeconds: config.LOGIN_IP_WINDOW_SECONDS,
   })
-  const readBody = express.raw({
+  const origins: InternalOrigins = {
+    kratosPublic: config.KRATOS_PUBLIC_URL,
+    kratosAdmin: config.KRATOS_ADMIN_URL,
+    publicUrl: config.PUBLIC_URL,
+  }
+  const readBody: RequestHandler = express.raw({
     type: () => true,
     limit: MAX_SUBMISSION_BYTES,
     inflate: false,
   })
   const ctx: GuardContext = { deps, kratos, throttle, publicUrl: config.PUBLIC_URL }
 
-  const forward = async (req: Request, res: Response, g: Guarded, onAnswer?: AnswerHook) => {
+  const send = async (
+    req: Request,
+    res: Response,
+    out: KratosRequest,
+    onAnswer?: (upstream: http.IncomingMessage | null) => Promise<void>,
+  ) => {
     let upstream: http.IncomingMessage
     try {
-      upstream = await forwardBuffered(target, agent, req, g.path, g.query, g.body)
+      upstream = await forwardToKratos(target, agent, req, out)
     } catch (err) {
       ;(req.log ?? log).warn(
-        { err: { message: (err as Error).message }, url: g.path },
+        { err: { message: (err as Error).message }, url: redactUrl(req.originalUrl) },
         "Kratos public unreachable",
       )
       await onAnswer?.(null)
@@ -126,68 +129,105 @@ export function createSubmissionGuard(deps: Deps): RequestHandler {
       return
     }
     await onAnswer?.(upstream)
-    relayResponse(upstream, res)
+    relayResponse(upstream, res, origins)
   }
 
-  return (req, res, next) => {
-    if (req.method !== "POST" && req.method !== "GET") return next()
-    const path = canonicalPath(req.originalUrl)
-    const kind = path ? GUARDED[path] : undefined
-    if (!path || !kind) return next()
+  return (req, res, next, path) => {
+    const reject = (a: Ambiguity) => {
+      ;(req.log ?? log).info({ status: a.status, reason: a.reason }, "Kratos request refused")
+      // The body was not read: end the connection with the answer rather than parse what is
+      // left of it as the next request.
+      if (hasBody(req)) res.setHeader("connection", "close")
+      next(new AppError(CODE[a.status], a.reason))
+    }
+    const route = kratosRoute(req.method, path)
+    if (!route) {
+      return reject({ ok: false, status: 404, reason: "this address is not served here" })
+    }
+    const credential = sessionCredential(req)
+    if (!credential.ok) return reject(credential)
+    const query = parsePairs(rawQuery(req.originalUrl), "query string")
+    if (!query.ok) return reject(query)
+    const base = { method: req.method, path, token: credential.token, cookies: credential.cookies }
 
-    if (req.method === "GET") {
-      // Kratos routes GET /self-service/settings to the same handler as the POST (to resume a
-      // change paused for re-authentication), and its settings strategies then decode the
-      // query string as the form: `?flow=…&method=password&password=…` changes a password.
-      // So a settings GET gets the same checks; it streams on untouched when it passes.
-      // Login and registration decoders refuse GET.
-      if (kind !== "settings") return next()
-      const query = rawQuery(req.originalUrl)
-      const parsed = parseSubmission("form", Buffer.from(query, "utf8"))
-      // A query Go can't parse fails Kratos's decoding too (ParseForm errors first).
-      if (!parsed.ok) return next()
-      const g: Guarded = {
-        kind,
-        path,
-        query,
-        flowId: parseFlowId(goQueryGet(req.originalUrl, "flow")),
-        submission: parsed.submission,
-        body: Buffer.alloc(0),
+    if (route.kind === "pass") {
+      // Kratos reads no body on these routes; one sent anyway is refused, not dropped.
+      if (hasBody(req)) {
+        return reject({
+          ok: false,
+          status: 400,
+          reason: `a ${req.method} request here has no body`,
+        })
       }
-      guardPasswordAndIntents(ctx, req, res, g, async () => next()).catch(next)
+      const kept = [...query.values].filter(
+        ([k]) => route.query === null || route.query.includes(k),
+      )
+      send(req, res, { ...base, query: encodePairs(kept) }).catch(next)
       return
+    }
+
+    const coding = codingProblem(req)
+    if (coding) return reject(coding)
+    const format = bodyFormat(req)
+    if (typeof format !== "string") return reject(format)
+    if (route.kind === "logout-api" && format !== "json") {
+      return reject({ ok: false, status: 415, reason: "expected an application/json body" })
     }
 
     readBody(req, res, (err?: unknown) => {
       if (err) return next(err)
-      const format = formatOf(req)
-      if (!format) {
-        return next(
-          new AppError(
-            "UNSUPPORTED_MEDIA_TYPE",
-            "expected an application/json or application/x-www-form-urlencoded body",
-          ),
-        )
+      const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+      const parsed = parseBody(format, bytes)
+      if (!parsed.ok) return reject(parsed)
+
+      if (route.kind === "logout-api") {
+        const token = parsed.fields.session_token
+        if (typeof token !== "string") {
+          return reject({ ok: false, status: 400, reason: '"session_token" must be a string' })
+        }
+        const body = { format, bytes: encodeBody(format, { session_token: token }) }
+        send(req, res, { ...base, query: "", body }).catch(next)
+        return
       }
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
-      const parsed = parseSubmission(format, body)
-      if (!parsed.ok) return next(new AppError("BAD_REQUEST", parsed.reason))
+
+      const flowParam = query.values.get("flow")
+      const flowId = canonicalFlowId(flowParam?.toLowerCase())
+      if (!flowId) {
+        return reject({
+          ok: false,
+          status: 400,
+          reason: "The flow query parameter is missing or malformed.",
+        })
+      }
       const g: Guarded = {
-        kind,
-        path,
-        query: rawQuery(req.originalUrl),
-        flowId: parseFlowId(goQueryGet(req.originalUrl, "flow")),
-        submission: parsed.submission,
-        body,
+        flow: route.flow,
+        flowId,
+        caller: { token: credential.token, cookies: credential.cookies },
+        out: { ...base, query: encodePairs([["flow", flowId]]) },
       }
-      const handle = kind === "login" ? guardLogin : guardPasswordAndIntents
-      handle(ctx, req, res, g, forward).catch(next)
+      guardSubmission(ctx, req, res, g, parsed.fields, format, send).catch(next)
     })
   }
 }
 
-type AnswerHook = (upstream: http.IncomingMessage | null) => Promise<void>
-type Forward = (req: Request, res: Response, g: Guarded, onAnswer?: AnswerHook) => Promise<void>
+function hasBody(req: Request): boolean {
+  return (
+    req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0
+  )
+}
+
+const CODE = {
+  400: "BAD_REQUEST",
+  404: "NOT_FOUND",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+} as const satisfies Record<Ambiguity["status"], string>
+
+type Send = (
+  req: Request,
+  res: Response,
+  out: KratosRequest,
+  onAnswer?: (upstream: http.IncomingMessage | null) => Promise<void>,
+) => Promise<void>
 
 interface GuardContext {
   deps: Deps
@@ -196,148 +236,105 @@ interface GuardContext {
   publicUrl: string
 }
 
-function formatOf(req: Request): "json" | "form" | null {
-  const t = mediaType(req.headers["content-type"])
-  if (t === "application/json") return "json"
-  if (t === "application/x-www-form-urlencoded") return "form"
-  return null
+interface Guarded {
+  flow: FlowKind
+  flowId: string
+  caller: Caller
+  /** Everything of the request to Kratos but its body. */
+  out: KratosRequest
 }
 
-async function guardPasswordAndIntents(
+/** Parse → decide → (limit, record) → forward or refuse. */
+async function guardSubmission(
   ctx: GuardContext,
   req: Request,
   res: Response,
   g: Guarded,
-  forward: Forward,
+  fields: Record<string, unknown>,
+  format: "json" | "form",
+  send: Send,
 ): Promise<void> {
   const { database } = ctx.deps
   const log = req.log ?? ctx.deps.log
-  const s = g.submission
 
-  if (s.all("method").includes("password")) {
-    if (g.kind === "settings") {
-      const policy = await getOrgPolicyCached(database.db).catch((err: unknown) => {
-        log.error({ err }, "org policy unavailable; refusing the password change")
-        throw new AppError("UNAVAILABLE", "The password can't be changed right now.")
-      })
-      if (policy.ssoRequired) {
-        log.info({ flow: g.flowId, kind: g.kind }, "password submission refused: sso_required")
-        return refuse(ctx, req, res, g, {
-          field: [errorText(SSO_PASSWORD_REFUSED, SSO_TEXT)],
-          param: [PASSWORD_POLICY_PARAM, "sso_required"],
-        })
-      }
-    }
-    // Every value of the field is checked (Kratos picks one), a non-string one as if empty.
-    // Without a password field Kratos answers "required" itself.
-    const failing = new Map<number, UiText>()
-    for (const value of s.all("password")) {
-      for (const rule of checkPassword(typeof value === "string" ? value : "")) {
-        failing.set(rule.id, errorText(rule.id, rule.text))
-      }
-    }
-    if (failing.size > 0) {
-      log.info(
-        { flow: g.flowId, kind: g.kind, failed: failing.size },
-        "password submission refused by the password policy",
+  let ssoRequired = false
+  if (g.flow === "settings" && fields.method === "password") {
+    const policy = await getOrgPolicyCached(database.db).catch((err: unknown) => {
+      log.error({ err }, "org policy unavailable; refusing the password change")
+      throw new AppError("UNAVAILABLE", "The password can't be changed right now.")
+    })
+    ssoRequired = policy.ssoRequired
+  }
+
+  const decision = decideSubmission(fields, { flow: g.flow, format, ssoRequired })
+  if (decision.action === "reject") {
+    log.info({ flow: g.flowId, kind: g.flow, reason: decision.reason }, "submission refused")
+    throw new AppError("BAD_REQUEST", decision.reason)
+  }
+  if (decision.action === "refuse") {
+    log.info({ flow: g.flowId, kind: g.flow }, decision.log)
+    return refuse(ctx, req, res, g, fields, decision.refusal)
+  }
+
+  for (const intent of decision.intents) {
+    try {
+      await recordIntent(database.db, { flowId: g.flowId, ...intent })
+    } catch (err) {
+      log.error({ err }, "could not record a settings intent; refusing the submission")
+      throw new AppError(
+        "UNAVAILABLE",
+        "This security change can't be recorded right now, so it was not sent. Please try again in a moment.",
       )
-      return refuse(ctx, req, res, g, {
-        field: [...failing.values()].sort((a, b) => a.id - b.id),
-        param: [PASSWORD_POLICY_PARAM, "failed"],
-      })
     }
   }
 
-  if (g.kind === "settings" && g.flowId) {
-    const intents = intentsOf(s)
-    if (intents.length > 0) {
-      try {
-        for (const i of intents) await recordIntent(database.db, { flowId: g.flowId, ...i })
-      } catch (err) {
-        log.error({ err }, "could not record a settings intent; refusing the submission")
-        throw new AppError(
-          "UNAVAILABLE",
-          "This security change can't be recorded right now, so it was not sent. Please try again in a moment.",
-        )
-      }
-    }
+  const out: KratosRequest = {
+    ...g.out,
+    body: { format, bytes: encodeBody(format, decision.fields) },
   }
+  if (!decision.throttle) return send(req, res, out)
 
-  await forward(req, res, g)
-}
-
-function intentsOf(s: Submission): { kind: IntentKind; detail: string | null }[] {
-  const out: { kind: IntentKind; detail: string | null }[] = []
-  for (const { field, kind, carriesId } of INTENT_FIELDS) {
-    if (carriesId) {
-      const ids = new Set(
-        s
-          .all(field)
-          .map((v) => (typeof v === "string" ? v : JSON.stringify(v)))
-          .filter((v) => v !== ""),
-      )
-      for (const id of ids) out.push({ kind, detail: id.slice(0, 1024) })
-    } else if (s.isTrue(field)) {
-      out.push({ kind, detail: null })
-    }
-  }
-  return out
-}
-
-async function guardLogin(
-  ctx: GuardContext,
-  req: Request,
-  res: Response,
-  g: Guarded,
-  forward: Forward,
-): Promise<void> {
-  const methods = g.submission.all("method").filter((m): m is string => typeof m === "string")
-  const method = methods.find((m) => THROTTLED_METHODS.has(m))
-  if (!method) return forward(req, res, g)
-
-  const subject = await loginSubject(ctx.deps.sessions, req, g.submission, method)
+  const subject = await loginSubject(ctx, g.caller, decision.throttle)
   const start = await ctx.throttle.begin(req.ip, subject).catch((err: unknown) => {
-    ;(req.log ?? ctx.deps.log).error({ err }, "brute-force store unavailable; refusing the login")
+    log.error({ err }, "brute-force store unavailable; refusing the login")
     throw new AppError("UNAVAILABLE", "Sign-in is unavailable right now. Please try again shortly.")
   })
   if (!start.allowed) {
-    ;(req.log ?? ctx.deps.log).warn(
+    log.warn(
       { flow: g.flowId, scope: start.scope, retryAfter: start.retryAfterSeconds },
       "login attempt refused: too many failed attempts",
     )
-    return refuse(ctx, req, res, g, {
+    res.setHeader("retry-after", String(start.retryAfterSeconds))
+    return refuse(ctx, req, res, g, fields, {
       flow: errorText(LOGIN_THROTTLED, throttledText(start.retryAfterSeconds), {
         retry_after_seconds: start.retryAfterSeconds,
       }),
       param: [THROTTLED_PARAM, String(start.retryAfterSeconds)],
-      retryAfterSeconds: start.retryAfterSeconds,
     })
   }
-
-  await forward(req, res, g, async (upstream) => {
+  await send(req, res, out, async (upstream) => {
     const outcome = upstream ? loginOutcome(upstream, ctx.publicUrl) : "neutral"
     await start.attempt.settle(outcome).catch((err: unknown) => {
-      ;(req.log ?? ctx.deps.log).error({ err, outcome }, "could not settle a login attempt")
+      log.error({ err, outcome }, "could not settle a login attempt")
     })
   })
 }
 
 /**
- * Password logins are counted per identifier (as Kratos looks it up: `identifier`, else the
- * legacy `password_identifier`); second-factor submissions per identity, taken from the
- * caller's session. Without either, only the IP limit applies.
+ * The account a guess counts against: the identifier Kratos will match, or for second-factor
+ * codes the identity of the session forwarded with the attempt (resolved from that same
+ * credential). Without either, only the IP limit applies.
  */
 async function loginSubject(
-  sessions: SessionResolver,
-  req: Request,
-  s: Submission,
-  method: string,
+  ctx: GuardContext,
+  caller: Caller,
+  subject: ThrottleSubject,
 ): Promise<LoginSubject | null> {
-  if (method === "password") {
-    const identifier = s.string("identifier") || s.string("password_identifier")
-    return identifier ? { kind: "identifier", value: identifier } : null
-  }
-  const session = await sessions.fromRequest(req).catch(() => null)
+  if (subject.kind === "identifier") return { kind: "identifier", value: subject.value }
+  if (subject.kind === "none") return null
+  const session = await ctx.deps.sessions
+    .fromCredential({ token: caller.token, cookie: cookieHeader(caller.cookies) })
+    .catch(() => null)
   const identityId = session?.identity?.id
   return identityId ? { kind: "identity", value: identityId } : null
 }
@@ -372,66 +369,61 @@ function throttledText(seconds: number): string {
   return `Too many failed attempts. Try again in ${minutes} ${minutes === 1 ? "minute" : "minutes"}.`
 }
 
-interface Refusal {
-  /** Messages under the password input. */
-  field?: UiText[]
-  /** A flow-level message. */
-  flow?: UiText
-  /** Query parameter added to the UI URL for browser form posts. */
-  param: [string, string]
-  retryAfterSeconds?: number
-}
-
 const FILLED_BACK: Record<FlowKind, (name: string) => boolean> = {
   settings: () => false,
   registration: (name) => name.startsWith("traits."),
   login: (name) => name === "identifier",
+  recovery: (name) => name === "email",
+  verification: (name) => name === "email",
 }
 
 /**
- * Answers in the shape the flow client expects (see `createSubmissionGuard`). The flow is read
- * from Kratos as the caller; when that fails (expired 410, unknown 404, foreign 403), a JSON
- * client gets Kratos's own status and body.
+ * Answers in the shape the flow client expects (see `createKratosProxy`). The flow is read from
+ * Kratos as the caller; when that fails (expired 410, unknown 404, foreign 403), a JSON client
+ * gets Kratos's own status and body.
  */
 async function refuse(
   ctx: GuardContext,
   req: Request,
   res: Response,
   g: Guarded,
+  fields: Record<string, unknown>,
   refusal: Refusal,
 ): Promise<void> {
-  if (refusal.retryAfterSeconds) res.setHeader("retry-after", String(refusal.retryAfterSeconds))
   res.setHeader("cache-control", "private, no-cache, no-store, must-revalidate")
-
-  const fetched = g.flowId ? await ctx.kratos.getFlow(g.kind, g.flowId, req.headers) : null
-  const json = isJsonRequest(req.headers) || (fetched?.ok === true && fetched.flow.type === "api")
+  const fetched = await ctx.kratos.getFlow(g.flow, g.flowId, g.caller)
+  const json = isJsonRequest(req.headers) || (fetched.ok && fetched.flow.type === "api")
 
   if (!json) {
-    const ui = new URL(`${ctx.publicUrl}/${g.kind}`)
-    if (g.flowId) ui.searchParams.set("flow", g.flowId)
+    const ui = new URL(`${ctx.publicUrl}/${g.flow}`)
+    ui.searchParams.set("flow", g.flowId)
     ui.searchParams.set(refusal.param[0], refusal.param[1])
     res.redirect(303, ui.toString())
     return
   }
-  if (!fetched || !fetched.ok) {
-    if (!fetched) {
-      res.status(400).json({
-        error: {
-          code: 400,
-          status: "Bad Request",
-          message: "The flow query parameter is missing or malformed.",
-        },
-      })
-      return
-    }
+  if (!fetched.ok) {
     res.status(fetched.status).type(fetched.contentType).send(fetched.body)
     return
   }
   const flow: KratosFlow = fetched.flow
   resetMessages(flow)
-  refillValues(flow, g.submission.flat(), FILLED_BACK[g.kind])
+  refillValues(flow, flatten(fields), FILLED_BACK[g.flow])
   if (refusal.field) addFieldMessages(flow, "password", refusal.field)
   if (refusal.flow) addFlowMessage(flow, refusal.flow)
   for (const c of fetched.setCookie) res.append("set-cookie", c)
   res.status(400).json(flow)
+}
+
+/** Every field as dotted name → value (nested JSON objects flattened, `traits.email`). */
+function flatten(fields: Record<string, unknown>): Map<string, unknown> {
+  const out = new Map<string, unknown>()
+  const walk = (prefix: string, value: unknown) => {
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) walk(prefix ? `${prefix}.${k}` : k, v)
+    } else {
+      out.set(prefix, value)
+    }
+  }
+  walk("", fields)
+  return out
 }

@@ -4,14 +4,11 @@
  * proxy looks to the flow client (elements-react, a native app) exactly like one by Kratos.
  */
 
-export type FlowKind = "settings" | "registration" | "login"
+import type { UiText } from "../policy/submission"
+import { cookieHeader } from "./canonical"
+import type { FlowKind } from "./routes"
 
-export interface UiText {
-  id: number
-  text: string
-  type: "error" | "info" | "success"
-  context: Record<string, unknown>
-}
+export type { UiText }
 
 export interface UiNode {
   type: string
@@ -32,17 +29,17 @@ export type FlowFetch =
   | { ok: true; flow: KratosFlow; setCookie: string[] }
   | { ok: false; status: number; body: string; contentType: string }
 
-/** Only these request headers identify the caller to Kratos when we read a flow for them. */
-const CALLER_HEADERS = ["cookie", "x-session-token"] as const
+/** The caller as the proxy settled it (`sessionCredential`). */
+export interface Caller {
+  token: string | null
+  cookies: [string, string][]
+}
 
-type CallerHeaders = Partial<Record<string, string | string[] | undefined>>
-
-function callerHeaders(from: CallerHeaders): Record<string, string> {
+function callerHeaders(caller: Caller): Record<string, string> {
   const out: Record<string, string> = { accept: "application/json" }
-  for (const h of CALLER_HEADERS) {
-    const v = from[h]
-    if (typeof v === "string") out[h] = v
-  }
+  const cookie = cookieHeader(caller.cookies)
+  if (cookie) out.cookie = cookie
+  if (caller.token) out["x-session-token"] = caller.token
   return out
 }
 
@@ -52,17 +49,17 @@ const UNREACHABLE = JSON.stringify({
 
 export interface KratosPublic {
   /** `GET /self-service/<kind>/flows?id=` as the caller (their cookie / session token). */
-  getFlow(kind: FlowKind, id: string, headers: CallerHeaders): Promise<FlowFetch>
+  getFlow(kind: FlowKind, id: string, caller: Caller): Promise<FlowFetch>
 }
 
 export function createKratosPublic(baseUrl: string, timeoutMs = 5000): KratosPublic {
   return {
-    async getFlow(kind, id, headers) {
+    async getFlow(kind, id, caller) {
       const url = `${baseUrl}/self-service/${kind}/flows?id=${encodeURIComponent(id)}`
       let res: Response
       try {
         res = await fetch(url, {
-          headers: callerHeaders(headers),
+          headers: callerHeaders(caller),
           signal: AbortSignal.timeout(timeoutMs),
         })
       } catch {
@@ -86,10 +83,6 @@ export function createKratosPublic(baseUrl: string, timeoutMs = 5000): KratosPub
 export function resetMessages(flow: KratosFlow): void {
   flow.ui.messages = []
   for (const node of flow.ui.nodes) node.messages = []
-}
-
-export function errorText(id: number, text: string, context: Record<string, unknown> = {}): UiText {
-  return { id, text, type: "error", context }
 }
 
 /**

@@ -5,7 +5,13 @@ import type { Request } from "express"
 
 /** Resolves the caller's Kratos session (browser cookie or `X-Session-Token`) via Kratos public. */
 export interface SessionResolver {
-  fromRequest(req: Request): Promise<Session | null>
+  /**
+   * With `bearer`, `Authorization: Bearer <token>` counts too: Kratos's self-service endpoints
+   * read it after `X-Session-Token` and the session cookie (session/manager_http.go
+   * extractToken), and whoami applies the same order, so the proxy finds the session Kratos
+   * will act on. The `/api` routes take the first two only.
+   */
+  fromRequest(req: Request, opts?: { bearer?: boolean }): Promise<Session | null>
 }
 
 export function createSessionResolver(kratosPublicUrl: string): SessionResolver {
@@ -16,14 +22,16 @@ export function createSessionResolver(kratosPublicUrl: string): SessionResolver 
     validateStatus: () => true,
   })
   return {
-    fromRequest: async (req) => {
+    fromRequest: async (req, opts) => {
       const cookie = req.get("cookie")
       const token = req.get("x-session-token")
-      if (!cookie && !token) return null
+      const authorization = opts?.bearer ? req.get("authorization") : undefined
+      if (!cookie && !token && !authorization) return null
       const res = await client.get<Session>("/sessions/whoami", {
         headers: {
           ...(cookie ? { cookie } : {}),
           ...(token ? { "x-session-token": token } : {}),
+          ...(authorization ? { authorization } : {}),
           accept: "application/json",
         },
       })

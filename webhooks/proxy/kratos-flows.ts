@@ -32,8 +32,11 @@ export type FlowFetch =
   | { ok: true; flow: KratosFlow; setCookie: string[] }
   | { ok: false; status: number; body: string; contentType: string }
 
-/** Only these request headers identify the caller to Kratos when we read a flow for them. */
-const CALLER_HEADERS = ["cookie", "x-session-token"] as const
+/**
+ * Only these request headers identify the caller to Kratos when we read a flow for them: the
+ * ones Kratos reads a session from (session/manager_http.go extractToken).
+ */
+const CALLER_HEADERS = ["cookie", "x-session-token", "authorization"] as const
 
 type CallerHeaders = Partial<Record<string, string | string[] | undefined>>
 

@@ -3,6 +3,7 @@ import express, { type Request, type RequestHandler, type Response } from "expre
 import type { Deps } from "../app"
 import { type AttemptOutcome, type LoginSubject, LoginThrottle } from "../domain/brute-force"
 import { getOrgPolicyCached } from "../domain/org-policy"
+import { checkPasswordReuse, type PasswordHistoryDeps } from "../domain/password-history"
 import { type IntentKind, recordIntent } from "../domain/settings-intents"
 import { AppError } from "../errors"
 import type { SessionResolver } from "../kratos/sessions"
@@ -32,6 +33,7 @@ import { parseSubmission, type Submission } from "./submission"
 
 /** Message ids of refusals by the proxy (our range; Kratos's own ids are 1xxxxxx–5xxxxxx). */
 export const SSO_PASSWORD_REFUSED = 4100010
+export const PASSWORD_REUSED = 4100011
 export const LOGIN_THROTTLED = 4100020
 
 /** Query parameter added to the UI URL when a browser form post is refused, see `refuse`. */
@@ -59,6 +61,7 @@ const INTENT_FIELDS: { field: string; kind: IntentKind; carriesId: boolean }[] =
 ]
 
 const SSO_TEXT = "Your organisation signs in with single sign-on; passwords can't be changed here."
+const REUSED_TEXT = "You have used this password recently. Choose a new one."
 
 interface Guarded {
   kind: FlowKind
@@ -77,7 +80,8 @@ interface Guarded {
  * falls through to the streaming proxy.
  *
  * - settings / registration with `method=password`: the password composition rules
- *   (policy/password-rules.ts), and for settings the organisation's `sso_required`;
+ *   (policy/password-rules.ts), and for settings the organisation's `sso_required` and
+ *   password reuse (domain/password-history.ts);
  * - settings: records intents (WebAuthn/passkey removal, TOTP unlink, recovery codes disabled)
  *   before forwarding, and refuses with 503 if it can't (fail closed);
  * - login with `method` password, totp or lookup_secret: brute-force limits.
@@ -88,7 +92,8 @@ interface Guarded {
  * Browser form posts get **303** to the flow's UI page with an extra query parameter, because
  * the proxy can't store messages in Kratos's copy of the flow:
  * `/settings?flow=<id>&password_policy=failed` or `/registration?flow=<id>&password_policy=failed`
- * (the UI shows the rules), `…&password_policy=sso_required` for an SSO-only organisation, and
+ * (the UI shows the rules), `…&password_policy=sso_required` for an SSO-only organisation,
+ * `…&password_policy=reused` for a current or recent password, and
  * `/login?flow=<id>&throttled=<seconds>` when login is blocked. Blocked logins also carry a
  * `Retry-After` header.
  */
@@ -110,7 +115,8 @@ export function createSubmissionGuard(deps: Deps): RequestHandler {
     limit: MAX_SUBMISSION_BYTES,
     inflate: false,
   })
-  const ctx: GuardContext = { deps, kratos, throttle, publicUrl: config.PUBLIC_URL }
+  const history = { database, kratos: deps.kratos, log, size: config.PASSWORD_HISTORY }
+  const ctx: GuardContext = { deps, kratos, throttle, history, publicUrl: config.PUBLIC_URL }
 
   const forward = async (req: Request, res: Response, g: Guarded, onAnswer?: AnswerHook) => {
     let upstream: http.IncomingMessage
@@ -193,6 +199,7 @@ interface GuardContext {
   deps: Deps
   kratos: KratosPublic
   throttle: LoginThrottle
+  history: PasswordHistoryDeps
   publicUrl: string
 }
 
@@ -246,6 +253,13 @@ async function guardPasswordAndIntents(
         param: [PASSWORD_POLICY_PARAM, "failed"],
       })
     }
+    if (g.kind === "settings" && (await isPasswordReuse(ctx, req, g.submission))) {
+      log.info({ flow: g.flowId, kind: g.kind }, "password submission refused: reused")
+      return refuse(ctx, req, res, g, {
+        field: [errorText(PASSWORD_REUSED, REUSED_TEXT)],
+        param: [PASSWORD_POLICY_PARAM, "reused"],
+      })
+    }
   }
 
   if (g.kind === "settings" && g.flowId) {
@@ -264,6 +278,28 @@ async function guardPasswordAndIntents(
   }
 
   await forward(req, res, g)
+}
+
+/**
+ * Whether the password Kratos would store (the value it decodes) is the caller's current or a
+ * recent one. The identity is the session Kratos will act on; without one Kratos refuses the
+ * submission itself. Fails closed when Kratos or the database can't answer.
+ */
+async function isPasswordReuse(ctx: GuardContext, req: Request, s: Submission): Promise<boolean> {
+  const candidate = s.string("password")
+  if (candidate === undefined) return false
+  const log = req.log ?? ctx.deps.log
+  try {
+    const session = await ctx.deps.sessions.fromRequest(req, { bearer: true })
+    const identityId = session?.identity?.id
+    if (!identityId) return false
+    const verdict = await checkPasswordReuse({ ...ctx.history, log }, identityId, candidate)
+    return verdict.reused
+  } catch (err) {
+    // The message only: an axios error carries the session headers it sent.
+    log.error({ err: { message: (err as Error).message } }, "password reuse check unavailable")
+    throw new AppError("UNAVAILABLE", "The password can't be changed right now.")
+  }
 }
 
 function intentsOf(s: Submission): { kind: IntentKind; detail: string | null }[] {

@@ -185,3 +185,23 @@ export const settingsIntents = pgTable(
   },
   (t) => [index("settings_intents_flow_idx").on(t.flowId, t.createdAt)],
 )
+
+/**
+ * Password history: the hashes Kratos stored for an identity's recent passwords (never a
+ * password), newest last, at most `PASSWORD_HISTORY` per identity. The proxy compares a new
+ * password with them (domain/password-history.ts). They are as sensitive as Kratos's own
+ * credentials table.
+ */
+export const passwordHistory = pgTable(
+  "password_history",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    identityId: uuid("identity_id").notNull(),
+    hash: text("hash").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("password_history_identity_hash_key").on(t.identityId, t.hash),
+    index("password_history_identity_idx").on(t.identityId, t.id),
+  ],
+)

@@ -33,6 +33,12 @@ export const configSchema = z
     BODY_LIMIT: z.string().default("64kb"),
     /** Most password changes one identity may make in an hour. */
     PASSWORD_CHANGES_PER_HOUR: z.coerce.number().int().min(1).max(1000).default(5),
+    /**
+     * Password history: a new password may not be any of the last N the identity had, the
+     * current one included (0 or 1: only the current one). Each kept hash costs one bcrypt
+     * compare per password change, so the maximum stays small.
+     */
+    PASSWORD_HISTORY: z.coerce.number().int().min(0).max(24).default(5),
     /** Pending security changes older than this are settled against the admin API. */
     RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
     /** Number of reverse-proxy hops in front of the service whose X-Forwarded-For is trusted. */

@@ -24,6 +24,8 @@ export const LOGIN_THROTTLED = 4100020
 export const PASSWORD_POLICY_PARAM = "password_policy"
 export const THROTTLED_PARAM = "throttled"
 
+export const REUSED_TEXT = "You have used this password recently. Choose a new one."
+
 export const SSO_TEXT =
   "Your organisation signs in with single sign-on; passwords can't be changed here."
 

@@ -1,4 +1,5 @@
 import http from "node:http"
+import type { Logger } from "pino"
 import express, {
   type NextFunction,
   type Request,
@@ -8,13 +9,17 @@ import express, {
 import type { Deps } from "../app"
 import { type AttemptOutcome, type LoginSubject, LoginThrottle } from "../domain/brute-force"
 import { getOrgPolicyCached } from "../domain/org-policy"
+import { checkPasswordReuse, type PasswordHistoryDeps } from "../domain/password-history"
 import { recordIntent } from "../domain/settings-intents"
 import { AppError } from "../errors"
 import {
   decideSubmission,
   errorText,
   LOGIN_THROTTLED,
+  PASSWORD_POLICY_PARAM,
+  PASSWORD_REUSED,
   type Refusal,
+  REUSED_TEXT,
   THROTTLED_PARAM,
   type ThrottleSubject,
 } from "../policy/submission"
@@ -108,7 +113,8 @@ export function createKratosProxy(
     limit: MAX_SUBMISSION_BYTES,
     inflate: false,
   })
-  const ctx: GuardContext = { deps, kratos, throttle, publicUrl: config.PUBLIC_URL }
+  const history = { database, kratos: deps.kratos, log, size: config.PASSWORD_HISTORY }
+  const ctx: GuardContext = { deps, kratos, throttle, history, publicUrl: config.PUBLIC_URL }
 
   const send = async (
     req: Request,
@@ -233,6 +239,7 @@ interface GuardContext {
   deps: Deps
   kratos: KratosPublic
   throttle: LoginThrottle
+  history: PasswordHistoryDeps
   publicUrl: string
 }
 
@@ -274,6 +281,17 @@ async function guardSubmission(
   if (decision.action === "refuse") {
     log.info({ flow: g.flowId, kind: g.flow }, decision.log)
     return refuse(ctx, req, res, g, fields, decision.refusal)
+  }
+
+  if (
+    decision.newPassword !== null &&
+    (await isPasswordReuse(ctx, g.caller, decision.newPassword, log))
+  ) {
+    log.info({ flow: g.flowId, kind: g.flow }, "password submission refused: reused")
+    return refuse(ctx, req, res, g, fields, {
+      field: [errorText(PASSWORD_REUSED, REUSED_TEXT)],
+      param: [PASSWORD_POLICY_PARAM, "reused"],
+    })
   }
 
   for (const intent of decision.intents) {
@@ -318,6 +336,33 @@ async function guardSubmission(
       log.error({ err, outcome }, "could not settle a login attempt")
     })
   })
+}
+
+/**
+ * Whether the new password is the caller's current or a recent one (domain/password-history.ts).
+ * The identity is the session forwarded with the submission; without one Kratos refuses the
+ * submission itself. Fails closed when Kratos or the database can't answer.
+ */
+async function isPasswordReuse(
+  ctx: GuardContext,
+  caller: Caller,
+  candidate: string,
+  log: Logger,
+): Promise<boolean> {
+  try {
+    const session = await ctx.deps.sessions.fromCredential({
+      token: caller.token,
+      cookie: cookieHeader(caller.cookies),
+    })
+    const identityId = session?.identity?.id
+    if (!identityId) return false
+    const verdict = await checkPasswordReuse({ ...ctx.history, log }, identityId, candidate)
+    return verdict.reused
+  } catch (err) {
+    // The message only: an axios error carries the session headers it sent.
+    log.error({ err: { message: (err as Error).message } }, "password reuse check unavailable")
+    throw new AppError("UNAVAILABLE", "The password can't be changed right now.")
+  }
 }
 
 /**

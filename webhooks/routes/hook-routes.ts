@@ -11,6 +11,7 @@ import {
 } from "../../kratos/hooks/bodies"
 import type { Deps } from "../app"
 import { recordHookDelivery } from "../domain/hook-deliveries"
+import { rememberPasswordAfterChange } from "../domain/password-history"
 import {
   afterSettingsChange,
   beforeSettingsChange,
@@ -59,6 +60,7 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
     maxPasswordChangesPerHour: config.PASSWORD_CHANGES_PER_HOUR,
     publicUrl: config.PUBLIC_URL,
   }
+  const history = { database, kratos: deps.kratos, log: deps.log, size: config.PASSWORD_HISTORY }
   const record = (
     hook: string,
     flowId: string,
@@ -86,7 +88,12 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
       if (refusal) return refuse(res, refusal)
       res.json({})
     } else {
-      await Promise.all([afterSettingsChange(changes, method, body, requestId), received])
+      await Promise.all([
+        afterSettingsChange(changes, method, body, requestId),
+        received,
+        // The hash Kratos has just stored joins the password history.
+        method === "password" ? rememberPasswordAfterChange(history, body.identity_id) : null,
+      ])
       res.status(204).end()
     }
   })

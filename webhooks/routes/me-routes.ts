@@ -13,6 +13,7 @@ import {
 import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
 import { actorOf } from "./auth-routes"
 import { parseOr400 } from "./hook-routes"
+import { sessionId } from "./ids"
 
 const activityQuery = z
   .object({
@@ -30,7 +31,7 @@ const activityQuery = z
   .strict()
 
 const noQuery = z.object({}).strict()
-const sessionParams = z.object({ id: z.uuid("session id must be a UUID") })
+const sessionParams = z.object({ id: sessionId })
 
 function callerOf(req: Request): Caller {
   return { cookie: req.get("cookie"), token: req.get("x-session-token") }

@@ -151,7 +151,11 @@ function adminOf(req: Request): AdminActor {
  */
 export function registerAdminRoutes(router: Router, deps: Deps): void {
   const { config, database, kratos, sessions } = deps
-  const guard = [requireCsrfProtection(config.PUBLIC_URL), requireSession(sessions), requireAdmin]
+  const guard = [
+    requireCsrfProtection(config.PUBLIC_URL),
+    requireSession(sessions),
+    requireAdmin({ database, kratos, publicUrl: config.PUBLIC_URL }),
+  ]
   const id = (req: Request) => parseOr400(userParams, req.params, "path").id
 
   router.get(

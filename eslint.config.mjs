@@ -26,6 +26,21 @@ export default tseslint.config(
     },
   },
   {
+    // Ids reach handlers only through routes/ids.ts, which lower-cases them: a raw zod UUID
+    // would let an upper-case spelling of someone's id pass a "not yourself" comparison.
+    files: ["webhooks/routes/**/*.ts"],
+    ignores: ["webhooks/routes/ids.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.property.name=/^(uuid|guid|uuidv[467])$/]",
+          message: "parse ids with canonicalId() from webhooks/routes/ids.ts",
+        },
+      ],
+    },
+  },
+  {
     files: [
       "scripts/**",
       "db/migrate.ts",

@@ -1,5 +1,11 @@
 import type { Session } from "@ory/client"
 import type { NextFunction, Request, RequestHandler, Response } from "express"
+import {
+  evaluateGate,
+  gateRefusal,
+  identityGone,
+  type SessionGateDeps,
+} from "../domain/session-gate"
 import { AppError } from "../errors"
 import { roleOf } from "../kratos/identity"
 import type { SessionResolver } from "../kratos/sessions"
@@ -23,25 +29,47 @@ export function requireSession(resolver: SessionResolver): RequestHandler {
   }
 }
 
-/** Admin routes: role admin or super_admin, and a session at AAL2. */
-export const requireAdmin: RequestHandler = (req, _res, next) => {
-  const session = sessionOf(req)
+/**
+ * Every `/api/*` route but the few a gated person needs to put things right (their security
+ * overview and sessions, the ack of a forced change, the gate itself) refuses a session the
+ * gate refuses, with the gate's status and reason: a forced password change or an overdue 2FA
+ * enrolment stops the API, not only the UI. The decision is the gate's own (evaluateGate); it
+ * costs one Kratos admin read, and no password-age query (that only ever warns).
+ */
+export function requireGate(d: SessionGateDeps): RequestHandler {
+  return async (req, _res, next) => next((await gateRefusalFor(d, req)) ?? undefined)
+}
+
+async function gateRefusalFor(d: SessionGateDeps, req: Request): Promise<AppError | null> {
+  const decision = await evaluateGate(d, sessionOf(req), { returnTo: null, rotation: false })
+  if (!decision) return identityGone()
+  return decision.allow ? null : gateRefusal(decision)
+}
+
+/**
+ * Admin routes: the gate first (an admin under a forced change or past their enrolment
+ * deadline gets the gate's reason), then role admin or super_admin, and a session at AAL2.
+ */
+export function requireAdmin(d: SessionGateDeps): RequestHandler {
+  return async (req, _res, next) =>
+    next((await gateRefusalFor(d, req)) ?? adminRefusal(sessionOf(req)) ?? undefined)
+}
+
+function adminRefusal(session: Session): AppError | null {
   const role = roleOf(session.identity?.metadata_public)
   if (role !== "admin" && role !== "super_admin") {
-    return next(new AppError("FORBIDDEN", "administrators only", { reason: "admin_required" }))
+    return new AppError("FORBIDDEN", "administrators only", { reason: "admin_required" })
   }
   if (
     session.authenticator_assurance_level !== "aal2" &&
     session.authenticator_assurance_level !== "aal3"
   ) {
-    return next(
-      new AppError("FORBIDDEN", "confirm it's you with your second factor first", {
-        reason: "aal2_required",
-        redirect_to: "/self-service/login/browser?aal=aal2",
-      }),
-    )
+    return new AppError("FORBIDDEN", "confirm it's you with your second factor first", {
+      reason: "aal2_required",
+      redirect_to: "/self-service/login/browser?aal=aal2",
+    })
   }
-  next()
+  return null
 }
 
 export const CSRF_HEADER = "x-kratos-guard-csrf"

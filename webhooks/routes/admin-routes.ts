@@ -38,8 +38,9 @@ import {
 } from "../middleware/session"
 import { actorOf } from "./auth-routes"
 import { parseOr400 } from "./hook-routes"
+import { canonicalId, identityId, notificationId } from "./ids"
 
-const userParams = z.object({ id: z.uuid("user id must be a UUID") })
+const userParams = z.object({ id: identityId })
 const listQuery = z.object({
   search: z.string().max(200).optional(),
   role: z.enum(roles).optional(),
@@ -49,8 +50,8 @@ const listQuery = z.object({
 const roleBody = z.object({ role: z.enum(roles) }).strict()
 const auditQuery = z
   .object({
-    actor: z.uuid().optional(),
-    subject: z.uuid().optional(),
+    actor: canonicalId("actor").optional(),
+    subject: canonicalId("subject").optional(),
     event: z
       .union([z.string().max(100), z.array(z.string().max(100)).max(30)])
       .optional()
@@ -72,8 +73,8 @@ const outboxQuery = z
     limit: z.coerce.number().int().min(1).max(500).default(50),
   })
   .strict()
-const notificationParams = z.object({ id: z.uuid("notification id must be a UUID") })
-const managerBody = z.object({ manager_id: z.uuid().nullable() }).strict()
+const notificationParams = z.object({ id: notificationId })
+const managerBody = z.object({ manager_id: canonicalId("manager id").nullable() }).strict()
 const provisionBody = z
   .object({
     email: z.email().max(320),
@@ -123,13 +124,14 @@ function recordAdminAction(
 
 /**
  * Records an admin's read of org-wide data (the people list, the policy, the logs). The query
- * is checked first: a request answered 400 leaves no audit entry.
+ * is checked first: a request answered 400 leaves no audit entry, and the entry holds the query
+ * as parsed (ids in their canonical spelling), not as sent.
  */
 function auditView(database: Deps["database"], what: string, query?: z.ZodType): RequestHandler {
   return async (req, _res, next) => {
-    if (query) parseOr400(query, req.query, "query")
+    const parsed = query ? parseOr400(query, req.query, "query") : req.query
     const admin = adminOf(req)
-    await recordAdminAction(database, admin, "admin.viewed", { what, query: req.query })
+    await recordAdminAction(database, admin, "admin.viewed", { what, query: parsed })
     next()
   }
 }
@@ -149,7 +151,11 @@ function adminOf(req: Request): AdminActor {
  */
 export function registerAdminRoutes(router: Router, deps: Deps): void {
   const { config, database, kratos, sessions } = deps
-  const guard = [requireCsrfProtection(config.PUBLIC_URL), requireSession(sessions), requireAdmin]
+  const guard = [
+    requireCsrfProtection(config.PUBLIC_URL),
+    requireSession(sessions),
+    requireAdmin({ database, kratos, publicUrl: config.PUBLIC_URL }),
+  ]
   const id = (req: Request) => parseOr400(userParams, req.params, "path").id
 
   router.get(

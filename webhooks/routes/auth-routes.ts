@@ -1,10 +1,7 @@
 import type { Request, Router } from "express"
 import type { Deps } from "../app"
-import { decideGate } from "../domain/gate"
 import { acknowledgePasswordChange, type Actor } from "../domain/force-password-change"
-import { getOrgPolicyCached } from "../domain/org-policy"
-import { passwordLastChanged } from "../domain/security-overview"
-import { AppError } from "../errors"
+import { evaluateGate, gateRefusal, identityGone } from "../domain/session-gate"
 import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
 
 export function actorOf(req: Request, id: string, email: string | null = null): Actor {
@@ -27,37 +24,22 @@ export function registerAuthRoutes(router: Router, deps: Deps): void {
   const { config, database, kratos, sessions } = deps
   const withSession = requireSession(sessions)
   const csrf = requireCsrfProtection(config.PUBLIC_URL)
+  const gateDeps = { database, kratos, publicUrl: config.PUBLIC_URL }
 
   router.get("/api/auth/gate", withSession, async (req, res) => {
-    const session = sessionOf(req)
-    const identityId = session.identity?.id
-    const summary = identityId ? await kratos.summary(identityId) : null
-    if (!summary)
-      throw new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" })
-    const policy = await getOrgPolicyCached(database.db)
-    const decision = decideGate({
-      session,
-      summary,
-      policy,
-      // One extra query, only when the organisation has a rotation interval.
-      passwordChangedAt: policy.passwordRotationDays
-        ? (await passwordLastChanged(database.db, summary)).at
-        : null,
-      publicUrl: config.PUBLIC_URL,
+    const decision = await evaluateGate(gateDeps, sessionOf(req), {
       returnTo: sameOriginReturnTo(req, config.PUBLIC_URL),
+      // One extra query, only when the organisation has a rotation interval.
+      rotation: true,
     })
+    if (!decision) throw identityGone()
     res.set({
       "cache-control": "no-store",
       "x-identity-id": decision.identityId,
       "x-identity-role": decision.role,
       "x-authenticator-assurance-level": decision.aal,
     })
-    if (!decision.allow) {
-      throw new AppError("FORBIDDEN", decision.message, {
-        reason: decision.reason,
-        redirect_to: decision.redirectTo,
-      })
-    }
+    if (!decision.allow) throw gateRefusal(decision)
     res.json({
       identity_id: decision.identityId,
       role: decision.role,

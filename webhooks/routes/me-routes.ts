@@ -10,9 +10,15 @@ import {
   revokeMyOtherSessions,
   revokeMySession,
 } from "../domain/sessions"
-import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
+import {
+  requireCsrfProtection,
+  requireGate,
+  requireSession,
+  sessionOf,
+} from "../middleware/session"
 import { actorOf } from "./auth-routes"
 import { parseOr400 } from "./hook-routes"
+import { sessionId } from "./ids"
 
 const activityQuery = z
   .object({
@@ -30,7 +36,7 @@ const activityQuery = z
   .strict()
 
 const noQuery = z.object({}).strict()
-const sessionParams = z.object({ id: z.uuid("session id must be a UUID") })
+const sessionParams = z.object({ id: sessionId })
 
 function callerOf(req: Request): Caller {
   return { cookie: req.get("cookie"), token: req.get("x-session-token") }
@@ -41,10 +47,15 @@ const anonymous401: RequestHandler = (req, _res, next) =>
     ? next()
     : next(new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" }))
 
-/** The signed-in user's own security page: overview, activity feed and sessions. */
+/**
+ * The signed-in user's own security page: overview, activity feed and sessions. The overview
+ * and the sessions stay open to a session the gate refuses: the Security page needs them to let
+ * the person change their password or enrol 2FA.
+ */
 export function registerMeRoutes(router: Router, deps: Deps): void {
   const { config, database, kratos, sessions } = deps
   const withSession = requireSession(sessions)
+  const gated = requireGate({ database, kratos, publicUrl: config.PUBLIC_URL })
   // State-changing calls: no credentials at all → 401; then the CSRF check, before any call to
   // Kratos; then the session.
   const changing = [anonymous401, requireCsrfProtection(config.PUBLIC_URL), withSession]
@@ -60,7 +71,8 @@ export function registerMeRoutes(router: Router, deps: Deps): void {
     res.json(await securityOverview({ database, kratos }, sessionOf(req).identity!.id))
   })
 
-  router.get("/api/me/activity", withSession, async (req, res) => {
+  // Not needed to put a gated account right, so the gate applies (the UI keeps them off it too).
+  router.get("/api/me/activity", withSession, gated, async (req, res) => {
     const q = parseOr400(activityQuery, req.query, "query")
     const page = { cursor: q.cursor, limit: q.limit ?? 20 }
     res.json(await myActivity(database, sessionOf(req).identity!.id, page))

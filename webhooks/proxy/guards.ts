@@ -28,15 +28,18 @@ import {
   resetMessages,
   type UiText,
 } from "./kratos-flows"
+import {
+  LOGIN_THROTTLED,
+  PASSWORD_POLICY_FAILED,
+  PASSWORD_POLICY_PARAM,
+  PASSWORD_POLICY_SSO_REQUIRED,
+  SSO_PASSWORD_REFUSED,
+  SSO_PASSWORD_TEXT,
+  THROTTLED_METHODS,
+  THROTTLED_PARAM,
+  throttledText,
+} from "./refusals"
 import { parseSubmission, type Submission } from "./submission"
-
-/** Message ids of refusals by the proxy (our range; Kratos's own ids are 1xxxxxx–5xxxxxx). */
-export const SSO_PASSWORD_REFUSED = 4100010
-export const LOGIN_THROTTLED = 4100020
-
-/** Query parameter added to the UI URL when a browser form post is refused, see `refuse`. */
-export const PASSWORD_POLICY_PARAM = "password_policy"
-export const THROTTLED_PARAM = "throttled"
 
 /** Largest self-service submission read (a WebAuthn attestation is a few kB). */
 export const MAX_SUBMISSION_BYTES = 64 * 1024
@@ -47,9 +50,6 @@ const GUARDED: Record<string, FlowKind> = {
   "/self-service/login": "login",
 }
 
-/** Login methods whose secret can be guessed, and what they are counted against. */
-const THROTTLED_METHODS = new Set(["password", "totp", "lookup_secret"])
-
 /** Settings fields that ask for something a webhook can't see (see settings-intents.ts). */
 const INTENT_FIELDS: { field: string; kind: IntentKind; carriesId: boolean }[] = [
   { field: "webauthn_remove", kind: "webauthn_remove", carriesId: true },
@@ -57,8 +57,6 @@ const INTENT_FIELDS: { field: string; kind: IntentKind; carriesId: boolean }[] =
   { field: "totp_unlink", kind: "totp_unlink", carriesId: false },
   { field: "lookup_secret_disable", kind: "lookup_secret_disable", carriesId: false },
 ]
-
-const SSO_TEXT = "Your organisation signs in with single sign-on; passwords can't be changed here."
 
 interface Guarded {
   kind: FlowKind
@@ -90,7 +88,8 @@ interface Guarded {
  * `/settings?flow=<id>&password_policy=failed` or `/registration?flow=<id>&password_policy=failed`
  * (the UI shows the rules), `…&password_policy=sso_required` for an SSO-only organisation, and
  * `/login?flow=<id>&throttled=<seconds>` when login is blocked. Blocked logins also carry a
- * `Retry-After` header.
+ * `Retry-After` header. Parameter names and texts are in refusals.ts, shared with the UI pages
+ * that read them (ui/src/refusal.ts).
  */
 export function createSubmissionGuard(deps: Deps): RequestHandler {
   const { config, database, log } = deps
@@ -223,8 +222,8 @@ async function guardPasswordAndIntents(
       if (policy.ssoRequired) {
         log.info({ flow: g.flowId, kind: g.kind }, "password submission refused: sso_required")
         return refuse(ctx, req, res, g, {
-          field: [errorText(SSO_PASSWORD_REFUSED, SSO_TEXT)],
-          param: [PASSWORD_POLICY_PARAM, "sso_required"],
+          field: [errorText(SSO_PASSWORD_REFUSED, SSO_PASSWORD_TEXT)],
+          param: [PASSWORD_POLICY_PARAM, PASSWORD_POLICY_SSO_REQUIRED],
         })
       }
     }
@@ -243,7 +242,7 @@ async function guardPasswordAndIntents(
       )
       return refuse(ctx, req, res, g, {
         field: [...failing.values()].sort((a, b) => a.id - b.id),
-        param: [PASSWORD_POLICY_PARAM, "failed"],
+        param: [PASSWORD_POLICY_PARAM, PASSWORD_POLICY_FAILED],
       })
     }
   }
@@ -292,7 +291,7 @@ async function guardLogin(
   forward: Forward,
 ): Promise<void> {
   const methods = g.submission.all("method").filter((m): m is string => typeof m === "string")
-  const method = methods.find((m) => THROTTLED_METHODS.has(m))
+  const method = methods.find((m) => THROTTLED_METHODS.includes(m))
   if (!method) return forward(req, res, g)
 
   const subject = await loginSubject(ctx.deps.sessions, req, g.submission, method)
@@ -365,11 +364,6 @@ export function loginOutcome(upstream: http.IncomingMessage, publicUrl: string):
     return "success"
   }
   return "neutral"
-}
-
-function throttledText(seconds: number): string {
-  const minutes = Math.max(1, Math.ceil(seconds / 60))
-  return `Too many failed attempts. Try again in ${minutes} ${minutes === 1 ? "minute" : "minutes"}.`
 }
 
 interface Refusal {

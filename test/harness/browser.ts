@@ -142,3 +142,34 @@ export async function screenshotBothWidths(page: Page, name: string): Promise<vo
   await screenshot(page, `${name}-mobile`)
   if (before) await page.setViewportSize(before)
 }
+
+/**
+ * Submits a plain HTML form from the page: a browser form post with the page's cookies, as a
+ * page without our script sends it (no fetch, no JSON). Resolves once the answer has loaded.
+ */
+export async function postFormInBrowser(
+  page: Page,
+  action: string,
+  fields: Record<string, string>,
+): Promise<void> {
+  await Promise.all([
+    page.waitForNavigation(),
+    page.evaluate(
+      ({ action, fields }) => {
+        const form = document.createElement("form")
+        form.method = "POST"
+        form.action = action
+        for (const [name, value] of Object.entries(fields)) {
+          const input = document.createElement("input")
+          input.type = "hidden"
+          input.name = name
+          input.value = value
+          form.append(input)
+        }
+        document.body.append(form)
+        form.submit()
+      },
+      { action, fields },
+    ),
+  ])
+}

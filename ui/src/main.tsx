@@ -3,9 +3,11 @@ import { createRoot } from "react-dom/client"
 import "@ory/elements-react/theme/styles.css"
 import "./styles.css"
 import { App } from "./app"
+import { takeRefusal } from "./refusal"
 import { restorePageParams } from "./use-flow"
 
 restorePageParams()
+takeRefusal()
 
 const root = document.getElementById("root")
 if (!root) throw new Error("index.html is missing #root")

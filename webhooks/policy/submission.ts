@@ -1,6 +1,13 @@
 import type { BodyFormat } from "../proxy/canonical"
 import { normalizeIdentifier } from "../proxy/canonical"
 import type { FlowKind } from "../proxy/routes"
+import {
+  PASSWORD_POLICY_FAILED,
+  PASSWORD_POLICY_PARAM,
+  PASSWORD_POLICY_SSO_REQUIRED,
+  SSO_PASSWORD_REFUSED,
+  SSO_PASSWORD_TEXT,
+} from "../proxy/refusals"
 import { checkPassword } from "./password-rules"
 
 /**
@@ -15,19 +22,14 @@ import { checkPassword } from "./password-rules"
  * dropped, so there is nothing left that a second reader could act on.
  */
 
-/** Message ids of refusals by the proxy (our range; Kratos's own ids are 1xxxxxx–5xxxxxx). */
-export const SSO_PASSWORD_REFUSED = 4100010
-export const PASSWORD_REUSED = 4100011
-export const LOGIN_THROTTLED = 4100020
-
-/** Query parameter added to the UI URL when a browser form post is refused. */
-export const PASSWORD_POLICY_PARAM = "password_policy"
-export const THROTTLED_PARAM = "throttled"
-
-export const REUSED_TEXT = "You have used this password recently. Choose a new one."
-
-export const SSO_TEXT =
-  "Your organisation signs in with single sign-on; passwords can't be changed here."
+export {
+  LOGIN_THROTTLED,
+  PASSWORD_POLICY_PARAM,
+  PASSWORD_REUSED,
+  REUSED_TEXT,
+  SSO_PASSWORD_REFUSED,
+  THROTTLED_PARAM,
+} from "../proxy/refusals"
 
 export interface UiText {
   id: number
@@ -294,8 +296,8 @@ export function decideSubmission(raw: Record<string, unknown>, ctx: SubmissionCo
         action: "refuse",
         log: "password submission refused: sso_required",
         refusal: {
-          field: [errorText(SSO_PASSWORD_REFUSED, SSO_TEXT)],
-          param: [PASSWORD_POLICY_PARAM, "sso_required"],
+          field: [errorText(SSO_PASSWORD_REFUSED, SSO_PASSWORD_TEXT)],
+          param: [PASSWORD_POLICY_PARAM, PASSWORD_POLICY_SSO_REQUIRED],
         },
       }
     }
@@ -309,7 +311,7 @@ export function decideSubmission(raw: Record<string, unknown>, ctx: SubmissionCo
           log: "password submission refused by the password policy",
           refusal: {
             field: failing.map((r) => errorText(r.id, r.text)),
-            param: [PASSWORD_POLICY_PARAM, "failed"],
+            param: [PASSWORD_POLICY_PARAM, PASSWORD_POLICY_FAILED],
           },
         }
       }

@@ -54,6 +54,7 @@ import {
   refillValues,
   resetMessages,
 } from "./kratos-flows"
+import { PASSWORD_POLICY_REUSED, throttledText } from "./refusals"
 import { type FlowKind, kratosRoute } from "./routes"
 
 /** Largest self-service submission read (a WebAuthn attestation is a few kB). */
@@ -290,7 +291,7 @@ async function guardSubmission(
     log.info({ flow: g.flowId, kind: g.flow }, "password submission refused: reused")
     return refuse(ctx, req, res, g, fields, {
       field: [errorText(PASSWORD_REUSED, REUSED_TEXT)],
-      param: [PASSWORD_POLICY_PARAM, "reused"],
+      param: [PASSWORD_POLICY_PARAM, PASSWORD_POLICY_REUSED],
     })
   }
 
@@ -407,11 +408,6 @@ export function loginOutcome(upstream: http.IncomingMessage, publicUrl: string):
     return "success"
   }
   return "neutral"
-}
-
-function throttledText(seconds: number): string {
-  const minutes = Math.max(1, Math.ceil(seconds / 60))
-  return `Too many failed attempts. Try again in ${minutes} ${minutes === 1 ? "minute" : "minutes"}.`
 }
 
 const FILLED_BACK: Record<FlowKind, (name: string) => boolean> = {

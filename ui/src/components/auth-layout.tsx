@@ -1,12 +1,15 @@
 import type { OryFlowComponentOverrides } from "@ory/elements-react"
 import type { ReactNode } from "react"
+import { refusalComponents } from "./refusal-messages"
 import { Wordmark } from "./wordmark"
 
 /**
  * The card would repeat the project name as its logo right under our wordmark; the flow title
- * ("Sign in", "Register an account") is enough inside the card.
+ * ("Sign in", "Register an account") is enough inside the card. The proxy's refusals get their
+ * own message rendering (a countdown, the password rules) and hold back a blocked login.
  */
 export const authCardComponents: OryFlowComponentOverrides = {
+  ...refusalComponents,
   Card: { Logo: () => null },
 }
 

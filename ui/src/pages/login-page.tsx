@@ -2,7 +2,9 @@ import { SessionProvider } from "@ory/elements-react/client"
 import { Login } from "@ory/elements-react/theme"
 import { AuthLayout, authCardComponents } from "../components/auth-layout"
 import { FlowView } from "../components/flow-status"
+import { flowWithRefusal } from "../components/refusal-messages"
 import { origin, oryConfig } from "../ory.config"
+import { refusalFor } from "../refusal"
 import { browserFlowUrl } from "../sdk"
 import { useFlow } from "../use-flow"
 
@@ -13,7 +15,12 @@ export function LoginPage() {
       <FlowView state={state} retryHref={browserFlowUrl("login")}>
         {(flow) => {
           const card = (
-            <Login key={flow.id} flow={flow} config={oryConfig} components={authCardComponents} />
+            <Login
+              key={flow.id}
+              flow={flowWithRefusal(flow, refusalFor("login", flow.id))}
+              config={oryConfig}
+              components={authCardComponents}
+            />
           )
           // Step-up and re-authentication happen with a session in place; the card shows
           // whose it is, and only then is a /sessions/whoami call worth making.

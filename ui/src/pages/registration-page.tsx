@@ -1,7 +1,9 @@
 import { Registration } from "@ory/elements-react/theme"
 import { AuthLayout, authCardComponents } from "../components/auth-layout"
 import { FlowView } from "../components/flow-status"
+import { flowWithRefusal } from "../components/refusal-messages"
 import { oryConfig } from "../ory.config"
+import { refusalFor } from "../refusal"
 import { browserFlowUrl } from "../sdk"
 import { useFlow } from "../use-flow"
 
@@ -13,7 +15,7 @@ export function RegistrationPage() {
         {(flow) => (
           <Registration
             key={flow.id}
-            flow={flow}
+            flow={flowWithRefusal(flow, refusalFor("registration", flow.id))}
             config={oryConfig}
             components={authCardComponents}
           />

@@ -9,11 +9,12 @@ import { browserFlowUrl } from "../sdk"
 import { ActivityTab } from "../security/activity-tab"
 import { SecurityBanners, VerifyIdentityCard } from "../security/banners"
 import { hasGroup } from "../security/flow-submit"
-import { PasswordCard } from "../security/password-card"
+import { PasswordCard, PasswordRefusalNotice } from "../security/password-card"
 import { SessionsCard } from "../security/sessions-card"
 import { TwoFactorCard } from "../security/two-factor-card"
 import type { SecurityOverview } from "../security/types"
 import { api } from "../api"
+import { refusalFor } from "../refusal"
 import { useResource } from "../use-resource"
 import { useFlow } from "../use-flow"
 
@@ -114,6 +115,16 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
   const data = overview.status === "ready" ? overview.data : null
   const reason = new URLSearchParams(window.location.search).get("reason")
   const showPassword = hasGroup(flow, "password") && !data?.sso_required
+  const refusal = refusalFor("settings", flow.id)
+  // sso_required speaks for the organisation's policy: it is shown where the page says SSO
+  // applies, or in the password card if the policy can't be loaded; when the policy says
+  // otherwise (changed since, or an address made up), the page doesn't contradict itself.
+  const passwordRefusal =
+    refusal?.kind === "password_failed" ||
+    refusal?.kind === "password_reused" ||
+    (refusal?.kind === "sso_required" && overview.status === "error")
+      ? refusal
+      : null
 
   return (
     <div className="kg-stack">
@@ -130,11 +141,15 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
           overview={data}
           onRefreshRequired={() => setRefreshRequired(true)}
           onChanged={reload}
+          refusal={passwordRefusal}
         />
       )}
       {data?.sso_required && (
         <section className="kg-section" data-testid="kg-sso-note">
           <h2 className="kg-section__title">Password</h2>
+          {refusal?.kind === "sso_required" && (
+            <PasswordRefusalNotice refusal={refusal} explained />
+          )}
           <p className="kg-section__description">
             Your organisation signs you in with single sign-on, so there is no password to manage
             here.

@@ -1,8 +1,10 @@
 import type { SettingsFlow, UiText } from "@ory/client-fetch"
-import { useId, useMemo, useState, type FormEvent } from "react"
+import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from "react"
 import { checkPassword, passwordRules } from "../../../webhooks/policy/password-rules"
+import { REUSED_TEXT, SSO_PASSWORD_TEXT } from "../../../webhooks/proxy/refusals"
 import { api, ApiError } from "../api"
 import { useToast } from "../components/toaster"
+import type { Refusal } from "../refusal"
 import { formatRelative } from "./format"
 import { csrfToken, messagesFor, submitSettings } from "./flow-submit"
 import type { SecurityOverview } from "./types"
@@ -13,13 +15,21 @@ type PasswordCardProps = {
   onRefreshRequired: () => void
   /** Called after a saved change (and the forced-change acknowledgement, when one was due). */
   onChanged: () => void
+  /** Why the proxy refused the password a form post sent to this flow (shown until the next try). */
+  refusal?: Refusal | null
 }
 
 /**
  * New password + confirmation, checked live against the same rules the service enforces, then
  * submitted to the Kratos settings flow. A forced change is acknowledged right after.
  */
-export function PasswordCard({ flow, overview, onRefreshRequired, onChanged }: PasswordCardProps) {
+export function PasswordCard({
+  flow,
+  overview,
+  onRefreshRequired,
+  onChanged,
+  refusal = null,
+}: PasswordCardProps) {
   const notify = useToast()
   const ids = { pw: useId(), confirm: useId(), rules: useId(), errors: useId() }
   const [password, setPassword] = useState("")
@@ -29,6 +39,16 @@ export function PasswordCard({ flow, overview, onRefreshRequired, onChanged }: P
   const [busy, setBusy] = useState(false)
   const [serverMessages, setServerMessages] = useState<UiText[]>([])
   const [currentFlow, setCurrentFlow] = useState(flow)
+  // The refusal answered the last try; a new one answers for itself.
+  const [retried, setRetried] = useState(false)
+  const refused = retried ? null : refusal
+  const passwordInput = useRef<HTMLInputElement>(null)
+
+  // Sent back after a refused password: the field to fix is where the cursor goes.
+  useEffect(() => {
+    if (refusal?.kind === "password_failed" || refusal?.kind === "password_reused")
+      passwordInput.current?.focus()
+  }, [refusal])
 
   const failing = useMemo(() => new Set(checkPassword(password).map((r) => r.key)), [password])
   const mismatch = confirm.length > 0 && confirm !== password
@@ -37,6 +57,7 @@ export function PasswordCard({ flow, overview, onRefreshRequired, onChanged }: P
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault()
     setTouched(true)
+    setRetried(true)
     if (!ready || busy) return
     setBusy(true)
     setServerMessages([])
@@ -86,12 +107,14 @@ export function PasswordCard({ flow, overview, onRefreshRequired, onChanged }: P
         </div>
       </header>
       <form className="kg-form" onSubmit={onSubmit} noValidate>
+        {refused && <PasswordRefusalNotice refusal={refused} />}
         <div className="kg-field">
           <label className="kg-field__label" htmlFor={ids.pw}>
             New password
           </label>
           <div className="kg-field__control">
             <input
+              ref={passwordInput}
               id={ids.pw}
               name="password"
               type={reveal ? "text" : "password"}
@@ -174,6 +197,37 @@ export function PasswordCard({ flow, overview, onRefreshRequired, onChanged }: P
         </div>
       </form>
     </section>
+  )
+}
+
+/**
+ * Why the password a form post sent was not changed, as the proxy's redirect said. `explained`:
+ * the section around it already says why (the SSO note), so only the outcome is shown.
+ */
+export function PasswordRefusalNotice({
+  refusal,
+  explained = false,
+}: {
+  refusal: Refusal
+  explained?: boolean
+}) {
+  if (
+    refusal.kind !== "password_failed" &&
+    refusal.kind !== "password_reused" &&
+    refusal.kind !== "sso_required"
+  )
+    return null
+  const why =
+    refusal.kind === "password_failed"
+      ? "The new password doesn't meet the requirements below. Choose another one."
+      : refusal.kind === "password_reused"
+        ? REUSED_TEXT
+        : SSO_PASSWORD_TEXT
+  return (
+    <p className="kg-notice kg-notice--error" role="alert" data-testid="kg-password-refused">
+      <strong>Your password wasn't changed.</strong>
+      {!explained && ` ${why}`}
+    </p>
   )
 }
 

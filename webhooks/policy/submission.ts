@@ -323,11 +323,9 @@ export function decideSubmission(raw: Record<string, unknown>, ctx: SubmissionCo
   if (ctx.flow === "login") {
     if (strategy.id === "password") {
       // Kratos looks the account up by `identifier`, else the legacy `password_identifier`, and
-      // matches it lower-cased and trimmed. Kratos gets the identifier the limit counted.
+      // matches it lower-cased and trimmed; the guess counts against that same key.
       const given = f.string("identifier") || f.string("password_identifier") || ""
-      delete fields.password_identifier
       const identifier = normalizeIdentifier(given)
-      if (given !== "") fields.identifier = identifier
       throttle = identifier ? { kind: "identifier", value: identifier } : { kind: "none" }
     } else if (strategy.id === "totp" || strategy.id === "lookup_secret") {
       throttle = { kind: "session" }

@@ -313,11 +313,14 @@ const GO_SPACE =
   /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g
 
 /**
- * An identifier as Kratos matches it (`strings.ToLower(strings.TrimSpace(…))`,
- * persistence/sql/identity/persister_identity.go): Go's White_Space trimmed and each code point
- * lower-cased on its own (Unicode's simple case mapping). JavaScript's `toLowerCase()` applies
- * the full mapping with context (U+0130 becomes two code points, a final Σ becomes ς), so it is
- * applied per code point and U+0130 mapped as Go maps it.
+ * The key an identifier is counted under: Kratos matches it as `strings.ToLower(
+ * strings.TrimSpace(…))` (persistence/sql/identity/persister_identity.go), so Go's White_Space
+ * is trimmed and each code point lower-cased on its own (Unicode's simple case mapping).
+ * JavaScript's `toLowerCase()` applies the full mapping with context (U+0130 becomes two code
+ * points, a final Σ becomes ς), so it is applied per code point and U+0130 mapped as Go maps
+ * it. Node's Unicode tables may be newer than Go's: a letter only Node lower-cases then shares a
+ * key with its lower-case form, never the other way round (test/unit/identifier-normalization
+ * checks every code point against Go).
  */
 export function normalizeIdentifier(value: string): string {
   const trimmed = value.replace(GO_SPACE, "")

@@ -66,7 +66,7 @@ export function createApp(deps: Deps): Express {
   app.use(requirePublicHost(config.PUBLIC_URL))
   app.use(securityHeaders(config.PUBLIC_URL))
 
-  // Kratos public next: its bodies must stream through unparsed and its headers untouched.
+  // Kratos public next, before any body parser: the proxy reads and re-encodes its bodies.
   registerKratosProxy(app, deps)
 
   const router = express.Router()

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
 import fc from "fast-check"
+import { cleanPath } from "../../webhooks/proxy/canonical"
 import { inProcessApp } from "../harness/app"
 import { browserRegistration } from "../harness/browser-session"
 import { scratchDatabase } from "../harness/databases"
@@ -405,7 +406,8 @@ describe("the /api routes under hostile input", () => {
           !VALID_SESSION.includes(k.cred) &&
           req.body === undefined &&
           !changing &&
-          !req.path.includes("%")
+          // A path with two readings (`%`, dot segments) is refused first, with 400.
+          cleanPath(req.path) !== null
         ) {
           expect([what, res.status]).toEqual([what, 401])
         }

@@ -51,8 +51,14 @@ function within<T>(what: string, p: Promise<T>, ms = 20_000): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }
 
-/** A Chrome DevTools virtual authenticator bound to this page (WebAuthn without hardware). */
-export async function addVirtualAuthenticator(page: Page) {
+/**
+ * A Chrome DevTools virtual authenticator bound to this page (WebAuthn without hardware).
+ * `internal` is a platform authenticator, which passkeys need (Kratos asks for one).
+ */
+export async function addVirtualAuthenticator(
+  page: Page,
+  { transport = "usb" }: { transport?: "usb" | "internal" } = {},
+) {
   const cdp = await within("CDP session", page.context().newCDPSession(page))
   await within("WebAuthn.enable", cdp.send("WebAuthn.enable"))
   const { authenticatorId } = await within(
@@ -60,7 +66,7 @@ export async function addVirtualAuthenticator(page: Page) {
     cdp.send("WebAuthn.addVirtualAuthenticator", {
       options: {
         protocol: "ctap2",
-        transport: "usb",
+        transport,
         hasResidentKey: true,
         hasUserVerification: true,
         isUserVerified: true,

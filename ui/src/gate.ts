@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react"
 import { adminRoles } from "./security/types"
+import { rememberSignedIn } from "./signed-in-marker"
 
 /** What `GET /api/auth/gate` said about the signed-in user. */
 export type Gate =
@@ -53,6 +54,7 @@ export function useGate(): Gate {
       })
       .catch(() => ({ status: "unknown" }) as const)
       .then((g) => {
+        if (g.status === "allowed" || g.status === "blocked") rememberSignedIn()
         if (active) setGate(g)
       })
     return () => {

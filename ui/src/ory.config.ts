@@ -1,4 +1,5 @@
 import type { OryClientConfiguration } from "@ory/elements-react"
+import { disabledAccountMiddleware } from "./disabled-account"
 
 // The service proxies Kratos public on the UI's own origin, so the SDK talks to wherever the
 // page was loaded from and the CSRF/session cookies stay first-party.
@@ -17,7 +18,7 @@ export const uiUrls = {
 export const oryConfig: OryClientConfiguration = {
   sdk: {
     url: origin,
-    options: { credentials: "include" },
+    options: { credentials: "include", middleware: [disabledAccountMiddleware] },
   },
   project: {
     name: "kratos-guard",

@@ -9,6 +9,7 @@ import {
   type VerificationFlow,
 } from "@ory/client-fetch"
 import { origin, uiUrls } from "./ory.config"
+import { forgetSignedIn } from "./signed-in-marker"
 
 export const frontend = new FrontendApi(
   new Configuration({
@@ -95,6 +96,7 @@ export function loginUrlReturningHere() {
 }
 
 export async function logout() {
+  forgetSignedIn()
   try {
     const flow = await frontend.createBrowserLogoutFlow()
     navigate(flow.logout_url)

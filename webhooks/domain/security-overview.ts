@@ -1,7 +1,7 @@
 import type { Database, Db } from "../../db/client"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
-import { secondFactors, type CredentialSummary } from "../kratos/identity"
+import { kratosAsksSecondStep, secondFactors, type CredentialSummary } from "../kratos/identity"
 import { listAudit, type AuditPage, type AuditRow } from "./audit-queries"
 import { deviceName, locate, type Location } from "./device"
 import { enrolmentDeadline } from "./gate"
@@ -22,7 +22,10 @@ export interface SecurityOverview {
     rotation_due: boolean
   }
   two_factor: {
+    /** Kratos asks for a second step at sign-in (recovery codes alone count). */
     enabled: boolean
+    /** The second step is recovery codes only: no app or key, which policy does not accept. */
+    recovery_codes_only: boolean
     methods: { type: "totp" | "webauthn"; id?: string; name?: string; enrolled_at: string | null }[]
     recovery_codes_left: number
     recovery_codes_total: number
@@ -74,9 +77,11 @@ export async function securityOverview(
       ? new Date(Date.parse(lastChanged) + policy.passwordRotationDays * DAY)
       : null
 
-  const enabled = secondFactors(summary).length > 0
+  // The gate counts an app or key as enrolment; the page shows what sign-in will ask for.
+  const enrolled = secondFactors(summary).length > 0
+  const enabled = kratosAsksSecondStep(summary)
   const need = requires2fa(policy, summary.role)
-  const deadline = need.required && !enabled ? enrolmentDeadline(summary, policy) : null
+  const deadline = need.required && !enrolled ? enrolmentDeadline(summary, policy) : null
   const force = summary.metadataPublic.force_password_change
 
   return {
@@ -92,6 +97,7 @@ export async function securityOverview(
     },
     two_factor: {
       enabled,
+      recovery_codes_only: enabled && !enrolled,
       methods: [
         ...(summary.totp ? [{ type: "totp" as const, enrolled_at: summary.totp.createdAt }] : []),
         ...summary.webauthn

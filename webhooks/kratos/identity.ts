@@ -143,6 +143,18 @@ export function secondFactors(s: Pick<CredentialSummary, "totp" | "webauthn">): 
   return out
 }
 
+/**
+ * Whether Kratos asks for a second step at sign-in: a second factor, or recovery codes alone.
+ * Kratos counts a lookup-secret credential while it holds any codes, used or not
+ * (strategy/lookup/strategy.go CountActiveMultiFactorCredentials), so codes without an app or
+ * key still put the account at AAL2.
+ */
+export function kratosAsksSecondStep(
+  s: Pick<CredentialSummary, "totp" | "webauthn" | "lookupSecret">,
+): boolean {
+  return secondFactors(s).length > 0 || (s.lookupSecret?.total ?? 0) > 0
+}
+
 /** The posture recorded with every audit entry: what protects the account after a change. */
 export function posture(s: CredentialSummary, extra: { aal?: string | null } = {}) {
   const methods: string[] = []

@@ -9,6 +9,7 @@ import { DefaultMessage, getOryComponents } from "@ory/elements-react/theme"
 import { useEffect, useState } from "react"
 import { passwordRules } from "../../../webhooks/policy/password-rules"
 import { LOGIN_THROTTLED, THROTTLED_METHODS, throttledText } from "../../../webhooks/proxy/refusals"
+import { ACCOUNT_DISABLED_NOTICE } from "../disabled-account"
 import { MAX_THROTTLED_SECONDS, throttledCountdownText, type Refusal } from "../refusal"
 
 /**
@@ -96,6 +97,17 @@ function PasswordRefusedMessage({ message }: OryMessageContentProps) {
 }
 
 function FlowMessage({ message }: OryMessageContentProps) {
+  if (message.id === ACCOUNT_DISABLED_NOTICE) {
+    return (
+      <p
+        className="kg-notice kg-notice--error kg-flow-notice"
+        role="alert"
+        {...messageTestId(message)}
+      >
+        {message.text}
+      </p>
+    )
+  }
   if (message.id === LOGIN_THROTTLED) return <ThrottledMessage message={message} />
   if (message.id === PASSWORD_REFUSED_NOTICE) return <PasswordRefusedMessage message={message} />
   return <DefaultMessage message={message} />

@@ -3,6 +3,9 @@ import { Login } from "@ory/elements-react/theme"
 import { AuthLayout, authCardComponents } from "../components/auth-layout"
 import { FlowView } from "../components/flow-status"
 import { flowWithRefusal } from "../components/refusal-messages"
+import type { LoginFlow } from "@ory/client-fetch"
+import { takeEndedElsewhere } from "../signed-in-marker"
+import { withoutOnloadTriggers, useOnloadTriggers } from "../onload-triggers"
 import { origin, oryConfig } from "../ory.config"
 import { refusalFor } from "../refusal"
 import { browserFlowUrl } from "../sdk"
@@ -14,19 +17,13 @@ export function LoginPage() {
     <AuthLayout>
       <FlowView state={state} retryHref={browserFlowUrl("login")}>
         {(flow) => {
-          const card = (
-            <Login
-              key={flow.id}
-              flow={flowWithRefusal(flow, refusalFor("login", flow.id))}
-              config={oryConfig}
-              components={authCardComponents}
-            />
-          )
+          const card = <LoginCard key={flow.id} flow={flow} />
           // Step-up and re-authentication happen with a session in place; the card shows
           // whose it is, and only then is a /sessions/whoami call worth making.
           const signedIn = flow.refresh || flow.requested_aal === "aal2"
           const page = (
             <>
+              {!signedIn && takeEndedElsewhere() && <EndedElsewhereNotice />}
               {card}
               {flow.requested_aal === "aal2" && <SecondStepHints />}
             </>
@@ -35,6 +32,32 @@ export function LoginPage() {
         }}
       </FlowView>
     </AuthLayout>
+  )
+}
+
+function LoginCard({ flow }: { flow: LoginFlow }) {
+  useOnloadTriggers(flow)
+  return (
+    <Login
+      flow={withoutOnloadTriggers(flowWithRefusal(flow, refusalFor("login", flow.id)))}
+      config={oryConfig}
+      components={authCardComponents}
+    />
+  )
+}
+
+function EndedElsewhereNotice() {
+  return (
+    <div
+      className="kg-notice kg-notice--info kg-auth__notice"
+      role="status"
+      data-testid="kg-signed-out-notice"
+    >
+      <strong>You were signed out on this device.</strong> That happens when your password is
+      changed, when this session is signed out from another device or by an administrator, or when
+      it expires. Sign in again to continue: your Activity tab lists password changes and signed-out
+      sessions.
+    </div>
   )
 }
 

@@ -12,7 +12,9 @@ export function SecurityBanners({
 }) {
   const forced = overview ? overview.force_password_change.required : reason === "force_change"
   const tf = overview?.two_factor
-  const mustEnrol = tf ? tf.required && !tf.enabled : reason === "mfa_required"
+  const mustEnrol = tf
+    ? tf.required && (!tf.enabled || tf.recovery_codes_only)
+    : reason === "mfa_required"
   return (
     <>
       {forced && (

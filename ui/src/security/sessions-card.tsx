@@ -20,10 +20,14 @@ export function SessionsCard() {
     setBusy(id)
     try {
       if (id === "others") {
-        const { revoked } = await api.delete<{ revoked: number }>("/api/me/sessions")
+        // The service answers the sessions it signed out, not a count.
+        const { revoked } = await api.delete<{ revoked: SessionView[] }>("/api/me/sessions")
+        const n = revoked.length
         notify(
           "success",
-          `Signed out of ${revoked} other ${revoked === 1 ? "session" : "sessions"}.`,
+          n === 0
+            ? "No other sessions were signed in."
+            : `Signed out of ${n} other ${n === 1 ? "session" : "sessions"}.`,
         )
       } else {
         await api.delete(`/api/me/sessions/${encodeURIComponent(id)}`)

@@ -103,7 +103,7 @@ export function TwoFactorCard({ flow, overview, settled }: TwoFactorCardProps) {
             className={`kg-pill ${tf.enabled ? "kg-pill--on" : "kg-pill--off"}`}
             data-testid="kg-2fa-status"
           >
-            {tf.enabled ? "Enabled" : "Disabled"}
+            {tf.recovery_codes_only ? "Recovery codes only" : tf.enabled ? "Enabled" : "Disabled"}
           </span>
         )}
       </header>
@@ -134,11 +134,19 @@ export function TwoFactorCard({ flow, overview, settled }: TwoFactorCardProps) {
           {tf?.required_by === "role"
             ? `Two-factor authentication is required for your role (${overview?.role.replace("_", " ")}).`
             : "Your organisation requires two-factor authentication for everyone."}{" "}
-          {tf?.enabled
+          {tf?.enabled && !tf.recovery_codes_only
             ? "You can add or replace methods, but not turn it off; if you lose them all, an administrator can reset it."
             : tf?.enrolment_deadline && !tf.enrolment_overdue
               ? `Set it up by ${formatDateTime(tf.enrolment_deadline)}.`
               : "Set it up now."}
+        </p>
+      )}
+      {tf?.recovery_codes_only && (
+        <p className="kg-notice kg-notice--warn" data-testid="kg-2fa-codes-only">
+          Sign-in still asks for a second step: one of your recovery codes. Each works once, so add
+          an authenticator app or a security key
+          {required ? " — your organisation's requirement needs one of them" : ""}, or turn recovery
+          codes off to sign in with your password alone.
         </p>
       )}
       {tf?.enabled && tf.recovery_codes_total > 0 && tf.recovery_codes_left <= 3 && (

@@ -120,6 +120,16 @@ export const orgPolicy = pgTable("org_policy", {
   mfaGracePeriodHours: integer("mfa_grace_period_hours").notNull().default(72),
   passwordRotationDays: integer("password_rotation_days"),
   ssoRequired: boolean("sso_required").notNull().default(false),
+  /**
+   * When each 2FA requirement was switched on (`everyone`, or a role's name), so an enrolment
+   * deadline counts from when a person became covered, not from the policy's last save.
+   * Absent: on since before these were recorded (the role's assignment or the account's
+   * creation is the start).
+   */
+  coverageSince: jsonb("coverage_since")
+    .$type<Record<string, string>>()
+    .notNull()
+    .default(sql`'{}'::jsonb`),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   updatedBy: text("updated_by"),
 })

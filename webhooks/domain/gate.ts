@@ -111,9 +111,19 @@ export function decideGate(input: {
  */
 export function enrolmentDeadline(s: CredentialSummary, policy: OrgPolicy): Date {
   const at = (v: string | null | undefined) => (v ? new Date(v).getTime() : Date.now())
-  const since = requires2fa({ ...policy, require2faForEveryone: false }, s.role).required
-    ? at(s.metadataPublic.role_assigned_at ?? s.createdAt)
-    : Math.max(at(s.createdAt), policy.updatedAt.getTime())
+  const created = at(s.createdAt)
+  // When this person became covered: the earliest requirement that applies, each counted from
+  // when it was switched on or when they came under it (account created, role assigned),
+  // whichever is later. Other policy saves move nothing.
+  const starts: number[] = []
+  if (policy.require2faForEveryone) {
+    starts.push(Math.max(created, policy.coverageSince.everyone?.getTime() ?? created))
+  }
+  if (policy.rolesRequiring2fa.includes(s.role)) {
+    const assigned = at(s.metadataPublic.role_assigned_at ?? s.createdAt)
+    starts.push(Math.max(assigned, policy.coverageSince[s.role]?.getTime() ?? assigned))
+  }
+  const since = starts.length > 0 ? Math.min(...starts) : Date.now()
   return new Date(since + policy.mfaGracePeriodHours * 3_600_000)
 }
 

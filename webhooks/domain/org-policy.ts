@@ -12,6 +12,8 @@ export interface OrgPolicy {
   mfaGracePeriodHours: number
   passwordRotationDays: number | null
   ssoRequired: boolean
+  /** When each 2FA requirement was switched on: `everyone` or a role (see db/schema.ts). */
+  coverageSince: Partial<Record<"everyone" | Role, Date>>
   updatedAt: Date
   updatedBy: string | null
 }
@@ -77,14 +79,42 @@ export async function updateOrgPolicy(
   updatedBy: string,
 ): Promise<{ before: OrgPolicy; after: OrgPolicy }> {
   const before = await getOrgPolicy(db)
+  const now = new Date()
   const [row] = await db
     .update(orgPolicy)
-    .set({ ...change, updatedAt: new Date(), updatedBy })
+    .set({
+      ...change,
+      coverageSince: coverageAfter(before, change, now),
+      updatedAt: now,
+      updatedBy,
+    })
     .where(eq(orgPolicy.id, ID))
     .returning()
   const after = toPolicy(row!)
   cached.set(db, { policy: Promise.resolve(after), at: Date.now() })
   return { before, after }
+}
+
+/**
+ * The requirements' start times after a change: a requirement switched on starts now, one
+ * switched off is forgotten, and one left as it was keeps its start, whatever else was saved.
+ */
+export function coverageAfter(
+  before: OrgPolicy,
+  change: OrgPolicyUpdate,
+  now: Date,
+): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(before.coverageSince)) if (v) out[k] = v.toISOString()
+  const everyone = change.require2faForEveryone ?? before.require2faForEveryone
+  if (!everyone) delete out.everyone
+  else if (!before.require2faForEveryone) out.everyone = now.toISOString()
+  const roleList = change.rolesRequiring2fa ?? before.rolesRequiring2fa
+  for (const role of roles) {
+    if (!roleList.includes(role)) delete out[role]
+    else if (!before.rolesRequiring2fa.includes(role)) out[role] = now.toISOString()
+  }
+  return out
 }
 
 /** Whether role or organisation policy requires this person to have a second factor. */
@@ -106,7 +136,19 @@ function toPolicy(row: typeof orgPolicy.$inferSelect): OrgPolicy {
     mfaGracePeriodHours: row.mfaGracePeriodHours,
     passwordRotationDays: row.passwordRotationDays,
     ssoRequired: row.ssoRequired,
+    coverageSince: parseCoverage(row.coverageSince),
     updatedAt: row.updatedAt,
     updatedBy: row.updatedBy,
   }
+}
+
+function parseCoverage(raw: unknown): OrgPolicy["coverageSince"] {
+  const out: OrgPolicy["coverageSince"] = {}
+  if (!raw || typeof raw !== "object") return out
+  for (const key of ["everyone", ...roles] as const) {
+    const v = (raw as Record<string, unknown>)[key]
+    const at = typeof v === "string" ? new Date(v) : null
+    if (at && !Number.isNaN(at.getTime())) out[key] = at
+  }
+  return out
 }

@@ -310,7 +310,7 @@ describe("refusals by the proxy, as a browser form post meets them", () => {
       expect(await note.getByTestId("kg-password-refused").innerText()).toBe(
         "Your password wasn't changed.",
       )
-      expect(await note.innerText()).toContain("single sign-on")
+      expect(await note.innerText()).toContain("locked password changes")
       expect(await page.getByTestId("kg-password").count()).toBe(0)
       expect(page.url()).toBe(`${at}/settings?flow=${flowId}`)
       await screenshotBothWidths(page, "refusal-settings-sso-required")

@@ -4,6 +4,7 @@ import path from "node:path"
 import request from "supertest"
 import { openDatabase } from "../../db/client"
 import { updateOrgPolicy } from "../../webhooks/domain/org-policy"
+import { SSO_PASSWORD_TEXT } from "../../webhooks/proxy/refusals"
 import { latestIntent, recordIntent } from "../../webhooks/domain/settings-intents"
 import { inProcessApp } from "../harness/app"
 import { closeServiceDb, serviceDb } from "../harness/db"
@@ -275,7 +276,7 @@ describe("password policy, enforced by the proxy before Kratos", () => {
       expect(passwordNode(res.body)?.messages).toEqual([
         {
           id: 4100010,
-          text: "Your organisation signs in with single sign-on; passwords can't be changed here.",
+          text: SSO_PASSWORD_TEXT,
           type: "error",
           context: {},
         },

@@ -1,7 +1,7 @@
 import type { LoginFlow, Middleware } from "@ory/client-fetch"
 
 /** Our message id for a deactivated account at sign-in (our range, never sent by a server). */
-export const ACCOUNT_DISABLED_NOTICE = 4100001
+export const ACCOUNT_DISABLED_NOTICE = 4100030
 
 export const accountDisabledText =
   "This account has been deactivated, so it can't sign in. If you think this is a mistake, contact your administrator."

@@ -1,5 +1,6 @@
 import type { SettingsMethod } from "../../kratos/hooks/bodies"
 import { secondFactors, webauthnIdToHex, type CredentialSummary } from "../kratos/identity"
+import { SSO_PASSWORD_TEXT } from "../proxy/refusals"
 import { requires2fa, type OrgPolicy } from "./org-policy"
 
 /** What a settings submission does, as far as kratos-guard cares. */
@@ -74,7 +75,7 @@ export function checkSettingsChange(input: RuleInput): Refusal | null {
       if (policy.ssoRequired) {
         return {
           id: refusalIds.ssoRequired,
-          text: "Your organisation signs in with single sign-on; passwords can't be changed here.",
+          text: SSO_PASSWORD_TEXT,
           pointer: "#/password",
         }
       }

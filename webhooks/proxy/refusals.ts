@@ -25,8 +25,12 @@ export const PASSWORD_POLICY_REUSED = "reused"
 /** Login methods whose secret can be guessed; the proxy limits failed attempts of these. */
 export const THROTTLED_METHODS: readonly string[] = ["password", "totp", "lookup_secret"]
 
+/**
+ * The `ssoRequired` policy locks passwords (there is no identity provider behind it): the card
+ * is hidden and changes are refused, while sign-in with the existing password goes on.
+ */
 export const SSO_PASSWORD_TEXT =
-  "Your organisation signs in with single sign-on; passwords can't be changed here."
+  "Your organisation has locked password changes, so yours can't be changed here. Ask an administrator if you need a new one."
 
 export const REUSED_TEXT = "You have used this password recently. Choose a new one."
 

@@ -186,8 +186,8 @@ export function CompliancePage() {
           </PolicyGroup>
 
           <PolicyGroup
-            title="Single sign-on"
-            intro="Whether people must sign in through your identity provider."
+            title="Password changes"
+            intro="No identity provider is connected: this setting doesn't change how people sign in."
           >
             <label className="kg-admin-check">
               <input
@@ -196,7 +196,11 @@ export function CompliancePage() {
                 onChange={(e) => setDraft({ ...draft, ssoRequired: e.target.checked })}
               />
               <span>
-                <span className="kg-admin-check__label">Require single sign-on</span>
+                <span className="kg-admin-check__label">Lock passwords</span>
+                <span className="kg-admin-check__hint">
+                  People can't set or change their own password (the Security page hides it, and the
+                  service refuses a change). Sign-in with the existing password keeps working.
+                </span>
               </span>
             </label>
           </PolicyGroup>

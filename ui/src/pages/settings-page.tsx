@@ -151,8 +151,8 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
             <PasswordRefusalNotice refusal={refusal} explained />
           )}
           <p className="kg-section__description">
-            Your organisation signs you in with single sign-on, so there is no password to manage
-            here.
+            Your organisation has locked password changes: you keep signing in with the password you
+            have, and an administrator can help if you need a new one.
           </p>
         </section>
       )}

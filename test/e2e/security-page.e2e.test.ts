@@ -122,8 +122,10 @@ describe("the Security page, in a real browser against the whole stack", () => {
     await page.getByTestId("kg-2fa-required").waitFor()
     expect(await page.getByTestId("kg-enrol-banner").count()).toBe(0)
     // Nothing on the page turns 2FA off for them.
-    expect(await page.locator("button[name='totp_unlink']").count()).toBe(0)
-    expect(await page.locator("button[name='lookup_secret_disable']").count()).toBe(0)
+    await page.getByTestId("kg-2fa-disable-reason").waitFor()
+    expect(await page.getByRole("button", { name: "Disable 2FA" }).count()).toBe(0)
+    expect(await page.getByRole("button", { name: "Remove authenticator app" }).count()).toBe(0)
+    expect(await page.getByRole("button", { name: "Turn off recovery codes" }).count()).toBe(0)
     await screenshotBothWidths(page, "security-admin-enrolled")
 
     // A fresh password sign-in is AAL1: the settings page asks for the second factor.

@@ -188,10 +188,11 @@ describe("sign-in tells the truth, in a real browser", () => {
 
 /** Removes the authenticator app from the Security page. */
 async function removeAuthenticatorAppInBrowser(page: Page) {
+  await page.getByRole("button", { name: "Remove authenticator app" }).click()
   await Promise.all([
     page.waitForResponse(
       (r) => r.url().includes("/self-service/settings") && r.request().method() === "POST",
     ),
-    page.click("button[name='totp_unlink']"),
+    page.getByRole("dialog").getByRole("button", { name: "Remove app" }).click(),
   ])
 }

@@ -49,7 +49,7 @@ async function personWithSecurityKey(page: Page) {
   await page.goto(`${base}/settings`)
   await page.fill("input[name='webauthn_register_displayname']", "Desk key")
   await page.click("button[name='webauthn_register_trigger']")
-  await page.waitForSelector("button[name='webauthn_remove']")
+  await page.getByRole("button", { name: "Remove security key Desk key" }).waitFor()
   // The 2FA forms render once the page's policy has loaded; a click before the page settles
   // can land on a form that is being replaced.
   await page.waitForLoadState("networkidle")
@@ -69,16 +69,22 @@ describe("security keys and role-based 2FA, in a real browser", () => {
     )
     await setRole(person.identityId, "admin")
 
-    await page.reload()
-    await page.click("button[name='webauthn_remove']")
+    // The page still shows the member's view (Remove offered); the service refuses anyway.
+    await page.getByRole("button", { name: "Remove security key Desk key" }).click()
+    await page.getByRole("dialog").getByRole("button", { name: "Remove key" }).click()
     await page
+      .getByRole("alert")
       .getByText(/your last security key can't be removed/)
-      .first()
       .waitFor()
     await screenshot(page, "webauthn-last-key-refused")
 
     expect(await webauthnKeys(person.identityId)).toBe(1)
     expect(await auditEvents(person.identityId)).not.toContain("auth.webauthn_removed")
+
+    // Read again as an admin: no Remove for the only second factor, and the reason instead.
+    await page.reload()
+    await page.getByTestId("kg-2fa-disable-reason").waitFor()
+    expect(await page.getByRole("button", { name: "Remove security key Desk key" }).count()).toBe(0)
     await context.close()
   })
 
@@ -90,12 +96,14 @@ describe("security keys and role-based 2FA, in a real browser", () => {
     const person = await personWithSecurityKey(page)
 
     // The removal is a form POST to Kratos: wait for it, so a lost click fails here by name.
+    await page.getByRole("button", { name: "Remove security key Desk key" }).click()
     await Promise.all([
       page.waitForResponse(
         (r) => r.url().includes("/self-service/settings") && r.request().method() === "POST",
       ),
-      page.click("button[name='webauthn_remove']"),
+      page.getByRole("dialog").getByRole("button", { name: "Remove key" }).click(),
     ])
+    await page.getByTestId("kg-toast").getByText("Security key removed.").waitFor()
     await eventually(async () => expect(await webauthnKeys(person.identityId)).toBe(0))
     await eventually(async () =>
       expect(await auditEvents(person.identityId)).toEqual(

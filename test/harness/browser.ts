@@ -94,31 +94,39 @@ export async function loginInBrowser(page: Page, base: string, email: string, pa
   await page.waitForURL((url) => !/\/login\?flow=/.test(url.href) || /aal=aal2/.test(url.href))
 }
 
-/** Sets up the authenticator app on the Security page; returns the secret Kratos showed. */
+/**
+ * Sets up the authenticator app on the Security page (the guided setup: secret, code, verify);
+ * returns the secret Kratos showed. A first second factor opens the recovery codes after it.
+ */
 export async function enrolTotpInBrowser(page: Page, base: string): Promise<string> {
   await page.goto(`${base}/settings?tab=security`)
-  const secretField = page.locator('[data-testid="ory/form/node/input/totp_secret_key"]')
-  const secret = await secretField.inputValue()
-  await page.fill("input[name='totp_code']", generateSync({ secret }))
-  await page.click("button[name='method'][value='totp']")
+  await page.getByTestId("kg-method-totp").getByRole("button", { name: "Set up" }).click()
+  const secret = (await page.getByTestId("kg-totp-secret").innerText()).trim()
+  await page.getByLabel("Enter the 6-digit code the app shows").fill(generateSync({ secret }))
+  await page.getByRole("button", { name: "Verify and turn on" }).click()
   await page.getByTestId("kg-2fa-status").getByText("Enabled").waitFor()
   return secret
 }
 
-/** Generates recovery codes on the Security page, reads them, and confirms them. */
+/**
+ * Saves recovery codes on the Security page: the ones shown after a first enrolment, or new
+ * ones (Generate, or Regenerate and confirm). Reads them, then "I've saved them".
+ */
 export async function saveRecoveryCodesInBrowser(page: Page): Promise<string[]> {
-  await page.click("button[name='lookup_secret_regenerate']")
-  const confirm = page.locator("button[name='lookup_secret_confirm']")
-  await confirm.waitFor()
-  const text = await page
-    .locator('[data-testid="ory/screen/settings/group/lookup_secret"]')
-    .innerText()
-  // Each code is a line of its own; sentences around them are not.
-  const codes = text
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => /^[a-z0-9]{8}$/.test(line))
-  await confirm.click()
+  const shown = page.getByTestId("kg-codes-once")
+  const generate = page.getByRole("button", { name: /^(Generate|Regenerate) recovery codes$/ })
+  await shown.or(generate).first().waitFor()
+  if (!(await shown.isVisible())) {
+    const again = (await generate.innerText()).startsWith("Regenerate")
+    await generate.click()
+    if (again)
+      await page.getByRole("dialog").getByRole("button", { name: "Show new codes" }).click()
+    await shown.waitFor()
+  }
+  const codes = (await page.getByTestId("kg-codes").locator("li").allInnerTexts()).map((c) =>
+    c.trim(),
+  )
+  await page.getByRole("button", { name: "I've saved them" }).click()
   await page
     .getByTestId("kg-codes-left")
     .getByText(/12 of 12 left/)

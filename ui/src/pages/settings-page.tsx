@@ -156,7 +156,13 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
           </p>
         </section>
       )}
-      <TwoFactorCard flow={flow} overview={data} settled={overview.status !== "loading"} />
+      <TwoFactorCard
+        flow={flow}
+        overview={data}
+        settled={overview.status !== "loading"}
+        onRefreshRequired={() => setRefreshRequired(true)}
+        onChanged={reload}
+      />
       <SessionsCard />
     </div>
   )

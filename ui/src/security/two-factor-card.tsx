@@ -1,90 +1,28 @@
-import type {
-  OryFlowComponentOverrides,
-  OryNodeButtonProps,
-  OrySettingsRecoveryCodesProps,
-  OrySettingsTotpProps,
-} from "@ory/elements-react"
-import { getOryComponents, Settings } from "@ory/elements-react/theme"
 import type { SettingsFlow } from "@ory/client-fetch"
-import { useMemo, useState } from "react"
 import { Loading } from "../components/flow-status"
-import { oryConfig } from "../ory.config"
-import { formatDate, formatDateTime } from "./format"
+import { formatDateTime } from "./format"
+import { TwoFactorArea } from "./two-factor-area"
 import type { SecurityOverview } from "./types"
-
-const defaults = getOryComponents()
-
-/** Buttons that would leave a 2FA-required user without a second factor. */
-const disablingButtons = new Set(["totp_unlink", "lookup_secret_disable"])
-
-/** Kratos's code grid, plus a way to copy the codes and a reminder of what they are for. */
-function RecoveryCodes(props: OrySettingsRecoveryCodesProps) {
-  const [copied, setCopied] = useState(false)
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(props.codes.join("\n"))
-      setCopied(true)
-    } catch {
-      setCopied(false)
-    }
-  }
-  return (
-    <>
-      <defaults.Form.RecoveryCodesSettings {...props} />
-      {props.codes.length > 0 && (
-        <div className="kg-codes-help" data-testid="kg-codes-help">
-          <p>
-            Keep these codes somewhere safe, away from your phone. Each one signs you in once if you
-            lose your authenticator.
-          </p>
-          <button type="button" className="kg-button kg-button--small" onClick={() => void copy()}>
-            {copied ? "Copied" : "Copy codes"}
-          </button>
-        </div>
-      )}
-    </>
-  )
-}
-
-function overridesFor(required: boolean): OryFlowComponentOverrides {
-  return {
-    Page: { Header: () => null },
-    Form: { RecoveryCodesSettings: RecoveryCodes },
-    ...(required && {
-      Node: {
-        Button: (props: OryNodeButtonProps) =>
-          disablingButtons.has(props.node.attributes.name) ? null : (
-            <defaults.Node.Button {...props} />
-          ),
-      },
-      Form: {
-        RecoveryCodesSettings: RecoveryCodes,
-        TotpSettings: (props: OrySettingsTotpProps) => (
-          <defaults.Form.TotpSettings {...props} totpUnlink={undefined} />
-        ),
-      },
-    }),
-  }
-}
 
 type TwoFactorCardProps = {
   flow: SettingsFlow
   overview: SecurityOverview | null
   /** The overview has loaded or failed: the forms can render (the service still enforces). */
   settled: boolean
+  onRefreshRequired: () => void
+  onChanged: () => void
 }
 
-/**
- * Status and policy of the second factor, then Kratos's own forms for the authenticator app,
- * recovery codes, security keys and passkeys (profile and password are hidden here by CSS; they
- * live elsewhere on the page).
- */
-export function TwoFactorCard({ flow, overview, settled }: TwoFactorCardProps) {
+/** Status and policy of the second factor, then our own list of methods (TwoFactorArea). */
+export function TwoFactorCard({
+  flow,
+  overview,
+  settled,
+  onRefreshRequired,
+  onChanged,
+}: TwoFactorCardProps) {
   const tf = overview?.two_factor
   const required = tf?.required ?? false
-  const components = useMemo(() => overridesFor(required), [required])
-  const totp = tf?.methods.find((m) => m.type === "totp")
-  const keys = tf?.methods.filter((m) => m.type === "webauthn") ?? []
 
   return (
     <section className="kg-section" aria-labelledby="kg-2fa-title" data-testid="kg-2fa">
@@ -94,7 +32,7 @@ export function TwoFactorCard({ flow, overview, settled }: TwoFactorCardProps) {
             Two-factor authentication
           </h2>
           <p className="kg-section__description">
-            A second step at sign-in — a code from an app, or a security key — so a stolen password
+            A second step at sign-in (a code from an app, or a security key), so a stolen password
             is not enough.
           </p>
         </div>
@@ -107,27 +45,6 @@ export function TwoFactorCard({ flow, overview, settled }: TwoFactorCardProps) {
           </span>
         )}
       </header>
-
-      {tf && (
-        <dl className="kg-facts">
-          <div>
-            <dt>Authenticator app</dt>
-            <dd>{totp ? `Added ${formatDate(totp.enrolled_at)}` : "Not set up"}</dd>
-          </div>
-          <div>
-            <dt>Security keys</dt>
-            <dd>{keys.length ? `${keys.length} registered` : "None"}</dd>
-          </div>
-          <div>
-            <dt>Recovery codes</dt>
-            <dd data-testid="kg-codes-left">
-              {tf.recovery_codes_total
-                ? `${tf.recovery_codes_left} of ${tf.recovery_codes_total} left`
-                : "Not generated"}
-            </dd>
-          </div>
-        </dl>
-      )}
 
       {required && (
         <p className="kg-notice kg-notice--info" data-testid="kg-2fa-required">
@@ -156,21 +73,18 @@ export function TwoFactorCard({ flow, overview, settled }: TwoFactorCardProps) {
         </p>
       )}
 
-      {/* Kratos's forms wait for the policy: which buttons exist depends on it, and swapping the
-          overrides later would remount the forms and drop what the user typed. */}
-      <div className="kg-2fa-forms">
-        {settled ? (
-          <Settings
-            key={flow.id}
-            flow={flow}
-            config={oryConfig}
-            components={components}
-            className="kg-settings"
-          />
-        ) : (
-          <Loading label="Loading two-factor settings…" />
-        )}
-      </div>
+      {/* The list waits for the policy: which buttons exist depends on it. */}
+      {settled ? (
+        <TwoFactorArea
+          key={flow.id}
+          flow={flow}
+          overview={overview}
+          onRefreshRequired={onRefreshRequired}
+          onChanged={onChanged}
+        />
+      ) : (
+        <Loading label="Loading two-factor settings…" />
+      )}
 
       <details className="kg-details kg-troubleshoot">
         <summary>Trouble with two-factor?</summary>

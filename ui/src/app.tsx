@@ -1,15 +1,22 @@
-import { useEffect, type ReactNode } from "react"
-import { AdminConsole } from "./admin/admin-console"
+import { lazy, Suspense, useEffect, type ReactNode } from "react"
+import { Loading } from "./components/flow-status"
 import { uiUrls } from "./ory.config"
 import { navigate } from "./sdk"
-import { ErrorPage } from "./pages/error-page"
-import { LoginPage } from "./pages/login-page"
-import { LogoutPage } from "./pages/logout-page"
-import { NotFoundPage } from "./pages/not-found-page"
-import { RecoveryPage } from "./pages/recovery-page"
-import { RegistrationPage } from "./pages/registration-page"
-import { SettingsPage } from "./pages/settings-page"
-import { VerificationPage } from "./pages/verification-page"
+
+// Each page is loaded on its own: the sign-in page doesn't carry the Security page or the
+// admin console, and a signed-in page doesn't carry the flows it doesn't show.
+const page = <K extends string>(load: () => Promise<Record<K, () => ReactNode>>, name: K) =>
+  lazy(async () => ({ default: (await load())[name] }))
+
+const LoginPage = page(() => import("./pages/login-page"), "LoginPage")
+const RegistrationPage = page(() => import("./pages/registration-page"), "RegistrationPage")
+const RecoveryPage = page(() => import("./pages/recovery-page"), "RecoveryPage")
+const VerificationPage = page(() => import("./pages/verification-page"), "VerificationPage")
+const ErrorPage = page(() => import("./pages/error-page"), "ErrorPage")
+const SettingsPage = page(() => import("./pages/settings-page"), "SettingsPage")
+const LogoutPage = page(() => import("./pages/logout-page"), "LogoutPage")
+const NotFoundPage = page(() => import("./pages/not-found-page"), "NotFoundPage")
+const AdminConsole = page(() => import("./admin/admin-console"), "AdminConsole")
 
 // Every page change is a full navigation (Kratos redirects, native form posts), so routing is
 // just a lookup on the path the document was loaded with.
@@ -27,9 +34,13 @@ const routes: Record<string, () => ReactNode> = {
 export function App() {
   const path = window.location.pathname.replace(/(.)\/+$/, "$1")
   // The admin console routes its own sub-pages (/admin/team, /admin/users/<id>, …).
-  if (path === "/admin" || path.startsWith("/admin/")) return <AdminConsole />
-  const route = routes[path]
-  return route ? route() : <NotFoundPage />
+  const route =
+    path === "/admin" || path.startsWith("/admin/") ? () => <AdminConsole /> : routes[path]
+  return (
+    <Suspense fallback={<Loading label="Loading…" />}>
+      {route ? route() : <NotFoundPage />}
+    </Suspense>
+  )
 }
 
 function Redirect({ to }: { to: string }) {

@@ -1,6 +1,6 @@
 import type { Browser } from "playwright-core"
 import { launchBrowser, registerInBrowser, screenshotBothWidths } from "../harness/browser"
-import { STRONG_PASSWORD, uniqueEmail } from "../harness/kratos"
+import { kratosClients, STRONG_PASSWORD, uniqueEmail } from "../harness/kratos"
 import { startPrivateStack } from "../harness/private-stack"
 
 // Kratos asks for a recent sign-in before saving security settings; a window of a few seconds
@@ -25,7 +25,7 @@ afterAll(async () => {
 })
 
 describe("privileged sessions, in a real browser", () => {
-  it("when the sign-in is older than the privileged window, then a password change shows the Verify identity card, which leads to a refresh sign-in and back", async () => {
+  it("when the sign-in is older than the privileged window, then a password change asks for the password in a dialog, keeps what was typed, and saves it after", async () => {
     const base = stack.urls.publicUrl
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
     context.setDefaultTimeout(30_000)
@@ -39,26 +39,48 @@ describe("privileged sessions, in a real browser", () => {
     await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD)
     await page.getByLabel("Confirm new password").fill(NEW_PASSWORD)
     await page.getByRole("button", { name: "Change password" }).click()
-    const card = page.getByTestId("kg-verify-identity")
-    await card.waitFor()
+    const dialog = page.getByRole("dialog", { name: "Verify it's you" })
+    await dialog.waitFor()
     await screenshotBothWidths(page, "security-verify-identity")
-    const link = card.getByRole("link", { name: "Verify identity" })
-    const href = new URL((await link.getAttribute("href"))!, base)
-    expect(href.pathname).toBe("/login")
-    expect(href.searchParams.get("refresh")).toBe("true")
-    expect(
-      new URL(href.searchParams.get("return_to")!).pathname +
-        new URL(href.searchParams.get("return_to")!).search,
-    ).toBe("/settings?tab=security")
+    // The full sign-in page is there for accounts without a password, and comes back here.
+    const other = new URL(
+      (await dialog.getByRole("link", { name: "Sign in again instead" }).getAttribute("href"))!,
+      base,
+    )
+    expect(other.pathname).toBe("/login")
+    expect(other.searchParams.get("refresh")).toBe("true")
+    const back = new URL(other.searchParams.get("return_to")!)
+    expect(back.pathname + back.search).toBe("/settings?tab=security")
 
-    // The refresh sign-in asks for the password again and returns to the Security page.
-    await link.click()
-    await page.waitForURL(/\/login\?flow=/)
-    await page.fill("input[name='password']", STRONG_PASSWORD)
-    await page.click("button[name='method'][value='password']")
-    await page.waitForURL(/\/settings\?tab=security/)
-    await page.getByRole("heading", { name: "Security", level: 1 }).waitFor()
-    expect(await page.getByTestId("kg-verify-identity").count()).toBe(0)
+    // A wrong password is said in the dialog; the right one saves the change that waited.
+    await dialog.getByLabel("Your current password").fill("Not-The-Password-1!")
+    await dialog.getByRole("button", { name: "Verify and save" }).click()
+    await dialog.locator(".kg-field__error").first().waitFor()
+    await dialog.getByLabel("Your current password").fill(STRONG_PASSWORD)
+    await dialog.getByRole("button", { name: "Verify and save" }).click()
+    await page
+      .getByTestId("kg-toast")
+      .getByText(/Password changed/)
+      .waitFor()
+    expect(page.url()).toContain("/settings")
+    expect(await dialog.isVisible()).toBe(false)
+
+    // Kratos's own state: the new password signs in, the old one doesn't.
+    const { frontend } = kratosClients(stack.urls)
+    const login = async (password: string) => {
+      const { data: flow } = await frontend.createNativeLoginFlow()
+      return frontend
+        .updateLoginFlow({
+          flow: flow.id,
+          updateLoginFlowBody: { method: "password", identifier: email, password },
+        })
+        .then(
+          () => true,
+          () => false,
+        )
+    }
+    expect(await login(NEW_PASSWORD)).toBe(true)
+    expect(await login(STRONG_PASSWORD)).toBe(false)
     await context.close()
   })
 })

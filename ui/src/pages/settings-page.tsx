@@ -7,7 +7,8 @@ import { FlowView } from "../components/flow-status"
 import { oryConfig } from "../ory.config"
 import { browserFlowUrl } from "../sdk"
 import { ActivityTab } from "../security/activity-tab"
-import { SecurityBanners, VerifyIdentityCard } from "../security/banners"
+import { SecurityBanners } from "../security/banners"
+import { ReverifyDialog, type Retry } from "../security/reverify-dialog"
 import { hasGroup } from "../security/flow-submit"
 import { PasswordCard, PasswordRefusalNotice } from "../security/password-card"
 import { SessionsCard } from "../security/sessions-card"
@@ -111,7 +112,13 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
   const { resource: overview, reload } = useResource("overview", () =>
     api.get<SecurityOverview>("/api/me/security"),
   )
-  const [refreshRequired, setRefreshRequired] = useState(false)
+  const [retry, setRetry] = useState<Retry | null>(null)
+  const [retrySection, setRetrySection] = useState("kg-password-title")
+  // A function as state is stored with a wrapper (a bare one would be called as an updater).
+  const needsSignIn = (section: string) => (r: Retry) => {
+    setRetrySection(section)
+    setRetry(() => r)
+  }
   const data = overview.status === "ready" ? overview.data : null
   const reason = new URLSearchParams(window.location.search).get("reason")
   const showPassword = hasGroup(flow, "password") && !data?.sso_required
@@ -129,7 +136,7 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
   return (
     <div className="kg-stack">
       <SecurityBanners overview={data} reason={reason} />
-      {refreshRequired && <VerifyIdentityCard />}
+      <ReverifyDialog retry={retry} onClose={() => setRetry(null)} section={retrySection} />
       {overview.status === "error" && (
         <p className="kg-notice kg-notice--error">
           Couldn't load your security status: {overview.error.message}
@@ -139,7 +146,7 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
         <PasswordCard
           flow={flow}
           overview={data}
-          onRefreshRequired={() => setRefreshRequired(true)}
+          onRefreshRequired={needsSignIn("kg-password-title")}
           onChanged={reload}
           refusal={passwordRefusal}
         />
@@ -160,7 +167,7 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
         flow={flow}
         overview={data}
         settled={overview.status !== "loading"}
-        onRefreshRequired={() => setRefreshRequired(true)}
+        onRefreshRequired={needsSignIn("kg-2fa-title")}
         onChanged={reload}
       />
       <SessionsCard />

@@ -1,4 +1,3 @@
-import { refreshUrl } from "../api"
 import { formatDateTime } from "./format"
 import type { SecurityOverview } from "./types"
 
@@ -45,23 +44,5 @@ export function SecurityBanners({
         </div>
       )}
     </>
-  )
-}
-
-/** Kratos wants a recent sign-in before it saves security changes. */
-export function VerifyIdentityCard() {
-  return (
-    <section className="kg-card kg-card--inline" role="alert" data-testid="kg-verify-identity">
-      <h2 className="kg-card__title">Verify it's you</h2>
-      <p className="kg-card__text">
-        For your security, changing how you sign in needs a recent sign-in. Confirm your password,
-        and you'll come right back here.
-      </p>
-      <div className="kg-card__actions">
-        <a className="kg-button kg-button--primary" href={refreshUrl("/settings?tab=security")}>
-          Verify identity
-        </a>
-      </div>
-    </section>
   )
 }

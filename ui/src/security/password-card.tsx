@@ -7,12 +7,14 @@ import { useToast } from "../components/toaster"
 import type { Refusal } from "../refusal"
 import { formatRelative } from "./format"
 import { csrfToken, messagesFor, submitSettings } from "./flow-submit"
+import type { Retry } from "./reverify-dialog"
 import type { SecurityOverview } from "./types"
 
 type PasswordCardProps = {
   flow: SettingsFlow
   overview: SecurityOverview | null
-  onRefreshRequired: () => void
+  /** Kratos wants a recent sign-in: the page verifies it and calls `retry` to save again. */
+  onRefreshRequired: (retry: Retry) => void
   /** Called after a saved change (and the forced-change acknowledgement, when one was due). */
   onChanged: () => void
   /** Why the proxy refused the password a form post sent to this flow (shown until the next try). */
@@ -59,6 +61,10 @@ export function PasswordCard({
     setTouched(true)
     setRetried(true)
     if (!ready || busy) return
+    await save()
+  }
+
+  const save = async () => {
     setBusy(true)
     setServerMessages([])
     const result = await submitSettings(currentFlow, {
@@ -83,7 +89,7 @@ export function PasswordCard({
       setCurrentFlow(result.flow)
       setServerMessages(messagesFor(result.flow, "password").filter((m) => m.type === "error"))
     } else if (result.kind === "refresh_required") {
-      onRefreshRequired()
+      onRefreshRequired(save)
     } else if (result.kind === "failed") {
       notify("error", result.message)
     }

@@ -3,12 +3,14 @@ import { useEffect, useId, useRef, useState, type ReactNode } from "react"
 import { useToast } from "../components/toaster"
 import { csrfToken, submitSettings } from "./flow-submit"
 import { formatDate } from "./format"
+import type { Retry } from "./reverify-dialog"
 import type { SecurityOverview } from "./types"
 
 type Props = {
   flow: SettingsFlow
   overview: SecurityOverview | null
-  onRefreshRequired: () => void
+  /** Kratos wants a recent sign-in: the page verifies it and calls `retry` to send it again. */
+  onRefreshRequired: (retry: Retry) => void
   /** After a saved change: the overview (status, counts) is read again. */
   onChanged: () => void
 }
@@ -180,7 +182,9 @@ export function TwoFactorArea({ flow: initial, overview, onRefreshRequired, onCh
       const found = problemsIn(result.flow)
       setProblems(found.length ? found : [{ id: 0, type: "error", text: "That didn't work." }])
     } else if (result.kind === "refresh_required") {
-      onRefreshRequired()
+      onRefreshRequired(async () => {
+        await submit(body, saved)
+      })
     } else if (result.kind === "failed") {
       notify("error", result.message)
     }
@@ -205,7 +209,7 @@ export function TwoFactorArea({ flow: initial, overview, onRefreshRequired, onCh
       setFlow(result.flow)
       setProblems(problemsIn(result.flow))
     } else if (result.kind === "refresh_required") {
-      onRefreshRequired()
+      onRefreshRequired(regenerate)
     } else if (result.kind === "failed") {
       notify("error", result.message)
     }

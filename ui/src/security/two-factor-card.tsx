@@ -2,6 +2,7 @@ import type { SettingsFlow } from "@ory/client-fetch"
 import { Loading } from "../components/flow-status"
 import { formatDateTime } from "./format"
 import { TwoFactorArea } from "./two-factor-area"
+import type { Retry } from "./reverify-dialog"
 import type { SecurityOverview } from "./types"
 
 type TwoFactorCardProps = {
@@ -9,7 +10,7 @@ type TwoFactorCardProps = {
   overview: SecurityOverview | null
   /** The overview has loaded or failed: the forms can render (the service still enforces). */
   settled: boolean
-  onRefreshRequired: () => void
+  onRefreshRequired: (retry: Retry) => void
   onChanged: () => void
 }
 

@@ -1,5 +1,11 @@
 import type { Browser } from "playwright-core"
-import { launchBrowser, registerInBrowser, screenshotBothWidths } from "../harness/browser"
+import {
+  enrolTotpInBrowser,
+  launchBrowser,
+  registerInBrowser,
+  saveRecoveryCodesInBrowser,
+  screenshotBothWidths,
+} from "../harness/browser"
 import { kratosClients, STRONG_PASSWORD, uniqueEmail } from "../harness/kratos"
 import { startPrivateStack } from "../harness/private-stack"
 
@@ -81,6 +87,29 @@ describe("privileged sessions, in a real browser", () => {
     }
     expect(await login(NEW_PASSWORD)).toBe(true)
     expect(await login(STRONG_PASSWORD)).toBe(false)
+    await context.close()
+  })
+
+  it("when the sign-in is older than the privileged window, then regenerating recovery codes asks in the same dialog and shows the new codes after", async () => {
+    const base = stack.urls.publicUrl
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    context.setDefaultTimeout(30_000)
+    const page = await context.newPage()
+    await registerInBrowser(page, base, uniqueEmail("privileged-2fa"), STRONG_PASSWORD)
+    await enrolTotpInBrowser(page, base)
+    await saveRecoveryCodesInBrowser(page)
+    await page.waitForTimeout(5_000)
+
+    await page.getByRole("button", { name: "Regenerate recovery codes" }).click()
+    await page.getByRole("dialog").getByRole("button", { name: "Show new codes" }).click()
+    const dialog = page.getByRole("dialog", { name: "Verify it's you" })
+    await dialog.getByLabel("Your current password").fill(STRONG_PASSWORD)
+    await dialog.getByRole("button", { name: "Verify and save" }).click()
+    await page.getByTestId("kg-codes-once").waitFor()
+    expect(await page.getByTestId("kg-codes").locator("li").count()).toBe(12)
+    // Still the second-factor session it was: the refresh added a password, not a downgrade.
+    const who = await (await context.request.get(`${base}/sessions/whoami`)).json()
+    expect(who.authenticator_assurance_level).toBe("aal2")
     await context.close()
   })
 })

@@ -1,7 +1,8 @@
 import type { Session } from "@ory/client"
 import type { NextFunction, Request, RequestHandler, Response } from "express"
+import { activeRoleOf, type AuthzDeps } from "../domain/authorization"
+import type { Role } from "../domain/org-policy"
 import { AppError } from "../errors"
-import { roleOf } from "../kratos/identity"
 import type { SessionResolver } from "../kratos/sessions"
 
 const sessions = new WeakMap<Request, Session>()
@@ -23,10 +24,26 @@ export function requireSession(resolver: SessionResolver): RequestHandler {
   }
 }
 
-/** Admin routes: role admin or super_admin, and a session at AAL2. */
-export const requireAdmin: RequestHandler = (req, _res, next) => {
+const adminRoles = new WeakMap<Request, Role>()
+
+/** The role `requireAdmin` found for this request's admin in the service's record. */
+export function adminRoleOf(req: Request): Role {
+  const role = adminRoles.get(req)
+  if (!role) throw new Error("adminRoleOf() called on a route without requireAdmin")
+  return role
+}
+
+export function requireAdmin(deps: AuthzDeps): RequestHandler {
+  return (req, res, next) => adminCheck(deps, req, res, next)
+}
+
+/**
+ * Admin routes: role admin or super_admin, and a session at AAL2. The role (and deactivation)
+ * comes from the service's record, not from the session's copy of Kratos's metadata.
+ */
+const adminCheck = async (deps: AuthzDeps, req: Request, _res: Response, next: NextFunction) => {
   const session = sessionOf(req)
-  const role = roleOf(session.identity?.metadata_public)
+  const role = session.identity ? await activeRoleOf(deps, session.identity.id) : null
   if (role !== "admin" && role !== "super_admin") {
     return next(new AppError("FORBIDDEN", "administrators only", { reason: "admin_required" }))
   }
@@ -41,6 +58,7 @@ export const requireAdmin: RequestHandler = (req, _res, next) => {
       }),
     )
   }
+  adminRoles.set(req, role)
   next()
 }
 

@@ -29,8 +29,8 @@ import { requirePasswordChange } from "../domain/force-password-change"
 import { getOrgPolicy, orgPolicyUpdate, roles, updateOrgPolicy } from "../domain/org-policy"
 import { setRole } from "../domain/roles"
 import { AppError } from "../errors"
-import { roleOf } from "../kratos/identity"
 import {
+  adminRoleOf,
   requireAdmin,
   requireCsrfProtection,
   requireSession,
@@ -139,7 +139,7 @@ function adminOf(req: Request): AdminActor {
   return {
     ...actorOf(req, identity.id),
     type: "admin",
-    role: roleOf(identity.metadata_public),
+    role: adminRoleOf(req),
   }
 }
 
@@ -149,7 +149,11 @@ function adminOf(req: Request): AdminActor {
  */
 export function registerAdminRoutes(router: Router, deps: Deps): void {
   const { config, database, kratos, sessions } = deps
-  const guard = [requireCsrfProtection(config.PUBLIC_URL), requireSession(sessions), requireAdmin]
+  const guard = [
+    requireCsrfProtection(config.PUBLIC_URL),
+    requireSession(sessions),
+    requireAdmin(deps),
+  ]
   const id = (req: Request) => parseOr400(userParams, req.params, "path").id
 
   router.get(

@@ -1,5 +1,6 @@
 import type { Request, Router } from "express"
 import type { Deps } from "../app"
+import { authorizedSummary } from "../domain/authorization"
 import { decideGate } from "../domain/gate"
 import { acknowledgePasswordChange, type Actor } from "../domain/force-password-change"
 import { getOrgPolicyCached } from "../domain/org-policy"
@@ -31,9 +32,11 @@ export function registerAuthRoutes(router: Router, deps: Deps): void {
   router.get("/api/auth/gate", withSession, async (req, res) => {
     const session = sessionOf(req)
     const identityId = session.identity?.id
-    const summary = identityId ? await kratos.summary(identityId) : null
-    if (!summary)
+    // Role, flags and deactivation from the service's record; credentials from Kratos.
+    const found = identityId ? await authorizedSummary(deps, identityId) : null
+    if (!found || found.authz.state !== "active")
       throw new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" })
+    const { summary } = found
     const policy = await getOrgPolicyCached(database.db)
     const decision = decideGate({
       session,

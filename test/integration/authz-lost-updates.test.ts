@@ -25,8 +25,8 @@ async function kratosIdentity(id: string) {
   }
 }
 
-/** The target saves their profile in two loops at once until stopped; answers how many saved. */
-function profileSaves(token: string, email: string) {
+/** The target saves their profile in `loops` loops at once until stopped; answers how many saved. */
+function profileSaves(token: string, email: string, loops = 2) {
   let stopped = false
   let saved = 0
   const loop = async (n: number) => {
@@ -41,11 +41,11 @@ function profileSaves(token: string, email: string) {
       if (!r) await sleep(10)
     }
   }
-  const loops = [loop(1), loop(2)]
+  const running = Array.from({ length: loops }, (_, n) => loop(n))
   return {
     async stop() {
       stopped = true
-      await Promise.all(loops)
+      await Promise.all(running)
       return saved
     },
   }
@@ -65,8 +65,12 @@ async function settled(identityId: string): Promise<void> {
 }
 
 /** An admin change made while the target keeps saving their profile (before, during, after). */
-async function whileSaving<T>(target: { sessionToken: string; email: string }, change: () => T) {
-  const saves = profileSaves(target.sessionToken, target.email)
+async function whileSaving<T>(
+  target: { sessionToken: string; email: string },
+  change: () => T,
+  loops = 2,
+) {
+  const saves = profileSaves(target.sessionToken, target.email, loops)
   await sleep(150)
   const result = await change()
   await sleep(250)
@@ -108,10 +112,15 @@ describe("admin changes racing a person's own settings saves (Kratos writes back
     const admin = await staff("admin")
     for (let t = 0; t < TRIES; t++) {
       const target = await registerNative()
-      const { result, saved } = await whileSaving(target, () =>
-        api()
-          .post(`/api/admin/users/${target.identityId}/deactivate`)
-          .set("X-Session-Token", admin.token),
+      // Four loops: the deactivation signs the target out, so only saves already under way
+      // can race it.
+      const { result, saved } = await whileSaving(
+        target,
+        () =>
+          api()
+            .post(`/api/admin/users/${target.identityId}/deactivate`)
+            .set("X-Session-Token", admin.token),
+        4,
       )
       const res = await result
       expect([res.status, res.body]).toEqual([200, { state: "inactive" }])

@@ -259,42 +259,58 @@ describe("an admin change at each point of a settings submit", () => {
     expect(Object.keys((await kratosOf(person.identityId)).credentials ?? {})).not.toContain("totp")
   })
 
-  it("when a demotion lands between the pre-persist answer and Kratos's write, then it waits for that write to end and Kratos says member when it answers", async () => {
-    const person = await registerNative(undefined, undefined, urls)
-    await setAuthorization(person.identityId, { role: "admin", roleAssignedAt: new Date() }, target)
-    let demotion: Promise<request.Response> | undefined
-    let answered = 0
-    holdNext("/settings/profile/pre", {
-      beforeAnswer: async () => {
-        demotion = Promise.resolve(
-          api()
-            .put(`/api/admin/users/${person.identityId}/role`)
-            .set("X-Session-Token", boss.token)
-            .send({ role: "member" }),
-        ).then((r) => {
-          answered = Date.now()
-          return r
-        })
-        // Long enough for the demotion to be saved in the service before Kratos writes.
-        await sleep(300)
-      },
-    })
-    const save = await profileSave(person.sessionToken, person.email, "Racing")
-    const saveDone = Date.now()
-    expect(save.status).toBe(200)
-    const res = await demotion!
-    expect([res.status, res.body.changed]).toEqual([200, true])
-    // The demotion's answer came after the save's write, and Kratos held it right then.
-    expect(answered).toBeGreaterThanOrEqual(saveDone - 50)
-    expect(((await kratosOf(person.identityId)).metadata_public as { role: string }).role).toBe(
-      "member",
-    )
-    await settled(person.identityId)
-    expect(((await kratosOf(person.identityId)).metadata_public as { role: string }).role).toBe(
-      "member",
-    )
-    expect((await recordOf(person.identityId)).role).toBe("member")
-  })
+  it.each([
+    {
+      change: "a demotion",
+      setUp: { role: "admin" as const, roleAssignedAt: new Date() },
+      call: (id: string) => api().put(`/api/admin/users/${id}/role`).send({ role: "member" }),
+      holds: (i: Awaited<ReturnType<typeof kratosOf>>) =>
+        (i.metadata_public as { role?: string }).role === "member",
+    },
+    {
+      change: "a deactivation",
+      setUp: {},
+      call: (id: string) => api().post(`/api/admin/users/${id}/deactivate`),
+      holds: (i: Awaited<ReturnType<typeof kratosOf>>) => i.state === "inactive",
+    },
+    {
+      change: "a forced password change",
+      setUp: {},
+      call: (id: string) => api().post(`/api/admin/users/${id}/force-password-change`),
+      holds: (i: Awaited<ReturnType<typeof kratosOf>>) =>
+        (i.metadata_public as { force_password_change?: { required?: boolean } })
+          .force_password_change?.required === true,
+    },
+  ])(
+    "when $change lands between the pre-persist answer and Kratos's write, then it waits for that write, and Kratos holds it when the admin gets the answer and after",
+    async ({ setUp, call, holds }) => {
+      const person = await registerNative(undefined, undefined, urls)
+      await setAuthorization(person.identityId, setUp, target)
+      let change: Promise<{ status: number; kratosHolds: boolean; at: number }> | undefined
+      holdNext("/settings/profile/pre", {
+        beforeAnswer: async () => {
+          change = Promise.resolve(call(person.identityId).set("X-Session-Token", boss.token)).then(
+            async (r) => ({
+              status: r.status,
+              at: Date.now(),
+              kratosHolds: holds(await kratosOf(person.identityId)),
+            }),
+          )
+          // Long enough for the change to be saved in the service before Kratos writes.
+          await sleep(300)
+        },
+      })
+      const save = await profileSave(person.sessionToken, person.email, "Racing")
+      const saveDone = Date.now()
+      expect(save.status).toBe(200)
+      const answered = await change!
+      expect([answered.status, answered.kratosHolds]).toEqual([200, true])
+      await settled(person.identityId)
+      expect(holds(await kratosOf(person.identityId))).toBe(true)
+      // It was answered only once the save's write was over (its post-persist call ends it).
+      expect(answered.at).toBeGreaterThanOrEqual(saveDone - 50)
+    },
+  )
 })
 
 interface Shared {

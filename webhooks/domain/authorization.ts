@@ -227,7 +227,7 @@ export function seedFrom(
     identityId,
     role: pub.role,
     roleAssignedAt: pub.role_assigned_at ? new Date(pub.role_assigned_at) : null,
-    managerId: admin.manager_id ?? null,
+    managerId: admin.manager_id?.toLowerCase() ?? null,
     forceRequired: flag?.required ?? false,
     forceSetAt: flag ? new Date(flag.set_at) : null,
     forceSetBy: flag?.set_by ?? null,

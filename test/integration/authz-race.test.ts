@@ -19,11 +19,13 @@ import { startPrivateStack } from "../harness/private-stack"
  *
  * AUTHZ_RACE_SEEDS (comma-separated) picks the race's seeds; each seed is one run.
  */
-const SEEDS = (process.env.AUTHZ_RACE_SEEDS ?? "7,1009,424242")
+const SEEDS = (process.env.AUTHZ_RACE_SEEDS ?? "7,1009,424242,31337")
   .split(",")
   .map((s) => Number(s.trim()))
   .filter((n) => Number.isInteger(n))
 const LOOP_MS = Number(process.env.AUTHZ_RACE_MS ?? 3000)
+/** Settings writes Kratos must have persisted during a run for it to count. */
+const MIN_WRITES = 6
 
 /** Each run's figures, one line per seed, in test-output/authz-race.log (not committed). */
 function report(line: string): void {
@@ -283,10 +285,11 @@ describe("an admin change at each point of a settings submit", () => {
     },
   ])(
     "when $change lands between the pre-persist answer and Kratos's write, then it waits for that write, and Kratos holds it when the admin gets the answer and after",
-    async ({ setUp, call, holds }) => {
+    async ({ change: what, setUp, call, holds }) => {
       const person = await registerNative(undefined, undefined, urls)
       await setAuthorization(person.identityId, setUp, target)
       let change: Promise<{ status: number; kratosHolds: boolean; at: number }> | undefined
+      let relayed = 0
       holdNext("/settings/profile/pre", {
         beforeAnswer: async () => {
           change = Promise.resolve(call(person.identityId).set("X-Session-Token", boss.token)).then(
@@ -298,6 +301,7 @@ describe("an admin change at each point of a settings submit", () => {
           )
           // Long enough for the change to be saved in the service before Kratos writes.
           await sleep(300)
+          relayed = Date.now()
         },
       })
       const save = await profileSave(person.sessionToken, person.email, "Racing")
@@ -309,6 +313,10 @@ describe("an admin change at each point of a settings submit", () => {
       expect(holds(await kratosOf(person.identityId))).toBe(true)
       // It was answered only once the save's write was over (its post-persist call ends it).
       expect(answered.at).toBeGreaterThanOrEqual(saveDone - 50)
+      report(
+        `${what} saved while Kratos persisted a submit: held in Kratos ${answered.at - relayed} ms ` +
+          `after Kratos got the pre-persist answer (the save answered after ${saveDone - relayed} ms)`,
+      )
     },
   )
 })
@@ -328,6 +336,7 @@ const refusalId = (f: SettingsFlow | undefined) =>
 
 /** One loop of settings submits of one kind, signing in again whenever it is signed out. */
 async function submitLoop(
+  loopNo: number,
   person: { email: string },
   kinds: "profile" | "password" | "totp",
   shared: Shared,
@@ -350,7 +359,9 @@ async function submitLoop(
     const res = await settings(token, (f) => {
       n++
       if (kinds === "profile") {
-        return { method: "profile", traits: { email: person.email, name: { first: `Loop ${n}` } } }
+        // Unique across loops: a save that changes nothing is (rightly) not audited.
+        const first = `Loop ${loopNo}.${n}`
+        return { method: "profile", traits: { email: person.email, name: { first } } }
       }
       if (kinds === "password") {
         nextPassword = freshPassword()
@@ -418,7 +429,7 @@ async function race(seed: number) {
   const log: Outcome[] = []
   const acks: { status: number; result?: string }[] = []
   const loopKinds = (["profile", "password", "totp", "profile"] as const).slice(0, rnd.int(3, 4))
-  const loops = loopKinds.map((k) => submitLoop(person, k, shared, log, acks))
+  const loops = loopKinds.map((k, i) => submitLoop(i, person, k, shared, log, acks))
 
   // The admin's changes, one after another at random moments while the loops run.
   let role: Role = "member"
@@ -427,7 +438,13 @@ async function race(seed: number) {
   const expected: { event: string; details?: Record<string, unknown> }[] = []
   const adminCalls: { step: string; status: number; ms: number }[] = []
   const started = Date.now()
-  while (Date.now() - started < LOOP_MS) {
+  // For LOOP_MS, and on (up to three times as long) until the loops got writes through: on a
+  // busy machine they get fewer in.
+  const written = () => log.filter((l) => l.status === 200).length
+  while (
+    Date.now() - started < LOOP_MS ||
+    (written() < MIN_WRITES && Date.now() - started < 3 * LOOP_MS)
+  ) {
     await sleep(rnd.int(40, 250))
     // A deactivation is undone by the next step, so the loops get to run most of the time.
     const choice: "role" | "state" | "force" | "reset" | "manager" =
@@ -593,16 +610,16 @@ async function race(seed: number) {
       `reconciler ${JSON.stringify(reconciled)}, ` +
       `write window (pre-persist answer to post-persist done) n=${window!.n} p50 ${Math.round(window!.p50)} ms p95 ${Math.round(window!.p95)} ms max ${Math.round(window!.max)} ms`,
   )
-  return { submits: log.length, adminCalls: adminCalls.length }
+  return { writes: written(), adminCalls: adminCalls.length }
 }
 
 describe("settings submits, sign-ins and admin changes of one person, interleaved", () => {
   it.each(SEEDS)(
     "when loops of profile, password and TOTP submits race admin changes (seed %i), then afterwards Kratos and the service agree and the trail holds exactly the changes that stand",
     async (seed) => {
-      const { submits, adminCalls } = await race(seed)
-      expect(submits).toBeGreaterThan(10)
-      expect(adminCalls).toBeGreaterThan(3)
+      const { writes, adminCalls } = await race(seed)
+      expect(writes).toBeGreaterThanOrEqual(MIN_WRITES)
+      expect(adminCalls).toBeGreaterThanOrEqual(5)
     },
     60_000,
   )

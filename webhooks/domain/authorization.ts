@@ -339,9 +339,6 @@ const withLease = {
   writing: sql<boolean>`coalesce(${identityAuthz.writeUntil} > now(), false)`,
 }
 
-/** Thrown when a settings submit keeps the identity busy beyond its lease (should not happen). */
-class StillWriting extends Error {}
-
 /**
  * Runs `work` holding the identity's lock, once no settings submit is being persisted for it
  * (other than `ownFlow`): the only window in which the service may write the identity in
@@ -378,7 +375,12 @@ export async function withKratosWrite<T>(
     })
     if (outcome.kind === "gone") return null
     if (outcome.kind === "done") return { value: outcome.value, waitedMs: Date.now() - started }
-    if (Date.now() > deadline) throw new StillWriting("a settings submit kept the identity busy")
+    // Only if submits keep following each other past a whole lease.
+    if (Date.now() > deadline) {
+      throw new AppError("UNAVAILABLE", "a settings change of this person is being saved", {
+        reason: "identity_busy",
+      })
+    }
     await sleep(POLL_MS)
   }
 }

@@ -6,6 +6,7 @@ import type { SettingsFlow } from "@ory/client"
 import postgres from "postgres"
 import request from "supertest"
 import { driftOf, kratosSide, reconcileAuthorization } from "../../webhooks/domain/authorization"
+import { startAdminProxy } from "../harness/admin-proxy"
 import { serviceDeps, setAuthorization, type ServiceTarget } from "../harness/authz"
 import { node, totpCode } from "../harness/flows"
 import { startHookProxy } from "../harness/hook-proxy"
@@ -39,6 +40,7 @@ type Role = "member" | "admin" | "super_admin"
 
 let p: Awaited<ReturnType<typeof startPrivateStack>>
 let proxy: Awaited<ReturnType<typeof startHookProxy>>
+let adminProxy: Awaited<ReturnType<typeof startAdminProxy>>
 let sql: postgres.Sql
 let target: ServiceTarget
 let urls: Urls
@@ -172,8 +174,13 @@ async function enrolTotp(token: string): Promise<string> {
 
 beforeAll(async () => {
   proxy = await startHookProxy()
+  adminProxy = await startAdminProxy()
   p = await startPrivateStack({
     mutateKratosConfig: (cfg) => proxy.redirect(cfg),
+    serviceKratosAdminUrl: (url) => {
+      adminProxy.target(url)
+      return adminProxy.url
+    },
     env: {
       PASSWORD_CHANGES_PER_HOUR: "1000",
       LOGIN_MAX_FAILURES_PER_IDENTIFIER: "1000",
@@ -196,6 +203,7 @@ afterAll(async () => {
   await sql?.end({ timeout: 2 })
   await p?.stop()
   await proxy?.close()
+  await adminProxy?.close()
 })
 
 /** Holds the next call to a hook path at a point of the proxy's choosing. */
@@ -319,6 +327,49 @@ describe("an admin change at each point of a settings submit", () => {
       )
     },
   )
+})
+
+describe("when Kratos can't be brought in step", () => {
+  afterEach(() => adminProxy.loseWrites(false))
+
+  it("when Kratos doesn't keep the service's writes, then the change answers 503 kratos_out_of_step saying it is saved, is in force in the service, and the reconciler applies it once Kratos keeps writes again", async () => {
+    const person = await registerNative(undefined, undefined, urls)
+    await setAuthorization(person.identityId, { role: "admin", roleAssignedAt: new Date() }, target)
+    adminProxy.loseWrites(true)
+    const res = await api()
+      .put(`/api/admin/users/${person.identityId}/role`)
+      .set("X-Session-Token", boss.token)
+      .send({ role: "member" })
+    expect([res.status, res.body.error?.reason, res.body.error?.saved]).toEqual([
+      503,
+      "kratos_out_of_step",
+      true,
+    ])
+    // The write, and four more, each after reading the identity back.
+    expect(adminProxy.lostWrites()).toBe(5)
+    const record = await recordOf(person.identityId)
+    expect(record.role).toBe("member")
+    expect(record.synced_version).toBeLessThan(record.version)
+    expect((await events(person.identityId)).map((e) => e.event)).toContain("admin.role_changed")
+    expect(((await kratosOf(person.identityId)).metadata_public as { role: string }).role).toBe(
+      "admin",
+    )
+    // The service already goes by its record.
+    const gate = await api().get("/api/auth/gate").set("X-Session-Token", person.sessionToken)
+    expect(gate.headers["x-identity-role"]).toBe("member")
+
+    adminProxy.loseWrites(false)
+    await reconcileAuthorization(serviceDeps(target))
+    expect(((await kratosOf(person.identityId)).metadata_public as { role: string }).role).toBe(
+      "member",
+    )
+    const after = await recordOf(person.identityId)
+    expect(after.synced_version).toBe(after.version)
+    // Applying a saved change is not a repair: Kratos never held it.
+    expect((await events(person.identityId)).map((e) => e.event)).not.toContain(
+      "system.authorization_repaired",
+    )
+  })
 })
 
 interface Shared {

@@ -21,14 +21,18 @@ const PRIVILEGED: Role[] = ["admin", "super_admin"]
  * Sets a person's role. Nobody changes their own role; only a super admin grants or removes
  * admin and super_admin; `system` (the bootstrap command) may do anything. The service's record
  * is written with its `admin.role_changed` entry first, then Kratos is brought in step. The
- * time of assignment starts a 2FA enrolment grace period.
+ * time of assignment starts a 2FA enrolment grace period; the operator (`system`) may give an
+ * earlier one (`assignedAt`, checked to be in the past by the route).
  */
 export async function setRole(
   d: { database: Database; kratos: KratosAdmin },
   actor: RoleActor,
   targetId: string,
   role: Role,
+  assignedAt?: Date,
 ): Promise<{ previous: Role; role: Role; changed: boolean }> {
+  if (assignedAt && actor.type !== "system")
+    throw new AppError("FORBIDDEN", "only the operator dates a role assignment")
   const target = await d.kratos.summary(targetId)
   if (!target) throw new AppError("NOT_FOUND", "no such user")
   const { result } = await changeAuthorization(
@@ -46,7 +50,7 @@ export async function setRole(
       }
       if (previous === role) return { set: null, result: { previous, role, changed: false } }
       return {
-        set: { role, roleAssignedAt: new Date() },
+        set: { role, roleAssignedAt: assignedAt ?? new Date() },
         result: { previous, role, changed: true },
       }
     },
@@ -60,7 +64,11 @@ export async function setRole(
         userAgent: actor.userAgent,
         requestId: actor.requestId,
         posture: posture(withAuthorization(target, after)),
-        details: { from: r.previous, to: role },
+        details: {
+          from: r.previous,
+          to: role,
+          ...(assignedAt ? { assigned_at: after.roleAssignedAt!.toISOString() } : {}),
+        },
         dedupKey: `role:${targetId}:${after.roleAssignedAt!.toISOString()}`,
       })
     },

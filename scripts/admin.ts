@@ -37,7 +37,11 @@ export async function grantRole(o: {
 }): Promise<GrantResult> {
   const res = await fetch(`${o.serviceUrl}/internal/roles`, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: hookAuthorization(o.apiKey) },
+    headers: {
+      "content-type": "application/json",
+      "user-agent": "kratos-guard admin CLI",
+      authorization: hookAuthorization(o.apiKey),
+    },
     body: JSON.stringify({
       email: o.email,
       role: o.role,

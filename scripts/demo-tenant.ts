@@ -123,6 +123,19 @@ const DEVICES = [
 ]
 const SOFIA_FIRST_PASSWORD = "Sofia-Start-2024!"
 
+/** The device each person uses (sessions and audit entries show it, as for a real browser). */
+const DEVICE_OF: Record<string, string> = {
+  superAdmin:
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+  adminInGrace: DEVICES[2]!,
+  adminOverdue: "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0",
+  manager:
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
+  forced: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5; rv:127.0) Gecko/20100101 Firefox/127.0",
+  active: DEVICES[0]!,
+  deactivated: DEVICES[1]!,
+}
+
 const LOCAL_NAMES = new Set(["localhost", "localhost.localdomain", "ip6-localhost"])
 
 /** Whether a host name or address is this machine (loopback), which the demo may seed. */
@@ -301,20 +314,29 @@ export async function seedDemo(o: SeedOptions): Promise<{ tenant: DemoTenant; fr
   const by = Object.fromEntries(accounts.map((a) => [a.key, a])) as Record<string, DemoAccount>
   const olivia = by.superAdmin!
 
-  log("Seeding the Acme Financial Group demo tenant…")
+  const oliviaDevice = { userAgent: DEVICE_OF.superAdmin }
   const first = await registration(api, olivia, olivia.password!)
   if (first === "exists") return { tenant: previousSeed(o.stateFile, olivia.email), fresh: false }
+  log("Seeding the Acme Financial Group demo tenant…")
 
   // The super admin: an authenticator app and recovery codes, then the operator's grant.
   const { secret } = await enrolTotp(api, first.token)
   await saveRecoveryCodes(api, first.token)
+  // Her sign-up session ends; she signs in again as the super admin, with her code.
+  await api.ok("sign-out after the set-up", "DELETE", "/self-service/logout/api", {
+    ...oliviaDevice,
+    body: { session_token: first.token },
+  })
   await grantRole({
     serviceUrl: api.base,
     apiKey: o.apiKey,
     email: olivia.email,
     role: "super_admin",
   })
-  const boss = await signIn(api, olivia.email, olivia.password!, { totpSecret: secret })
+  const boss = await signIn(api, olivia.email, olivia.password!, {
+    ...oliviaDevice,
+    totpSecret: secret,
+  })
 
   // Everyone else registers as they would themselves (Sofia with a first password she changes).
   for (const a of accounts) {
@@ -329,7 +351,7 @@ export async function seedDemo(o: SeedOptions): Promise<{ tenant: DemoTenant; fr
   }
 
   const admin = (step: string, method: string, url: string, body?: unknown) =>
-    api.ok(step, method, url, { token: boss, body })
+    api.ok(step, method, url, { ...oliviaDevice, token: boss, body })
   const id = (key: string) => by[key]!.identityId!
 
   // Roles: Marcus by Olivia now (his grace period starts); Priya by the operator, dated when
@@ -376,7 +398,7 @@ export async function seedDemo(o: SeedOptions): Promise<{ tenant: DemoTenant; fr
 
   // The others sign in once, so the console shows a session and a last sign-in.
   for (const key of ["adminInGrace", "adminOverdue", "manager", "forced", "deactivated"])
-    await signIn(api, by[key]!.email, by[key]!.password!)
+    await signIn(api, by[key]!.email, by[key]!.password!, { userAgent: DEVICE_OF[key] })
 
   await admin(
     "Emma's forced password change",
@@ -428,13 +450,16 @@ async function registration(
   a: DemoAccount,
   password: string,
 ): Promise<{ token: string; identityId: string } | "exists"> {
+  const userAgent = DEVICE_OF[a.key]
   const flow = await api.ok(
     `${a.name}'s registration (flow)`,
     "GET",
     "/self-service/registration/api",
+    { userAgent },
   )
   const [first, last] = a.name.split(" ")
   const answer = await api.call("POST", `/self-service/registration?flow=${String(flow.id)}`, {
+    userAgent,
     body: { method: "password", password, traits: { email: a.email, name: { first, last } } },
   })
   if (answer.status === 400 && hasMessage(answer.body, EXISTS)) return "exists"
@@ -474,28 +499,37 @@ async function signIn(
 type Node = { attributes: { name?: string; id?: string; text?: { text?: string } } }
 
 async function enrolTotp(api: Origin, token: string): Promise<{ secret: string }> {
+  const userAgent = DEVICE_OF.superAdmin
   const flow = await api.ok("authenticator set-up (flow)", "GET", "/self-service/settings/api", {
     token,
+    userAgent,
   })
   const nodes = ((flow.ui as { nodes?: Node[] } | undefined)?.nodes ?? []) as Node[]
   const secret = nodes.find((n) => n.attributes.id === "totp_secret_key")?.attributes.text?.text
   if (!secret) throw new DemoError("the settings flow offered no authenticator secret")
   await api.ok("authenticator set-up", "POST", `/self-service/settings?flow=${String(flow.id)}`, {
     token,
+    userAgent,
     body: { method: "totp", totp_code: generateSync({ secret }) },
   })
   return { secret }
 }
 
 async function saveRecoveryCodes(api: Origin, token: string): Promise<void> {
-  const flow = await api.ok("recovery codes (flow)", "GET", "/self-service/settings/api", { token })
+  const userAgent = DEVICE_OF.superAdmin
+  const flow = await api.ok("recovery codes (flow)", "GET", "/self-service/settings/api", {
+    token,
+    userAgent,
+  })
   const url = `/self-service/settings?flow=${String(flow.id)}`
   await api.ok("recovery codes", "POST", url, {
     token,
+    userAgent,
     body: { method: "lookup_secret", lookup_secret_regenerate: true },
   })
   await api.ok("recovery codes saved", "POST", url, {
     token,
+    userAgent,
     body: { method: "lookup_secret", lookup_secret_confirm: true },
   })
 }

@@ -5,10 +5,10 @@
  */
 export const DEV_SECURITY_TEAM = "security-team@kratos-guard.local"
 
-export function devServiceEnv(devMailUrl: string): Record<string, string> {
+export function devServiceEnv(devMailUrl?: string): Record<string, string> {
   return {
     LOG_LEVEL: "info",
     SECURITY_TEAM_EMAILS: DEV_SECURITY_TEAM,
-    DEV_MAIL_URL: devMailUrl,
+    ...(devMailUrl ? { DEV_MAIL_URL: devMailUrl } : {}),
   }
 }

@@ -169,20 +169,6 @@ describe("README ▸ Five minutes with kratos-guard", () => {
       expect(await member.page.getByTestId("kg-session").count()).toBe(1),
     )
     await shot(member.page, "4b-member-changed-password")
-    // Kratos holds the new password: the old one no longer signs in, the new one does.
-    const { frontend } = kratosClients(demo.urls)
-    const signIn = async (password: string) => {
-      const { data: flow } = await frontend.createNativeLoginFlow()
-      return frontend
-        .updateLoginFlow({
-          flow: flow.id,
-          updateLoginFlowBody: { method: "password", identifier: sofia.email, password },
-        })
-        .then((r) => r.status)
-        .catch((err: { response?: { status: number } }) => err.response?.status)
-    }
-    expect(await signIn(sofia.password!)).toBe(400)
-    expect(await signIn(NEW_PASSWORD)).toBe(200)
     await member.context.close()
 
     // 5. Watch the mails arrive.
@@ -265,21 +251,37 @@ describe("the demo tenant", () => {
     expect((await get("newHire")).state).toBe("active")
 
     // Every account in the table signs in with its printed password, but Liam (deactivated)
-    // and Noah (no password yet); Sofia with the one she chose in the walkthrough.
+    // and Noah (no password yet); Sofia only with the one she chose in the walkthrough.
     const { frontend } = kratosClients(demo.urls)
-    for (const a of tenant.accounts) {
-      if (!a.password) continue
-      const password = a.key === "active" ? NEW_PASSWORD : a.password
+    const signIn = async (identifier: string, password: string) => {
       const { data: flow } = await frontend.createNativeLoginFlow()
-      const status = await frontend
+      return frontend
         .updateLoginFlow({
           flow: flow.id,
-          updateLoginFlowBody: { method: "password", identifier: a.email, password },
+          updateLoginFlowBody: { method: "password", identifier, password },
         })
         .then((r) => r.status)
         .catch((err: { response?: { status: number } }) => err.response?.status)
-      expect([a.key, status]).toEqual([a.key, a.key === "deactivated" ? 401 : 200])
     }
+    for (const a of tenant.accounts) {
+      if (!a.password) continue
+      const password = a.key === "active" ? NEW_PASSWORD : a.password
+      expect([a.key, await signIn(a.email, password)]).toEqual([
+        a.key,
+        a.key === "deactivated" ? 401 : 200,
+      ])
+    }
+    expect(await signIn(account("active").email, account("active").password!)).toBe(400)
+
+    // Noah's printed one-time link names a live recovery flow.
+    const link = new URL(tenant.newHireLink!.link)
+    expect(link.origin).toBe(new URL(base()).origin)
+    const flow = await fetch(
+      `${base()}/self-service/recovery/flows?id=${link.searchParams.get("flow")}`,
+      { headers: { accept: "application/json" } },
+    )
+    expect(flow.status).toBe(200)
+    expect(tenant.newHireLink!.code).toMatch(/^\d{6,}$/)
 
     // The gate of each admin without 2FA: Marcus inside his grace period, Priya past hers.
     const gate = async (key: string) => {

@@ -19,7 +19,11 @@ async function main(): Promise<void> {
     }
     throw err
   }
-  const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY })
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    pretty: config.LOG_PRETTY,
+    nodeEnv: config.NODE_ENV,
+  })
   const database = openDatabase({
     databaseUrl: config.DATABASE_URL,
     pgliteDir: config.PGLITE_DIR,

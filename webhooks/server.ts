@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from "./config"
 import { createKratosAdmin } from "./kratos/admin"
 import { createSessionResolver } from "./kratos/sessions"
 import { createDispatcher, type Dispatcher } from "./domain/notifications/dispatcher"
+import { pruneHookDeliveries } from "./domain/hook-deliveries"
 import { reconcilePendingChanges } from "./domain/security-changes"
 import { createLogger } from "./logger"
 
@@ -64,6 +65,17 @@ async function main(): Promise<void> {
   reconciler.unref()
   void reconcile()
 
+  // Hook deliveries are for following recent flows only; every replica prunes (idempotent).
+  const prune = () =>
+    pruneHookDeliveries(database, config.HOOK_DELIVERY_RETENTION_DAYS)
+      .then((n) => {
+        if (n > 0) log.info({ deleted: n }, "old hook deliveries deleted")
+      })
+      .catch((err: unknown) => log.warn({ err }, "deleting old hook deliveries failed"))
+  const pruner = setInterval(prune, 3_600_000)
+  pruner.unref()
+  void prune()
+
   // Sends the notification outbox; every replica runs one (claims never overlap).
   let dispatcher: Dispatcher | null = null
   if (config.SMTP_URL) {
@@ -90,6 +102,7 @@ async function main(): Promise<void> {
     stopping = true
     log.info({ signal }, "shutting down: draining connections")
     clearInterval(reconciler)
+    clearInterval(pruner)
     // In parallel with draining HTTP: in-flight sends finish and are marked before the pool closes.
     const dispatcherStopped = (dispatcher?.stop() ?? Promise.resolve()).catch((err: unknown) =>
       log.error({ err }, "stopping the notification dispatcher failed"),

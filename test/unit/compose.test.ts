@@ -11,6 +11,7 @@ import {
 import os from "node:os"
 import path from "node:path"
 import { parse } from "yaml"
+import { composeEnvFile } from "../compose/env-file"
 
 /**
  * The docker compose stack, as Docker Compose itself reads it: `config --format json` of the
@@ -519,6 +520,24 @@ describe(".env.example", () => {
   itWithCompose("when used as the env file, then the stack parses", () => {
     expect(() => loadStack(example)).not.toThrow()
   })
+
+  itWithCompose(
+    "when the compose test writes its .env from it, then no placeholder is left, each secret is fresh and the stack parses",
+    () => {
+      const settings = { PUBLIC_URL: "http://localhost:40123", PUBLIC_PORT: "40123" }
+      const first = parseEnvFile(composeEnvFile(text, settings))
+      const second = parseEnvFile(composeEnvFile(text, settings))
+      expect(Object.keys(first).sort()).toEqual(Object.keys(example).sort())
+      for (const name of REQUIRED_SECRETS) {
+        expect(first[name]).not.toMatch(/change-me/)
+        expect(first[name]).not.toBe(second[name])
+      }
+      expect(first.KRATOS_SECRET_CIPHER).toMatch(/^[0-9a-f]{32}$/)
+      expect(first.PUBLIC_URL).toBe("http://localhost:40123")
+      const stack = loadStack(first)
+      expect(stack.services.service!.ports[0]!.published).toBe("40123")
+    },
+  )
 
   it("when read, then every secret is a change-me placeholder and says how to generate one", () => {
     for (const name of REQUIRED_SECRETS)

@@ -70,6 +70,7 @@ step "throw-away .env"
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 public_port="$(free_port)"
 mail_port="$(free_port)"
+while [[ "$mail_port" == "$public_port" ]]; do mail_port="$(free_port)"; done
 npmrc="$(npm config get userconfig 2>/dev/null)"
 [[ -f "$npmrc" ]] || npmrc=/dev/null
 ca=/etc/ssl/certs/ca-certificates.crt

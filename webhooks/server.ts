@@ -6,6 +6,7 @@ import { createKratosAdmin } from "./kratos/admin"
 import { createSessionResolver } from "./kratos/sessions"
 import { createDispatcher, type Dispatcher } from "./domain/notifications/dispatcher"
 import { pruneHookDeliveries } from "./domain/hook-deliveries"
+import { reconcileAuthorization } from "./domain/authorization"
 import { reconcilePendingChanges } from "./domain/security-changes"
 import { createLogger } from "./logger"
 
@@ -55,12 +56,18 @@ async function main(): Promise<void> {
   })
   server.keepAliveTimeout = 65_000
 
-  // Settles security changes whose post-persist hook never arrived (e.g. the service was down).
-  const reconcile = () =>
-    reconcilePendingChanges(
+  // Settles security changes whose post-persist hook never arrived (e.g. the service was down),
+  // then compares Kratos's copy of every person's authorization state with the service's
+  // record: seeds records for identities that predate it and repairs drift.
+  const reconcile = async () => {
+    await reconcilePendingChanges(
       { database, kratos, log, maxPasswordChangesPerHour: config.PASSWORD_CHANGES_PER_HOUR },
       { olderThanMs: config.RECONCILE_AFTER_SECONDS * 1000 },
     ).catch((err: unknown) => log.warn({ err }, "reconciling pending changes failed"))
+    await reconcileAuthorization({ database, kratos, log }).catch((err: unknown) =>
+      log.warn({ err }, "reconciling authorization state failed"),
+    )
+  }
   const reconciler = setInterval(reconcile, Math.min(60_000, config.RECONCILE_AFTER_SECONDS * 500))
   reconciler.unref()
   void reconcile()

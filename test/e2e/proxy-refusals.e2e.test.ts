@@ -36,8 +36,13 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
 
 /** Opens a flow page and waits for Kratos's redirect back with `?flow=`; returns the flow id. */
 async function openFlow(page: Page, path: string, at = base()): Promise<string> {
-  await page.goto(`${at}${path}`)
-  await page.waitForURL(/[?&]flow=/)
+  await page.goto(`${at}${path}`, { waitUntil: "commit" })
+  // The page hops through Kratos to get its flow; a hop can abort the one before it, so the
+  // address is watched rather than one navigation awaited.
+  for (let i = 0; !/[?&]flow=/.test(page.url()); i++) {
+    if (i > 300) throw new Error(`no flow in ${page.url()}`)
+    await page.waitForTimeout(100)
+  }
   await page.locator("input[name=csrf_token]").first().waitFor({ state: "attached" })
   return new URL(page.url()).searchParams.get("flow")!
 }

@@ -80,7 +80,7 @@ describe("hook delivery retention", () => {
         )
       }
       const migration = readFileSync(
-        path.join(ROOT, "db/migrations/0004_hook_delivery_retention.sql"),
+        path.join(ROOT, "db/migrations/0005_hook_delivery_retention.sql"),
         "utf8",
       )
       const update = migration.split("--> statement-breakpoint").find((s) => /UPDATE/.test(s))

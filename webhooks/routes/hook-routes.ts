@@ -49,7 +49,8 @@ function refuse(res: Response, r: Refusal): void {
 /**
  * Kratos web_hook endpoints, one URL per flow, method and phase (Kratos does not tell a hook
  * which method it runs for). Every call is recorded as received, then handed to the domain:
- * pre-persist hooks may refuse a change, post-persist hooks confirm it into the audit trail.
+ * pre-persist hooks may refuse a change and answer the authorization state Kratos persists
+ * with it, post-persist hooks confirm it into the audit trail.
  */
 export function registerHookRoutes(router: Router, deps: Deps): void {
   const { database, config } = deps
@@ -88,12 +89,13 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
       requestId,
     )
     if (phase === "pre") {
-      const [refusal] = await Promise.all([
+      const [answer] = await Promise.all([
         beforeSettingsChange(changes, method, body, requestId),
         received,
       ])
-      if (refusal) return refuse(res, refusal)
-      res.json({})
+      if ("refusal" in answer) return refuse(res, answer.refusal)
+      // Kratos persists these with the change, in place of the copy it loaded.
+      res.json({ identity: answer.identity })
     } else {
       await Promise.all([
         afterSettingsChange(changes, method, body, requestId),
@@ -110,7 +112,8 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
     const body = parseOr400(loginHookBody, req.body, "login hook body")
     const requestId = String(req.id)
     await record(`login.${method}`, body.flow_id, body.identity_id, body, requestId)
-    await recordLogin(changes, method, body, requestId)
+    const refusal = await recordLogin(changes, method, body, requestId)
+    if (refusal) return refuse(res, refusal)
     res.json({})
   })
 

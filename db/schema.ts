@@ -16,9 +16,10 @@ import {
 } from "drizzle-orm/pg-core"
 
 /**
- * Every Kratos webhook call the service received, as it arrived (already free of secrets: the
- * jsonnet templates forward none). Pre-persist rows are the "intent" half of a security change;
- * the audit trail is written from them once Kratos confirms the change.
+ * Every Kratos webhook call the service received, for an operator following a flow: which hook,
+ * flow and identity, when, under which request id, and the flow's shape in `payload` (see
+ * webhooks/domain/hook-deliveries.ts; never traits, addresses, user agents or metadata). Rows
+ * older than HOOK_DELIVERY_RETENTION_DAYS are deleted.
  */
 export const hookDeliveries = pgTable(
   "hook_deliveries",
@@ -34,6 +35,7 @@ export const hookDeliveries = pgTable(
   (t) => [
     index("hook_deliveries_identity_idx").on(t.identityId, t.receivedAt),
     index("hook_deliveries_flow_idx").on(t.flowId),
+    index("hook_deliveries_received_idx").on(t.receivedAt),
   ],
 )
 

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from "./config"
 import { createKratosAdmin } from "./kratos/admin"
 import { createSessionResolver } from "./kratos/sessions"
 import { createDispatcher, type Dispatcher } from "./domain/notifications/dispatcher"
+import { pruneHookDeliveries } from "./domain/hook-deliveries"
 import { reconcileAuthorization } from "./domain/authorization"
 import { reconcilePendingChanges } from "./domain/security-changes"
 import { createLogger } from "./logger"
@@ -20,7 +21,11 @@ async function main(): Promise<void> {
     }
     throw err
   }
-  const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY })
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    pretty: config.LOG_PRETTY,
+    nodeEnv: config.NODE_ENV,
+  })
   const database = openDatabase({
     databaseUrl: config.DATABASE_URL,
     pgliteDir: config.PGLITE_DIR,
@@ -67,6 +72,17 @@ async function main(): Promise<void> {
   reconciler.unref()
   void reconcile()
 
+  // Hook deliveries are for following recent flows only; every replica prunes (idempotent).
+  const prune = () =>
+    pruneHookDeliveries(database, config.HOOK_DELIVERY_RETENTION_DAYS)
+      .then((n) => {
+        if (n > 0) log.info({ deleted: n }, "old hook deliveries deleted")
+      })
+      .catch((err: unknown) => log.warn({ err }, "deleting old hook deliveries failed"))
+  const pruner = setInterval(prune, 3_600_000)
+  pruner.unref()
+  void prune()
+
   // Sends the notification outbox; every replica runs one (claims never overlap).
   let dispatcher: Dispatcher | null = null
   if (config.SMTP_URL) {
@@ -93,6 +109,7 @@ async function main(): Promise<void> {
     stopping = true
     log.info({ signal }, "shutting down: draining connections")
     clearInterval(reconciler)
+    clearInterval(pruner)
     // In parallel with draining HTTP: in-flight sends finish and are marked before the pool closes.
     const dispatcherStopped = (dispatcher?.stop() ?? Promise.resolve()).catch((err: unknown) =>
       log.error({ err }, "stopping the notification dispatcher failed"),

@@ -10,10 +10,12 @@ import { RecoveryPage } from "./pages/recovery-page"
 import { RegistrationPage } from "./pages/registration-page"
 import { SettingsPage } from "./pages/settings-page"
 import { VerificationPage } from "./pages/verification-page"
+import { pagePath, type UiPage } from "../../webhooks/routes/ui-pages"
 
 // Every page change is a full navigation (Kratos redirects, native form posts), so routing is
-// just a lookup on the path the document was loaded with.
-const routes: Record<string, () => ReactNode> = {
+// just a lookup on the path the document was loaded with. The server answers 404 for any path
+// not in UI_PAGES, so the two lists are one.
+const routes: Record<UiPage, () => ReactNode> = {
   "/login": () => <LoginPage />,
   "/registration": () => <RegistrationPage />,
   "/recovery": () => <RecoveryPage />,
@@ -25,10 +27,10 @@ const routes: Record<string, () => ReactNode> = {
 }
 
 export function App() {
-  const path = window.location.pathname.replace(/(.)\/+$/, "$1")
+  const path = pagePath(window.location.pathname)
   // The admin console routes its own sub-pages (/admin/team, /admin/users/<id>, …).
   if (path === "/admin" || path.startsWith("/admin/")) return <AdminConsole />
-  const route = routes[path]
+  const route = routes[path as UiPage] as (() => ReactNode) | undefined
   return route ? route() : <NotFoundPage />
 }
 

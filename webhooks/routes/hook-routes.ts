@@ -10,7 +10,7 @@ import {
   settingsMethods,
 } from "../../kratos/hooks/bodies"
 import type { Deps } from "../app"
-import { recordHookDelivery } from "../domain/hook-deliveries"
+import { deliveryShape, recordHookDelivery } from "../domain/hook-deliveries"
 import { rememberPasswordAfterChange } from "../domain/password-history"
 import {
   afterSettingsChange,
@@ -66,9 +66,16 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
     hook: string,
     flowId: string,
     identityId: string | null,
-    body: unknown,
+    body: Parameters<typeof deliveryShape>[0],
     id: string,
-  ) => recordHookDelivery(database.db, { hook, flowId, identityId, payload: body, requestId: id })
+  ) =>
+    recordHookDelivery(database.db, {
+      hook,
+      flowId,
+      identityId,
+      payload: deliveryShape(body),
+      requestId: id,
+    })
 
   router.post("/hooks/settings/:method/:phase", async (req, res) => {
     const { method, phase } = parseOr400(settingsParams, req.params, "hook path")

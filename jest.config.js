@@ -48,5 +48,13 @@ module.exports = {
       globalSetup: "<rootDir>/test/harness/global-setup.ts",
       globalTeardown: "<rootDir>/test/harness/global-teardown.ts",
     },
+    {
+      // `npm run test:compose` only: test/compose/run.sh brings the stack up around it.
+      displayName: "compose",
+      testEnvironment: "node",
+      transform,
+      transformIgnorePatterns,
+      testMatch: ["<rootDir>/test/compose/**/*.compose.test.ts"],
+    },
   ],
 }

@@ -16,9 +16,10 @@ import {
 } from "drizzle-orm/pg-core"
 
 /**
- * Every Kratos webhook call the service received, as it arrived (already free of secrets: the
- * jsonnet templates forward none). Pre-persist rows are the "intent" half of a security change;
- * the audit trail is written from them once Kratos confirms the change.
+ * Every Kratos webhook call the service received, for an operator following a flow: which hook,
+ * flow and identity, when, under which request id, and the flow's shape in `payload` (see
+ * webhooks/domain/hook-deliveries.ts; never traits, addresses, user agents or metadata). Rows
+ * older than HOOK_DELIVERY_RETENTION_DAYS are deleted.
  */
 export const hookDeliveries = pgTable(
   "hook_deliveries",
@@ -34,6 +35,7 @@ export const hookDeliveries = pgTable(
   (t) => [
     index("hook_deliveries_identity_idx").on(t.identityId, t.receivedAt),
     index("hook_deliveries_flow_idx").on(t.flowId),
+    index("hook_deliveries_received_idx").on(t.receivedAt),
   ],
 )
 
@@ -213,5 +215,47 @@ export const passwordHistory = pgTable(
   (t) => [
     uniqueIndex("password_history_identity_hash_key").on(t.identityId, t.hash),
     index("password_history_identity_idx").on(t.identityId, t.id),
+  ],
+)
+
+/**
+ * The authorization state of each person, decided by the service: role, manager, a forced
+ * password change and deactivation. Kratos's `metadata_public` / `metadata_admin` / `state`
+ * hold a copy that webhooks/domain/authorization.ts keeps in step with this row. Seeded from
+ * Kratos for identities that predate the table.
+ */
+export const identityAuthz = pgTable(
+  "identity_authz",
+  {
+    identityId: uuid("identity_id").primaryKey(),
+    role: text("role").notNull().default("member"),
+    roleAssignedAt: timestamp("role_assigned_at", { withTimezone: true }),
+    managerId: uuid("manager_id"),
+    forceRequired: boolean("force_required").notNull().default(false),
+    forceSetAt: timestamp("force_set_at", { withTimezone: true }),
+    forceSetBy: text("force_set_by"),
+    forceClearedAt: timestamp("force_cleared_at", { withTimezone: true }),
+    /** Fingerprint of the password hash when the change was required (see passwordFingerprint). */
+    forceFingerprint: text("force_fingerprint"),
+    state: text("state").notNull().default("active"),
+    stateChangedAt: timestamp("state_changed_at", { withTimezone: true }),
+    /** Bumped by every change; `synced_version` is the newest one Kratos was seen to hold. */
+    version: integer("version").notNull().default(1),
+    syncedVersion: integer("synced_version"),
+    syncedAt: timestamp("synced_at", { withTimezone: true }),
+    /** Where the row came from: `kratos` (seeded), `registration` or `provisioning`. */
+    origin: text("origin").notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedBy: text("updated_by"),
+    /**
+     * A settings submit Kratos is persisting: from the pre-persist answer until its post-persist
+     * call (or `write_until`). The service writes nothing to this identity in Kratos meanwhile.
+     */
+    writeFlowId: uuid("write_flow_id"),
+    writeUntil: timestamp("write_until", { withTimezone: true }),
+  },
+  (t) => [
+    check("identity_authz_role_check", sql`${t.role} in ('member', 'admin', 'super_admin')`),
+    check("identity_authz_state_check", sql`${t.state} in ('active', 'inactive')`),
   ],
 )

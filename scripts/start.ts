@@ -1,18 +1,37 @@
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import path from "node:path"
+import { configSchema } from "../webhooks/config"
+import { DEMO_STATE_FILE } from "./demo"
+import { DemoError, demoRefusal, formatDemo, seedDemo } from "./demo-tenant"
+import { devServiceEnv } from "./dev-env"
 import { startMailSink } from "./mail-sink"
 import { buildUiIfStale, ROOT, startStack } from "./stack"
 
 /**
  * `npm start`: the whole stack on embedded defaults — Kratos on SQLite, the service on PGlite
  * (or DATABASE_URL when set), a local mail sink whose inbox is served at /dev/mail — behind
- * one URL. Ctrl-C stops everything. Local development only.
+ * one URL. Ctrl-C stops everything. Local development only. `npm start -- --demo` also seeds
+ * the demo tenant (scripts/demo-tenant.ts) and prints its accounts.
  */
 const DATA = path.join(ROOT, ".data")
-const PORT = Number(process.env.PORT ?? 4455)
+const PORT = Number(process.env.PORT || 4455)
 
 async function main(): Promise<void> {
+  const args = process.argv.slice(2)
+  const unknown = args.filter((a) => a !== "--demo")
+  if (unknown.length > 0) {
+    console.error(`npm start: unknown argument ${unknown[0]} (usage: npm start [-- --demo])`)
+    process.exit(2)
+  }
+  const demo = args.includes("--demo")
+  // Checked before anything starts: no half-started stack when the demo may not run here.
+  const refusal = demo ? demoRefusal(process.env) : null
+  if (refusal) {
+    console.error(`npm start -- --demo refused: ${refusal}`)
+    process.exit(2)
+  }
+  const startedAt = Date.now()
   mkdirSync(DATA, { recursive: true })
   const secrets = devSecrets()
   buildUiIfStale()
@@ -38,14 +57,31 @@ async function main(): Promise<void> {
     webhookApiKey: secrets.webhookApiKey,
     secrets,
     env: {
-      LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+      ...devServiceEnv(`http://127.0.0.1:${inboxPort}`),
+      ...passedThrough(),
       KRATOS_LOG_LEVEL: process.env.KRATOS_LOG_LEVEL ?? "warning",
-      DEV_MAIL_URL: `http://127.0.0.1:${inboxPort}`,
     },
     output: "files",
   })
 
-  console.log(`\n  kratos-guard is running:  ${stack.publicUrl}\n`)
+  if (demo) {
+    try {
+      const { tenant, fresh } = await seedDemo({
+        serviceUrl: stack.publicUrl,
+        apiKey: secrets.webhookApiKey,
+        stateFile: DEMO_STATE_FILE,
+        log: (line) => console.log(line),
+      })
+      console.log(formatDemo(tenant, fresh))
+    } catch (err) {
+      console.error(`The demo seed failed: ${err instanceof DemoError ? err.message : String(err)}`)
+      await stack.stop()
+      await sink.close()
+      process.exit(1)
+    }
+  }
+  const seconds = ((Date.now() - startedAt) / 1000).toFixed(1)
+  console.log(`\n  kratos-guard is running:  ${stack.publicUrl}   (ready in ${seconds} s)\n`)
   console.log(
     `  Logs: .data/service.log, .data/kratos.log · mail: ${stack.publicUrl}/dev/mail · Ctrl-C stops\n`,
   )
@@ -68,6 +104,19 @@ async function main(): Promise<void> {
       void stop()
     })
   }
+}
+
+/**
+ * The service's own settings (webhooks/config.ts) as set in this shell, e.g.
+ * `SECURITY_TEAM_EMAILS=… npm start`; the stack's ports and URLs are npm start's to set.
+ */
+function passedThrough(): Record<string, string> {
+  const own = new Set([
+    ...["HOST", "PORT", "PUBLIC_URL", "KRATOS_PUBLIC_URL", "KRATOS_ADMIN_URL"],
+    ...["KRATOS_WEBHOOK_API_KEY", "DATABASE_URL", "PGLITE_DIR", "SMTP_URL", "DEV_MAIL_URL"],
+  ])
+  const names = Object.keys(configSchema.shape).filter((n) => !own.has(n))
+  return Object.fromEntries(names.flatMap((n) => (process.env[n] ? [[n, process.env[n]!]] : [])))
 }
 
 /** Secrets for local development, made once and kept in .data (gitignored). */

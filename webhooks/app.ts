@@ -62,9 +62,10 @@ export function createApp(deps: Deps): Express {
     }),
   )
 
-  // Before everything else, so the proxied Kratos answers get the same checks and headers.
-  app.use(requirePublicHost(config.PUBLIC_URL))
+  // Before everything else, so the proxied Kratos answers get the same headers and checks; the
+  // headers first, so a refused host's 421 carries them too.
   app.use(securityHeaders(config.PUBLIC_URL))
+  app.use(requirePublicHost(config.PUBLIC_URL))
 
   // Kratos public next, before any body parser: the proxy reads and re-encodes its bodies.
   registerKratosProxy(app, deps)

@@ -39,6 +39,8 @@ export const configSchema = z
      * compare per password change, so the maximum stays small.
      */
     PASSWORD_HISTORY: z.coerce.number().int().min(0).max(24).default(5),
+    /** Hook deliveries (what Kratos's web_hooks sent, operator's part only) are kept this long. */
+    HOOK_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
     /** Pending security changes older than this are settled against the admin API. */
     RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
     /** Number of reverse-proxy hops in front of the service whose X-Forwarded-For is trusted. */

@@ -107,6 +107,13 @@ export function unavailableDependency(err: unknown): "kratos" | "database" | und
 
 const UNAVAILABLE_TEXT = "This is unavailable right now. Please try again in a moment."
 
+const FRAMEWORK_4XX: Record<number, [ErrorCode, string]> = {
+  403: ["FORBIDDEN", "forbidden"],
+  404: ["NOT_FOUND", "not found"],
+  413: ["PAYLOAD_TOO_LARGE", "request body too large"],
+  415: ["UNSUPPORTED_MEDIA_TYPE", "unsupported media type"],
+}
+
 /** Maps body-parser and other framework errors onto our codes. */
 function normalise(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err
@@ -124,8 +131,11 @@ function normalise(err: unknown): AppError | undefined {
   if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported") {
     return new AppError("UNSUPPORTED_MEDIA_TYPE", "unsupported body encoding")
   }
-  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500 && e.expose) {
-    return new AppError("BAD_REQUEST", "bad request")
+  // Any other framework 4xx keeps its meaning but not its message: serve-static's and send's
+  // (a missing /assets file, a bad Range) are not `expose`d because they name file paths.
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) {
+    const [code, message] = FRAMEWORK_4XX[e.status] ?? ["BAD_REQUEST", "bad request"]
+    return new AppError(code, message)
   }
   return undefined
 }

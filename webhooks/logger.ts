@@ -21,8 +21,37 @@ export const REDACT_PATHS = [
   "*.apiKey",
 ]
 
-export function createLogger(opts: { level: string; pretty?: boolean }): Logger {
-  const pretty = opts.pretty ?? process.stdout.isTTY
+/**
+ * Pretty output is a development convenience: pino-pretty is a dev dependency, absent from the
+ * production image, so a TTY (`docker run -t`) must not select it there. An explicit
+ * LOG_PRETTY=true still falls back to JSON lines when pino-pretty can't be loaded.
+ */
+export function wantsPrettyLogs(opts: {
+  pretty?: boolean
+  isTTY: boolean
+  nodeEnv?: string
+  prettyInstalled: () => boolean
+}): boolean {
+  const wanted = opts.pretty ?? (opts.isTTY && opts.nodeEnv !== "production")
+  return wanted && opts.prettyInstalled()
+}
+
+function prettyInstalled(): boolean {
+  try {
+    require.resolve("pino-pretty")
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function createLogger(opts: { level: string; pretty?: boolean; nodeEnv?: string }): Logger {
+  const pretty = wantsPrettyLogs({
+    pretty: opts.pretty,
+    isTTY: process.stdout.isTTY === true,
+    nodeEnv: opts.nodeEnv,
+    prettyInstalled,
+  })
   return pino({
     level: opts.level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },

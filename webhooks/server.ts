@@ -5,6 +5,8 @@ import { ConfigError, loadConfig } from "./config"
 import { createKratosAdmin } from "./kratos/admin"
 import { createSessionResolver } from "./kratos/sessions"
 import { createDispatcher, type Dispatcher } from "./domain/notifications/dispatcher"
+import { pruneHookDeliveries } from "./domain/hook-deliveries"
+import { reconcileAuthorization } from "./domain/authorization"
 import { reconcilePendingChanges } from "./domain/security-changes"
 import { createLogger } from "./logger"
 
@@ -19,7 +21,11 @@ async function main(): Promise<void> {
     }
     throw err
   }
-  const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY })
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    pretty: config.LOG_PRETTY,
+    nodeEnv: config.NODE_ENV,
+  })
   const database = openDatabase({
     databaseUrl: config.DATABASE_URL,
     pgliteDir: config.PGLITE_DIR,
@@ -50,15 +56,32 @@ async function main(): Promise<void> {
   })
   server.keepAliveTimeout = 65_000
 
-  // Settles security changes whose post-persist hook never arrived (e.g. the service was down).
-  const reconcile = () =>
-    reconcilePendingChanges(
+  // Settles security changes whose post-persist hook never arrived (e.g. the service was down),
+  // then compares Kratos's copy of every person's authorization state with the service's
+  // record: seeds records for identities that predate it and repairs drift.
+  const reconcile = async () => {
+    await reconcilePendingChanges(
       { database, kratos, log, maxPasswordChangesPerHour: config.PASSWORD_CHANGES_PER_HOUR },
       { olderThanMs: config.RECONCILE_AFTER_SECONDS * 1000 },
     ).catch((err: unknown) => log.warn({ err }, "reconciling pending changes failed"))
+    await reconcileAuthorization({ database, kratos, log }).catch((err: unknown) =>
+      log.warn({ err }, "reconciling authorization state failed"),
+    )
+  }
   const reconciler = setInterval(reconcile, Math.min(60_000, config.RECONCILE_AFTER_SECONDS * 500))
   reconciler.unref()
   void reconcile()
+
+  // Hook deliveries are for following recent flows only; every replica prunes (idempotent).
+  const prune = () =>
+    pruneHookDeliveries(database, config.HOOK_DELIVERY_RETENTION_DAYS)
+      .then((n) => {
+        if (n > 0) log.info({ deleted: n }, "old hook deliveries deleted")
+      })
+      .catch((err: unknown) => log.warn({ err }, "deleting old hook deliveries failed"))
+  const pruner = setInterval(prune, 3_600_000)
+  pruner.unref()
+  void prune()
 
   // Sends the notification outbox; every replica runs one (claims never overlap).
   let dispatcher: Dispatcher | null = null
@@ -86,6 +109,7 @@ async function main(): Promise<void> {
     stopping = true
     log.info({ signal }, "shutting down: draining connections")
     clearInterval(reconciler)
+    clearInterval(pruner)
     // In parallel with draining HTTP: in-flight sends finish and are marked before the pool closes.
     const dispatcherStopped = (dispatcher?.stop() ?? Promise.resolve()).catch((err: unknown) =>
       log.error({ err }, "stopping the notification dispatcher failed"),

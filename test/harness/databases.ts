@@ -5,11 +5,14 @@ import { type Database, openDatabase } from "../../db/client"
 /** The security team the test stacks notify. */
 export const SECURITY_TEAM = ["security-team@example.com", "ciso@example.com"]
 
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+/** The test Postgres (`npm test` sets it when it starts one of its own). */
+export const TEST_POSTGRES_ADMIN_URL =
+  process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+const ADMIN_URL = TEST_POSTGRES_ADMIN_URL
 
 /**
  * Creates a throw-away Kratos database and service database for one stack; undefined when
- * Postgres is not reachable (the stack then uses SQLite and PGlite).
+ * Postgres is not reachable (the test setup then stops; a benchmark uses SQLite and PGlite).
  */
 export async function createDatabases(runId: string) {
   const admin = postgres(ADMIN_URL, { max: 1, connect_timeout: 3, onnotice: () => {} })
@@ -17,9 +20,6 @@ export async function createDatabases(runId: string) {
     await admin`select 1`
   } catch {
     await admin.end({ timeout: 1 }).catch(() => {})
-    console.warn(
-      "\nPostgres is not reachable at 127.0.0.1:5432: using SQLite for Kratos and PGlite for the service",
-    )
     return undefined
   }
   const names = { kratos: `kg_${runId}_kratos`, service: `kg_${runId}_svc` }

@@ -1,5 +1,6 @@
 import type { SettingsFlow, UiNode } from "@ory/client"
 import { generateSync } from "otplib"
+import { setAuthorization } from "./authz"
 import { kratosClients, registerNative, STRONG_PASSWORD } from "./kratos"
 
 /** The attributes of a UI node by name (input) or id (text/img). */
@@ -103,35 +104,20 @@ export async function stepUpTotp(token: string, secret: string): Promise<void> {
   })
 }
 
-/** Sets role (and when it was assigned) through the admin API, as the admin console would. */
+/**
+ * Sets role (and when it was assigned) in the service's record and in Kratos, as the admin
+ * console would (without its checks and audit entry).
+ */
 export async function setRole(
   identityId: string,
-  role: string,
+  role: "member" | "admin" | "super_admin",
   assignedAt = new Date(),
 ): Promise<void> {
-  const { identities } = kratosClients()
-  const { data } = await identities.getIdentity({ id: identityId })
-  await identities.patchIdentity({
-    id: identityId,
-    jsonPatch: [
-      {
-        op: "add",
-        path: "/metadata_public",
-        value: {
-          ...(data.metadata_public ?? {}),
-          role,
-          role_assigned_at: assignedAt.toISOString(),
-        },
-      },
-    ],
-  })
+  await setAuthorization(identityId, { role, roleAssignedAt: assignedAt })
 }
 
 export async function setManager(identityId: string, managerId: string): Promise<void> {
-  await kratosClients().identities.patchIdentity({
-    id: identityId,
-    jsonPatch: [{ op: "add", path: "/metadata_admin", value: { manager_id: managerId } }],
-  })
+  await setAuthorization(identityId, { managerId })
 }
 
 export async function credentialTypes(identityId: string): Promise<string[]> {

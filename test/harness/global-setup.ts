@@ -2,13 +2,14 @@ import { randomBytes } from "node:crypto"
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import path from "node:path"
 import { buildUiIfStale, freePort, ROOT, startStack, type Stack } from "../../scripts/stack"
-import { createDatabases, SECURITY_TEAM } from "./databases"
+import { createDatabases, SECURITY_TEAM, TEST_POSTGRES_ADMIN_URL } from "./databases"
 import { STACK_FILE_ENV, type StackInfo } from "./stack-info"
 
 /**
  * Starts the real stack once per `jest` run: Kratos v1.3.1 (built if needed) and the service,
- * on free ports. With Postgres at 127.0.0.1:5432 both get throw-away databases made for this
- * run; without it Kratos uses SQLite and the service PGlite.
+ * on free ports, each on a throw-away Postgres database made for this run. Without Postgres it
+ * stops at once: most tests read the service's database (`npm test` starts a Postgres when none
+ * answers).
  */
 export default async function globalSetup(): Promise<void> {
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
@@ -25,8 +26,12 @@ export default async function globalSetup(): Promise<void> {
   const dataDir = path.join(outDir, `stack-${runId}`)
   mkdirSync(dataDir, { recursive: true })
 
-  buildUiIfStale()
   const pg = await createDatabases(runId)
+  if (!pg)
+    throw new Error(
+      `no Postgres at ${TEST_POSTGRES_ADMIN_URL.replace(/\/\/[^@/]*@/, "//")}: run the tests with npm test (it starts one when none answers) or set TEST_POSTGRES_URL`,
+    )
+  buildUiIfStale()
   const [publicPort, kratosPublicPort, kratosAdminPort, smtpPort, mailHttpPort] = [
     await freePort(),
     await freePort(),
@@ -41,8 +46,8 @@ export default async function globalSetup(): Promise<void> {
     publicPort,
     kratosPublicPort,
     kratosAdminPort,
-    kratosDsn: pg?.kratosUrl,
-    databaseUrl: pg?.serviceUrl,
+    kratosDsn: pg.kratosUrl,
+    databaseUrl: pg.serviceUrl,
     // A real SMTP server process (the dev mail sink) for Kratos's courier and the service's
     // notifications; tests read what it received at stackInfo().mailMessagesUrl.
     smtpUrl: `smtp://127.0.0.1:${smtpPort}/?disable_starttls=true`,
@@ -67,7 +72,7 @@ export default async function globalSetup(): Promise<void> {
     kratosPublicUrl: stack.kratosPublicUrl,
     kratosAdminUrl: stack.kratosAdminUrl,
     webhookApiKey,
-    serviceDatabaseUrl: pg?.serviceUrl ?? null,
+    serviceDatabaseUrl: pg.serviceUrl,
     serviceEnv: stack.serviceEnv,
     mailMessagesUrl: stack.mailSink?.messagesUrl ?? null,
   }
@@ -75,5 +80,5 @@ export default async function globalSetup(): Promise<void> {
   writeFileSync(file, JSON.stringify(info, null, 2))
   process.env[STACK_FILE_ENV] = file
   ;(globalThis as { __stack?: Stack; __dropDatabases?: () => Promise<void> }).__stack = stack
-  ;(globalThis as { __dropDatabases?: () => Promise<void> }).__dropDatabases = pg?.drop
+  ;(globalThis as { __dropDatabases?: () => Promise<void> }).__dropDatabases = pg.drop
 }

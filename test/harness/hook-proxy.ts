@@ -11,12 +11,13 @@ export interface HookCall {
 }
 
 /**
- * What the proxy does with a call: relay it (the default), cut Kratos's connection without
- * forwarding, or forward it, wait for the service's whole answer, run `afterAnswer` (e.g. kill the
- * service) and cut Kratos's connection instead of answering.
+ * What the proxy does with a call: relay it (the default; `before` runs before forwarding it,
+ * `beforeAnswer` once the service answered and before Kratos gets that answer), cut Kratos's
+ * connection without forwarding, or forward it, wait for the service's whole answer, run
+ * `afterAnswer` (e.g. kill the service) and cut Kratos's connection instead of answering.
  */
 export type HookPlan =
-  | { kind: "forward" }
+  | { kind: "forward"; before?: () => Promise<void>; beforeAnswer?: () => Promise<void> }
   | { kind: "drop"; before?: () => Promise<void> }
   | { kind: "forward-then-drop"; afterAnswer: () => Promise<void> }
 
@@ -47,6 +48,7 @@ export async function startHookProxy() {
             await p.before?.()
             return cut("dropped")
           }
+          if (p.kind === "forward") await p.before?.()
           let upstream: { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
           try {
             upstream = await forward(target!, req, path, body)
@@ -58,6 +60,7 @@ export async function startHookProxy() {
             await p.afterAnswer()
             return cut("dropped")
           }
+          if (p.kind === "forward") await p.beforeAnswer?.()
           calls.push({ path, outcome: upstream.status })
           res.writeHead(upstream.status, upstream.headers)
           res.end(upstream.body)

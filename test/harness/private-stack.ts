@@ -8,7 +8,8 @@ import { createDatabases } from "./databases"
  * stays untouched. Needs Postgres (the test reads the service database).
  *
  * With `mailSink` it also runs its own SMTP sink process (both Kratos and the service send to
- * it); `mailSink: "down"` leaves it stopped until `stack.mailSink.start()`.
+ * it, and its inbox is at /dev/mail as under `npm start`); `mailSink: "down"` leaves it stopped
+ * until `stack.mailSink.start()`.
  */
 export async function startPrivateStack(
   opts: Pick<StackOptions, "mutateKratosConfig" | "env" | "kratosDev" | "serviceBundle"> & {
@@ -25,6 +26,7 @@ export async function startPrivateStack(
   const publicPort = await freePort()
   const smtpPort = await freePort()
   const kratosAdminPort = await freePort()
+  const inboxPort = await freePort()
   const serviceDatabaseUrl = opts.serviceDatabaseUrl ?? pg.serviceUrl
   try {
     const stack = await startStack({
@@ -40,14 +42,20 @@ export async function startPrivateStack(
         ? {
             mailSink: {
               smtpPort,
-              httpPort: await freePort(),
+              httpPort: inboxPort,
               startDown: opts.mailSink === "down",
             },
           }
         : {}),
       webhookApiKey: randomBytes(32).toString("hex"),
       secrets: { cookie: randomBytes(32).toString("hex"), cipher: randomBytes(16).toString("hex") },
-      env: { LOG_LEVEL: "info", LOG_PRETTY: "false", KRATOS_BCRYPT_COST: "4", ...opts.env },
+      env: {
+        LOG_LEVEL: "info",
+        LOG_PRETTY: "false",
+        KRATOS_BCRYPT_COST: "4",
+        ...(opts.mailSink ? { DEV_MAIL_URL: `http://127.0.0.1:${inboxPort}` } : {}),
+        ...opts.env,
+      },
       output: "files",
       mutateKratosConfig: opts.mutateKratosConfig,
       kratosDev: opts.kratosDev,

@@ -1,6 +1,7 @@
 import type { SettingsFlow } from "@ory/client"
 import postgres from "postgres"
 import request from "supertest"
+import { setAuthorization } from "../harness/authz"
 import { node, totpCode } from "../harness/flows"
 import { eventually } from "../harness/eventually"
 import { kratosClients, registerNative, STRONG_PASSWORD } from "../harness/kratos"
@@ -37,21 +38,6 @@ async function credentialTypes(urls: Urls, id: string): Promise<string[]> {
   return Object.keys(data.credentials ?? {}).sort()
 }
 
-async function makeAdmin(urls: Urls, id: string): Promise<void> {
-  const { identities } = kratosClients(urls)
-  const { data } = await identities.getIdentity({ id })
-  await identities.patchIdentity({
-    id,
-    jsonPatch: [
-      {
-        op: "add",
-        path: "/metadata_public",
-        value: { ...(data.metadata_public ?? {}), role: "admin", role_assigned_at: new Date() },
-      },
-    ],
-  })
-}
-
 describe("Kratos admin API unreachable from the service", () => {
   it("when the service can't reach Kratos admin, then 2FA changes of 2FA-required admins are refused once with a message in the flow, nothing is stored, readiness says why, and all works again when it is back", async () => {
     const adminApi = await startTcpProxy()
@@ -62,6 +48,10 @@ describe("Kratos admin API unreachable from the service", () => {
       },
     })
     const sql = postgres(p.serviceDatabaseUrl, { max: 2, onnotice: () => {} })
+    const target = {
+      serviceDatabaseUrl: p.serviceDatabaseUrl,
+      kratosAdminUrl: p.urls.kratosAdminUrl,
+    }
     const { frontend } = kratosClients(p.urls)
     const api = () => request(p.urls.publicUrl)
     const hookCalls = async (flowId: string) => {
@@ -80,7 +70,11 @@ describe("Kratos admin API unreachable from the service", () => {
         return body
       })
       expect(linked.status).toBe(200)
-      await makeAdmin(p.urls, enrolled.identityId)
+      await setAuthorization(
+        enrolled.identityId,
+        { role: "admin", roleAssignedAt: new Date() },
+        target,
+      )
       const { data: login } = await frontend.createNativeLoginFlow()
       const { data: aal1 } = await frontend.updateLoginFlow({
         flow: login.id,
@@ -101,7 +95,11 @@ describe("Kratos admin API unreachable from the service", () => {
         updateLoginFlowBody: { method: "totp", totp_code: totpCode(secret) },
       })
       const newcomer = await registerNative(undefined, undefined, p.urls)
-      await makeAdmin(p.urls, newcomer.identityId)
+      await setAuthorization(
+        newcomer.identityId,
+        { role: "admin", roleAssignedAt: new Date() },
+        target,
+      )
       expect((await api().get("/health/ready")).status).toBe(200)
 
       await adminApi.cut()

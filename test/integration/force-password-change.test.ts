@@ -121,15 +121,33 @@ describe("durable audit trail", () => {
     const user = await registerNative()
     const { flowId } = await enrolTotp(user.sessionToken)
     const delivery = await eventually(async () => {
-      const [row] = await serviceDb()<{ payload: unknown }[]>`
+      const [row] = await serviceDb()<
+        { payload: { flow_type: string; flow_state?: string; action_nodes?: string[] } }[]
+      >`
         select payload from hook_deliveries where flow_id = ${flowId} and hook = 'settings.totp.post'`
       expect(row).toBeDefined()
-      return row
+      return row!.payload
     })
+    // The same call again, as the jsonnet builds it: the kept shape and Kratos's identity.
+    const { data: identity } = await kratosClients().identities.getIdentity({ id: user.identityId })
     const replay = await api()
       .post("/hooks/settings/totp/post")
       .set("Authorization", `Bearer ${stackInfo().webhookApiKey}`)
-      .send(delivery!.payload as object)
+      .send({
+        flow_id: flowId,
+        flow_type: delivery.flow_type,
+        flow_state: delivery.flow_state ?? null,
+        identity_id: user.identityId,
+        identity: {
+          updated_at: identity.updated_at ?? null,
+          state: identity.state ?? null,
+          traits: identity.traits,
+          metadata_public: identity.metadata_public ?? null,
+        },
+        previous_traits: identity.traits,
+        action_nodes: delivery.action_nodes ?? [],
+        client: { ip: null, user_agent: null },
+      })
     expect(replay.status).toBe(204)
     const rows = await serviceDb()<{ n: number }[]>`
       select count(*)::int as n from audit_events where subject_id = ${user.identityId} and event = 'auth.2fa_enabled'`

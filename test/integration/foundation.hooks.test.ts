@@ -29,12 +29,16 @@ describe("Kratos webhooks reach the service", () => {
       expect(r.map((x) => x.hook)).toEqual(["settings.password.pre", "settings.password.post"])
       return r
     })
-    const payload = rows[0]!.payload
-    expect(payload.identity_id).toBe(user.identityId)
-    expect(payload.flow_type).toBe("api")
-    // The jsonnet forwards neither cookies nor UI nodes nor the password.
+    // The service keeps the flow's shape only: no traits, client address or user agent.
+    const kept = rows[0]!.payload
+    expect(Object.keys(kept).sort()).toEqual(["action_nodes", "flow_state", "flow_type"])
+    expect(kept).toMatchObject({ flow_type: "api", flow_state: "show_form" })
+    const [row] = await serviceDb()<{ identity_id: string }[]>`
+      select identity_id from hook_deliveries where flow_id = ${flow.id} order by id limit 1`
+    expect(row!.identity_id).toBe(user.identityId)
+    // And nothing the jsonnet never forwards: cookies, UI nodes, the password.
     expect(JSON.stringify(rows)).not.toMatch(
-      /Quiet-Meadow|csrf_token|ory_kratos_session|request_cookies|"ui"|"nodes"/i,
+      /Quiet-Meadow|csrf_token|ory_kratos_session|request_cookies|"ui"|"nodes"|@example|traits|user_agent|"ip"/i,
     )
   })
 

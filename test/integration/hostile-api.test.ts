@@ -294,6 +294,11 @@ describe("the /api routes under hostile input", () => {
     // The policy row is created on first read; create it now so it is no write of a case.
     const { getOrgPolicy } = await import("../../webhooks/domain/org-policy")
     await getOrgPolicy(deps.database.db)
+    // So is each person's authorization record (seeded from Kratos in this scratch database).
+    const { authorizationOf } = await import("../../webhooks/domain/authorization")
+    for (const p of [member, browser, revokedBrowser, revoked, adminAal1, admin]) {
+      await authorizationOf(deps, p.identityId)
+    }
   })
 
   afterAll(async () => {

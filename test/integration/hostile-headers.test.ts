@@ -5,6 +5,7 @@ import request from "supertest"
 import { ROOT } from "../../scripts/stack"
 import { inProcessApp } from "../harness/app"
 import { browserRegistration } from "../harness/browser-session"
+import { eventually } from "../harness/eventually"
 import { startPrivateStack } from "../harness/private-stack"
 import { stackInfo } from "../harness/stack-info"
 
@@ -84,6 +85,37 @@ describe("security headers", () => {
     }
   })
 
+  it("when a browser opens a path that is no page of the UI, then it gets the UI's not-found page with status 404 and the same headers", async () => {
+    const base = stackInfo().publicUrl
+    for (const p of ["/no-such-page", "/login/extra", "/admin/identities", "/settingsx"]) {
+      const res = await raw(`${base}${p}`, { host: new URL(base).host })
+      expect([p, res.status]).toEqual([p, 404])
+      expect(res.headers["content-type"]).toMatch(/text\/html/)
+      expect(res.body).toMatch(/<div id="root">/)
+      expectSecurityHeaders(res.headers)
+    }
+    for (const p of ["/", "/login", "/settings", "/admin", "/admin/users/x"]) {
+      const res = await raw(`${base}${p}`, { host: new URL(base).host })
+      expect([p, res.status]).toEqual([p, 200])
+    }
+  })
+
+  it("when a browser asks for an asset that is not in the build, then it is a 404 with the headers, and the service logs no error for it", async () => {
+    const base = stackInfo().publicUrl
+    const name = `/assets/index-${Date.now().toString(36)}.js`
+    const res = await raw(`${base}${name}`, { host: new URL(base).host })
+    expect(res.status).toBe(404)
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: "NOT_FOUND" } })
+    expectSecurityHeaders(res.headers)
+    const log = () => readFileSync(path.join(stackInfo().dataDir, "service.log"), "utf8")
+    await eventually(async () => expect(log()).toContain(name))
+    const lines = log()
+      .split("\n")
+      .filter((l) => l.includes(name))
+    for (const line of lines) expect(JSON.parse(line).level).toBeLessThan(50)
+    expect(lines.join("\n")).not.toMatch(/ENOENT|stack/)
+  })
+
   it("when the UI is built, then its HTML has no inline script or handler the CSP would block", () => {
     const html = readFileSync(path.join(ROOT, "ui/dist/index.html"), "utf8")
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)]
@@ -135,6 +167,8 @@ describe("host header", () => {
         expect([host, p, res.status]).toEqual([host, p, 421])
         expect(JSON.parse(res.body)).toMatchObject({ error: { code: "MISDIRECTED_REQUEST" } })
         expect(res.headers["set-cookie"]).toBeUndefined()
+        // A refused page is still a page a browser may render: same headers as any other.
+        expectSecurityHeaders(res.headers)
       }
     }
   })

@@ -11,15 +11,18 @@ import {
 import os from "node:os"
 import path from "node:path"
 import { parse } from "yaml"
+import { composeEnvFile } from "../compose/env-file"
 
 /**
- * The docker compose stack, as compose itself reads it: `docker compose config --format json`
- * (no Docker engine needed) when the compose plugin is installed, otherwise the same file
- * parsed with `yaml` and interpolated here following the Compose spec's rules.
+ * The docker compose stack, as Docker Compose itself reads it: `config --format json` of the
+ * real compose binary (no engine needed). `.ci/run` builds that binary before the tests
+ * (test/compose/go-tool.sh); without one these checks are skipped, and the compose test
+ * (`npm run test:compose`) validates the file by starting it.
  */
 
 const ROOT = path.resolve(__dirname, "../..")
 const COMPOSE_FILE = path.join(ROOT, "docker-compose.yml")
+const BUILD_SECRETS_FILE = path.join(ROOT, "docker-compose.build-secrets.yml")
 const ENV_EXAMPLE = path.join(ROOT, ".env.example")
 const KRATOS_DIR = path.join(ROOT, "kratos")
 const KRATOS_IMAGE = "oryd/kratos:v1.3.1"
@@ -49,14 +52,14 @@ interface Mount {
 }
 interface Service {
   image?: string
-  build?: unknown
+  build?: { context: string; dockerfile: string; secrets?: { source: string }[] }
   command: string[]
   entrypoint: string[]
   environment: Env
   ports: Port[]
   volumes: Mount[]
   depends_on: Record<string, string>
-  healthcheck?: { test?: string[] | string; disable?: boolean }
+  healthcheck?: { test?: string[]; disable?: boolean }
   restart?: string
   user?: string
   network_mode?: string
@@ -66,30 +69,33 @@ interface Stack {
   volumes: Record<string, unknown>
 }
 
-// --- loading --------------------------------------------------------------------------------
+// --- the compose binary ---------------------------------------------------------------------
 
-function composePluginWorks(): boolean {
-  const r = spawnSync("docker", ["compose", "version"], {
-    encoding: "utf8",
-    env: cleanEnv(),
-  })
-  return r.status === 0
-}
-
-/** Only what the docker CLI needs: variables of the caller's shell would override the env file. */
+/** Only what compose needs: variables of the caller's shell would override the env file. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const keep = ["PATH", "HOME", "DOCKER_CONFIG", "TMPDIR"]
   return Object.fromEntries(keep.filter((k) => process.env[k]).map((k) => [k, process.env[k]]))
 }
 
-const PARSER = composePluginWorks() ? "docker compose config" : "yaml + Compose interpolation"
-
-function loadStack(env: Env): Stack {
-  const raw = PARSER === "docker compose config" ? viaDockerCompose(env) : viaYaml(env)
-  return normalize(raw)
+/** COMPOSE_BIN, else the binary go-tool.sh caches, else the docker CLI's compose plugin. */
+function findCompose(): string[] | null {
+  const works = (cmd: string[]) =>
+    spawnSync(cmd[0]!, [...cmd.slice(1), "version"], { encoding: "utf8", env: cleanEnv() })
+      .status === 0
+  if (process.env.COMPOSE_BIN) return [process.env.COMPOSE_BIN]
+  const version = /COMPOSE_VERSION:-(v[\d.]+)/.exec(
+    readFileSync(path.join(ROOT, "test/compose/go-tool.sh"), "utf8"),
+  )?.[1]
+  const cache = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache")
+  const cached = path.join(cache, "kratos-guard", `docker-compose-${version}`)
+  if (existsSync(cached) && works([cached])) return [cached]
+  if (works(["docker", "compose"])) return ["docker", "compose"]
+  return null
 }
 
-function viaDockerCompose(env: Env): unknown {
+const COMPOSE = findCompose()
+
+function compose(env: Env, args: string[], files = [COMPOSE_FILE]) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "kg-compose-"))
   try {
     const envFile = path.join(dir, "stack.env")
@@ -100,61 +106,29 @@ function viaDockerCompose(env: Env): unknown {
         .join(""),
     )
     const out = spawnSync(
-      "docker",
+      COMPOSE![0]!,
       [
-        "compose",
-        "-f",
-        COMPOSE_FILE,
+        ...COMPOSE!.slice(1),
+        ...files.flatMap((f) => ["-f", f]),
         "--project-directory",
         ROOT,
         "--env-file",
         envFile,
-        "config",
-        "--format",
-        "json",
+        ...args,
       ],
       { encoding: "utf8", env: cleanEnv(), cwd: ROOT },
     )
-    if (out.status !== 0) throw new Error(`docker compose config failed: ${out.stderr}`)
-    // `config` re-escapes every `$` as `$$` so its output stays valid compose.
-    return mapStrings(JSON.parse(out.stdout), (s) => s.replace(/\$\$/g, "$"))
+    if (out.status !== 0) throw new Error(`docker compose ${args.join(" ")} failed: ${out.stderr}`)
+    return out.stdout
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-function viaYaml(env: Env): unknown {
-  const doc: unknown = parse(readFileSync(COMPOSE_FILE, "utf8"), {
-    merge: true,
-  })
-  return mapStrings(doc, (s) => interpolate(s, env))
-}
-
-/** Compose-spec interpolation: $$, $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?e}, ${VAR?e}, ${VAR:+r}, ${VAR+r}. */
-function interpolate(input: string, env: Env): string {
-  const pattern =
-    /\$(?:(\$)|([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\})/g
-  return input.replace(pattern, (whole, dollar, bare, name, op, arg = "") => {
-    if (dollar) return "$"
-    const key: string = bare ?? name
-    const value = env[key]
-    const set = value !== undefined
-    const nonEmpty = set && value !== ""
-    const given = op?.startsWith(":") ? nonEmpty : set
-    switch (op?.replace(":", "")) {
-      case undefined:
-        return value ?? ""
-      case "-":
-        return given ? value! : interpolate(arg, env)
-      case "+":
-        return given ? interpolate(arg, env) : ""
-      case "?":
-        if (!given) throw new Error(`required variable ${key} is missing a value: ${arg}`)
-        return value!
-      default:
-        throw new Error(`unsupported interpolation ${whole}`)
-    }
-  })
+function loadStack(env: Env, files?: string[]): Stack {
+  const json = JSON.parse(compose(env, ["config", "--format", "json"], files)) as unknown
+  // `config` re-escapes every `$` as `$$` so its output stays valid compose.
+  return normalize(mapStrings(json, (s) => s.replace(/\$\$/g, "$")))
 }
 
 function mapStrings(value: unknown, f: (s: string) => string): unknown {
@@ -166,7 +140,7 @@ function mapStrings(value: unknown, f: (s: string) => string): unknown {
   return value
 }
 
-/** Long and short syntaxes alike, into the shapes the assertions read. */
+/** Compose's canonical output, in the shapes the assertions read. */
 function normalize(doc: unknown): Stack {
   const d = doc as {
     services?: Record<string, Record<string, unknown>>
@@ -176,13 +150,29 @@ function normalize(doc: unknown): Stack {
   for (const [name, s] of Object.entries(d.services ?? {})) {
     services[name] = {
       image: s.image as string | undefined,
-      build: s.build,
-      command: argv(s.command),
-      entrypoint: argv(s.entrypoint),
-      environment: environment(s.environment),
-      ports: ((s.ports as unknown[]) ?? []).map(port),
-      volumes: ((s.volumes as unknown[]) ?? []).map(mount),
-      depends_on: dependsOn(s.depends_on),
+      build: s.build as Service["build"],
+      command: (s.command as string[] | null) ?? [],
+      entrypoint: (s.entrypoint as string[] | null) ?? [],
+      environment: Object.fromEntries(
+        Object.entries((s.environment as Record<string, string | null>) ?? {}).map(([k, v]) => [
+          k,
+          v ?? "",
+        ]),
+      ),
+      ports: ((s.ports as Port[]) ?? []).map((p) => ({
+        target: Number(p.target),
+        published: p.published,
+        host_ip: p.host_ip,
+      })),
+      volumes: ((s.volumes as Mount[]) ?? []).map((m) => ({
+        ...m,
+        read_only: m.read_only === true,
+      })),
+      depends_on: Object.fromEntries(
+        Object.entries((s.depends_on as Record<string, { condition: string }>) ?? {}).map(
+          ([k, o]) => [k, o.condition],
+        ),
+      ),
       healthcheck: s.healthcheck as Service["healthcheck"],
       restart: s.restart as string | undefined,
       user: s.user as string | undefined,
@@ -190,76 +180,6 @@ function normalize(doc: unknown): Stack {
     }
   }
   return { services, volumes: d.volumes ?? {} }
-}
-
-function argv(v: unknown): string[] {
-  if (v === undefined || v === null) return []
-  if (Array.isArray(v)) return v.map(String)
-  return String(v).split(/\s+/).filter(Boolean)
-}
-
-function environment(v: unknown): Env {
-  if (!v) return {}
-  if (Array.isArray(v)) {
-    return Object.fromEntries(
-      v.map((e: string) => {
-        const i = e.indexOf("=")
-        return i < 0 ? [e, ""] : [e.slice(0, i), e.slice(i + 1)]
-      }),
-    )
-  }
-  return Object.fromEntries(
-    Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, x === null ? "" : String(x)]),
-  )
-}
-
-function port(p: unknown): Port {
-  if (typeof p === "object" && p !== null) {
-    const o = p as Record<string, unknown>
-    return {
-      target: Number(o.target),
-      published: o.published === undefined ? undefined : String(o.published),
-      host_ip: o.host_ip as string | undefined,
-    }
-  }
-  const parts = String(p)
-    .replace(/\/(tcp|udp)$/, "")
-    .split(":")
-  const target = Number(parts.pop())
-  const published = parts.pop()
-  const host_ip = parts.length ? parts.join(":") : undefined
-  return { target, published, host_ip }
-}
-
-function mount(m: unknown): Mount {
-  if (typeof m === "object" && m !== null) {
-    const o = m as Record<string, unknown>
-    return {
-      type: String(o.type),
-      source: o.source as string | undefined,
-      target: String(o.target),
-      read_only: o.read_only === true,
-    }
-  }
-  const [source, target, mode = ""] = String(m).split(":")
-  const isPath = /^[./~]/.test(source!)
-  return {
-    type: isPath ? "bind" : "volume",
-    source,
-    target: target!,
-    read_only: mode.split(",").includes("ro"),
-  }
-}
-
-function dependsOn(v: unknown): Record<string, string> {
-  if (!v) return {}
-  if (Array.isArray(v)) return Object.fromEntries(v.map((n: string) => [n, "service_started"]))
-  return Object.fromEntries(
-    Object.entries(v as Record<string, { condition?: string }>).map(([k, o]) => [
-      k,
-      o?.condition ?? "service_started",
-    ]),
-  )
 }
 
 // --- the env files ----------------------------------------------------------------------------
@@ -314,7 +234,9 @@ function publishedPorts(stack: Stack): Array<{ service: string } & Port> {
 
 // --- tests ----------------------------------------------------------------------------------
 
-describe(`docker-compose.yml (read by ${PARSER})`, () => {
+const describeWithCompose = COMPOSE ? describe : describe.skip
+
+describeWithCompose("docker-compose.yml, as `docker compose config` reads it", () => {
   const env = sentinelEnv()
   let stack: Stack
 
@@ -389,7 +311,7 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
           name,
           test: expect.anything(),
         })
-        expect(argv(s.healthcheck!.test).length).toBeGreaterThan(1)
+        expect(s.healthcheck!.test!.length).toBeGreaterThan(1)
       }
     })
 
@@ -399,7 +321,7 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
     })
 
     it("then the service's healthcheck asks its own /health/ready with node", () => {
-      const test = argv(stack.services.service!.healthcheck!.test).join(" ")
+      const test = stack.services.service!.healthcheck!.test!.join(" ")
       expect(test).toMatch(/\bnode\b/)
       expect(test).toContain("http://127.0.0.1:4455/health/ready")
     })
@@ -421,6 +343,12 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
       })
       expect(k.command.slice(0, 3)).toEqual(["serve", "-c", "/rendered/kratos.yml"])
       expect(k.command).toContain("--watch-courier")
+    })
+
+    it("then Kratos runs in production mode: without --dev, so its cookies are Secure", () => {
+      for (const name of ["kratos", "kratos-migrate"]) {
+        expect([name, stack.services[name]!.command.includes("--dev")]).toEqual([name, false])
+      }
     })
 
     it("then the service starts only once postgres and kratos are healthy", () => {
@@ -464,6 +392,38 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
     it("then Kratos's public and admin ports are reachable inside the network only", () => {
       for (const p of publishedPorts(stack)) expect([4433, 4434]).not.toContain(p.target)
       expect(stack.services.kratos!.ports).toEqual([])
+    })
+
+    it("then the service's port is bound to every interface unless PUBLIC_BIND names one", () => {
+      const withoutBind = { ...env }
+      delete withoutBind.PUBLIC_BIND
+      expect(loadStack(withoutBind).services.service!.ports[0]!.host_ip).toBe("0.0.0.0")
+      const local = loadStack({ ...env, PUBLIC_BIND: "127.0.0.1" })
+      expect(local.services.service!.ports[0]!.host_ip).toBe("127.0.0.1")
+    })
+
+    it("then the service keeps hook deliveries 7 days unless HOOK_DELIVERY_RETENTION_DAYS says otherwise", () => {
+      const without = { ...env }
+      delete without.HOOK_DELIVERY_RETENTION_DAYS
+      expect(loadStack(without).services.service!.environment.HOOK_DELIVERY_RETENTION_DAYS).toBe(
+        "7",
+      )
+    })
+
+    it("then with docker-compose.build-secrets.yml the service image's build gets the CA bundle and npm config as secrets, and refuses to start without them", () => {
+      const files = [COMPOSE_FILE, BUILD_SECRETS_FILE]
+      const withSecrets = loadStack(
+        { ...env, BUILD_CA_CERTIFICATES: ENV_EXAMPLE, BUILD_NPMRC: "/dev/null" },
+        files,
+      )
+      for (const name of ["service", "kratos-config"]) {
+        const sources = (withSecrets.services[name]!.build!.secrets ?? []).map((x) => x.source)
+        expect([name, sources.sort()]).toEqual([name, ["ca_certificates", "npmrc"]])
+      }
+      expect(() => loadStack({ ...env, BUILD_NPMRC: "/dev/null" }, files)).toThrow(
+        "BUILD_CA_CERTIFICATES",
+      )
+      expect(stack.services.service!.build!.secrets ?? []).toEqual([])
     })
 
     it("then the mail inbox listens on the loopback by default", () => {
@@ -520,7 +480,9 @@ describe(`docker-compose.yml (read by ${PARSER})`, () => {
       }
       const secretish = /PASSWORD|SECRET|API_KEY|TOKEN|^DSN$|DATABASE_URL/
       for (const [name, s] of Object.entries(raw.services)) {
-        for (const [key, value] of Object.entries(environment(s.environment))) {
+        for (const [key, value] of Object.entries(
+          (s.environment as Record<string, string>) ?? {},
+        )) {
           if (secretish.test(key))
             expect({ name, key, value }).toEqual({
               name,
@@ -554,9 +516,28 @@ describe(".env.example", () => {
     expect(missing).toEqual([])
   })
 
-  it("when used as the env file, then the stack parses", () => {
+  const itWithCompose = COMPOSE ? it : it.skip
+  itWithCompose("when used as the env file, then the stack parses", () => {
     expect(() => loadStack(example)).not.toThrow()
   })
+
+  itWithCompose(
+    "when the compose test writes its .env from it, then no placeholder is left, each secret is fresh and the stack parses",
+    () => {
+      const settings = { PUBLIC_URL: "http://localhost:40123", PUBLIC_PORT: "40123" }
+      const first = parseEnvFile(composeEnvFile(text, settings))
+      const second = parseEnvFile(composeEnvFile(text, settings))
+      expect(Object.keys(first).sort()).toEqual(Object.keys(example).sort())
+      for (const name of REQUIRED_SECRETS) {
+        expect(first[name]).not.toMatch(/change-me/)
+        expect(first[name]).not.toBe(second[name])
+      }
+      expect(first.KRATOS_SECRET_CIPHER).toMatch(/^[0-9a-f]{32}$/)
+      expect(first.PUBLIC_URL).toBe("http://localhost:40123")
+      const stack = loadStack(first)
+      expect(stack.services.service!.ports[0]!.published).toBe("40123")
+    },
+  )
 
   it("when read, then every secret is a change-me placeholder and says how to generate one", () => {
     for (const name of REQUIRED_SECRETS)
@@ -569,86 +550,89 @@ describe(".env.example", () => {
   })
 })
 
-describe("the kratos-config entrypoint (kratos/compose-entrypoint.sh, as the image runs it)", () => {
-  let dir: string
-  const uid = process.getuid?.() ?? 0
-  const gid = process.getgid?.() ?? 0
+describeWithCompose(
+  "the kratos-config entrypoint (kratos/compose-entrypoint.sh, as the image runs it)",
+  () => {
+    let dir: string
+    const uid = process.getuid?.() ?? 0
+    const gid = process.getgid?.() ?? 0
 
-  beforeAll(() => {
-    // The same bundle webhooks/Dockerfile builds into dist/kratos/.
-    dir = mkdtempSync(path.join(os.tmpdir(), "kg-kratos-config-"))
-    const esbuild = require("esbuild") as typeof import("esbuild")
-    esbuild.buildSync({
-      entryPoints: [path.join(KRATOS_DIR, "render-config.ts")],
-      bundle: true,
-      platform: "node",
-      target: "node20",
-      packages: "external",
-      outfile: path.join(dir, "render-config.js"),
-      logLevel: "silent",
+    beforeAll(() => {
+      // The same bundle webhooks/Dockerfile builds into dist/kratos/.
+      dir = mkdtempSync(path.join(os.tmpdir(), "kg-kratos-config-"))
+      const esbuild = require("esbuild") as typeof import("esbuild")
+      esbuild.buildSync({
+        entryPoints: [path.join(KRATOS_DIR, "render-config.ts")],
+        bundle: true,
+        platform: "node",
+        target: "node20",
+        packages: "external",
+        outfile: path.join(dir, "render-config.js"),
+        logLevel: "silent",
+      })
+      copyFileSync(path.join(KRATOS_DIR, "kratos.yml"), path.join(dir, "kratos.yml"))
+      copyFileSync(
+        path.join(KRATOS_DIR, "compose-entrypoint.sh"),
+        path.join(dir, "compose-entrypoint.sh"),
+      )
     })
-    copyFileSync(path.join(KRATOS_DIR, "kratos.yml"), path.join(dir, "kratos.yml"))
-    copyFileSync(
-      path.join(KRATOS_DIR, "compose-entrypoint.sh"),
-      path.join(dir, "compose-entrypoint.sh"),
-    )
-  })
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+    afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  let composeEnv: Env
+    let composeEnv: Env
 
-  beforeAll(() => {
-    composeEnv = loadStack(sentinelEnv()).services["kratos-config"]!.environment
-  })
+    beforeAll(() => {
+      composeEnv = loadStack(sentinelEnv()).services["kratos-config"]!.environment
+    })
 
-  function run(overrides: Env) {
-    const out = path.join(dir, `kratos-${Math.random().toString(36).slice(2)}.yml`)
-    const env = {
-      PATH: process.env.PATH!,
-      NODE_PATH: path.join(ROOT, "node_modules"),
-      ...composeEnv,
-      KRATOS_RENDERED_CONFIG: out,
-      KRATOS_UID: String(uid),
-      KRATOS_GID: String(gid),
-      ...overrides,
+    function run(overrides: Env) {
+      const out = path.join(dir, `kratos-${Math.random().toString(36).slice(2)}.yml`)
+      const env = {
+        PATH: process.env.PATH!,
+        NODE_PATH: path.join(ROOT, "node_modules"),
+        ...composeEnv,
+        KRATOS_RENDERED_CONFIG: out,
+        KRATOS_UID: String(uid),
+        KRATOS_GID: String(gid),
+        ...overrides,
+      }
+      const r = spawnSync("sh", [path.join(dir, "compose-entrypoint.sh")], {
+        env,
+        encoding: "utf8",
+      })
+      return { ...r, out }
     }
-    const r = spawnSync("sh", [path.join(dir, "compose-entrypoint.sh")], {
-      env,
-      encoding: "utf8",
+
+    it("when the secrets are valid, then it renders a private Kratos config that points at the mounted folder", () => {
+      const r = run({})
+      expect(r.stderr).toBe("")
+      expect(r.status).toBe(0)
+      expect(statSync(r.out).mode & 0o777).toBe(0o600)
+      const config = parse(readFileSync(r.out, "utf8"))
+      expect(config.serve.public.base_url).toBe("https://id.example.test/")
+      expect(config.identity.schemas[0].url).toBe("file:///etc/config/kratos/identity.schema.json")
+      expect(config.secrets.cipher).toEqual(["c1pher0123456789abcdef0123456789"])
+      expect(config.courier.smtp.connection_uri).toBe("smtp://mailpit:1025/?disable_starttls=true")
+      expect(JSON.stringify(config)).toContain("http://service:4455/hooks/")
     })
-    return { ...r, out }
-  }
 
-  it("when the secrets are valid, then it renders a private Kratos config that points at the mounted folder", () => {
-    const r = run({})
-    expect(r.stderr).toBe("")
-    expect(r.status).toBe(0)
-    expect(statSync(r.out).mode & 0o777).toBe(0o600)
-    const config = parse(readFileSync(r.out, "utf8"))
-    expect(config.serve.public.base_url).toBe("https://id.example.test/")
-    expect(config.identity.schemas[0].url).toBe("file:///etc/config/kratos/identity.schema.json")
-    expect(config.secrets.cipher).toEqual(["c1pher0123456789abcdef0123456789"])
-    expect(config.courier.smtp.connection_uri).toBe("smtp://mailpit:1025/?disable_starttls=true")
-    expect(JSON.stringify(config)).toContain("http://service:4455/hooks/")
-  })
-
-  it("when it gets the .env.example placeholders, then it refuses to render", () => {
-    const example = parseEnvFile(readFileSync(ENV_EXAMPLE, "utf8"))
-    const r = run({
-      KRATOS_WEBHOOK_API_KEY: example.KRATOS_WEBHOOK_API_KEY!,
-      KRATOS_SECRET_COOKIE: example.KRATOS_SECRET_COOKIE!,
-      KRATOS_SECRET_CIPHER: example.KRATOS_SECRET_CIPHER!,
+    it("when it gets the .env.example placeholders, then it refuses to render", () => {
+      const example = parseEnvFile(readFileSync(ENV_EXAMPLE, "utf8"))
+      const r = run({
+        KRATOS_WEBHOOK_API_KEY: example.KRATOS_WEBHOOK_API_KEY!,
+        KRATOS_SECRET_COOKIE: example.KRATOS_SECRET_COOKIE!,
+        KRATOS_SECRET_CIPHER: example.KRATOS_SECRET_CIPHER!,
+      })
+      expect(r.status).not.toBe(0)
+      expect(r.stderr).toMatch(/placeholder/)
+      expect(existsSync(r.out)).toBe(false)
     })
-    expect(r.status).not.toBe(0)
-    expect(r.stderr).toMatch(/placeholder/)
-    expect(existsSync(r.out)).toBe(false)
-  })
 
-  it("when the cipher secret is not 32 characters, then it refuses to render", () => {
-    const r = run({ KRATOS_SECRET_CIPHER: "too-short-0123456789" })
-    expect(r.status).not.toBe(0)
-    expect(r.stderr).toContain("KRATOS_SECRET_CIPHER")
-    expect(existsSync(r.out)).toBe(false)
-  })
-})
+    it("when the cipher secret is not 32 characters, then it refuses to render", () => {
+      const r = run({ KRATOS_SECRET_CIPHER: "too-short-0123456789" })
+      expect(r.status).not.toBe(0)
+      expect(r.stderr).toContain("KRATOS_SECRET_CIPHER")
+      expect(existsSync(r.out)).toBe(false)
+    })
+  },
+)

@@ -48,3 +48,20 @@ describe("service configuration", () => {
     expect(() => loadConfig({ ...valid, SECURITY_TEAM_EMAILS: "a@x.io,nope" })).toThrow(ConfigError)
   })
 })
+
+describe("hook delivery retention", () => {
+  it("when HOOK_DELIVERY_RETENTION_DAYS is unset, then deliveries are kept 7 days; a set value between 1 and 3650 is taken", () => {
+    expect(loadConfig(valid).HOOK_DELIVERY_RETENTION_DAYS).toBe(7)
+    expect(
+      loadConfig({ ...valid, HOOK_DELIVERY_RETENTION_DAYS: "30" }).HOOK_DELIVERY_RETENTION_DAYS,
+    ).toBe(30)
+  })
+
+  it("when HOOK_DELIVERY_RETENTION_DAYS is 0, negative, fractional or not a number, then the service refuses to start", () => {
+    for (const v of ["0", "-1", "1.5", "week", "3651"]) {
+      expect(() => loadConfig({ ...valid, HOOK_DELIVERY_RETENTION_DAYS: v })).toThrow(
+        /HOOK_DELIVERY_RETENTION_DAYS/,
+      )
+    }
+  })
+})

@@ -1,4 +1,7 @@
 import express from "express"
+import { mkdtempSync, rmSync } from "node:fs"
+import os from "node:os"
+import path from "node:path"
 import pino from "pino"
 import request from "supertest"
 import { AppError, errorHandler } from "../../webhooks/errors"
@@ -49,5 +52,26 @@ describe("error answers", () => {
     const req = request(appThrowing(new Error("must not run"))).post("/hooks/x")
     const res = await (key ? req.set("Authorization", `Bearer ${key}`) : req)
     expect(res.status).toBe(401)
+  })
+
+  it("when a static file is missing (serve-static without fallthrough, as /assets), then the answer is 404 and nothing is logged as an error", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "kg-assets-"))
+    const lines: string[] = []
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(line) })
+    const app = express()
+    app.use("/assets", express.static(dir, { fallthrough: false }))
+    app.use(errorHandler(log))
+    try {
+      const res = await request(app).get("/assets/index-deadbeef.js")
+      expect(res.status).toBe(404)
+      expect(res.body.error).toMatchObject({ code: "NOT_FOUND", message: "not found" })
+      expect(JSON.stringify(res.body)).not.toContain(dir)
+      const traversal = await request(app).get("/assets/%2e%2e%2fsecret")
+      expect(traversal.status).toBeGreaterThanOrEqual(400)
+      expect(traversal.status).toBeLessThan(500)
+      expect(lines).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

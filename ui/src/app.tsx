@@ -17,10 +17,12 @@ const SettingsPage = page(() => import("./pages/settings-page"), "SettingsPage")
 const LogoutPage = page(() => import("./pages/logout-page"), "LogoutPage")
 const NotFoundPage = page(() => import("./pages/not-found-page"), "NotFoundPage")
 const AdminConsole = page(() => import("./admin/admin-console"), "AdminConsole")
+import { pagePath, type UiPage } from "../../webhooks/routes/ui-pages"
 
 // Every page change is a full navigation (Kratos redirects, native form posts), so routing is
-// just a lookup on the path the document was loaded with.
-const routes: Record<string, () => ReactNode> = {
+// just a lookup on the path the document was loaded with. The server answers 404 for any path
+// not in UI_PAGES, so the two lists are one.
+const routes: Record<UiPage, () => ReactNode> = {
   "/login": () => <LoginPage />,
   "/registration": () => <RegistrationPage />,
   "/recovery": () => <RecoveryPage />,
@@ -32,10 +34,12 @@ const routes: Record<string, () => ReactNode> = {
 }
 
 export function App() {
-  const path = window.location.pathname.replace(/(.)\/+$/, "$1")
+  const path = pagePath(window.location.pathname)
   // The admin console routes its own sub-pages (/admin/team, /admin/users/<id>, …).
   const route =
-    path === "/admin" || path.startsWith("/admin/") ? () => <AdminConsole /> : routes[path]
+    path === "/admin" || path.startsWith("/admin/")
+      ? () => <AdminConsole />
+      : (routes[path as UiPage] as (() => ReactNode) | undefined)
   return (
     <Suspense fallback={<Loading label="Loading…" />}>
       {route ? route() : <NotFoundPage />}

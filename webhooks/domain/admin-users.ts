@@ -1,12 +1,23 @@
 import type { Identity } from "@ory/client"
 import axios from "axios"
-import type { Database } from "../../db/client"
+import type { Database, Db } from "../../db/client"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { posture, readPublicMetadata, summarise, type CredentialSummary } from "../kratos/identity"
 import { appendAudit, type AuditEventName } from "./audit"
+import {
+  authorizedSummary,
+  bumpRevision,
+  changeAuthorization,
+  insertAuthorization,
+  kratosSide,
+  loadAuthorizations,
+  seedFrom,
+  withAuthorization,
+  withKratosWrite,
+  type Authorization,
+} from "./authorization"
 import { enqueueFor } from "./notifications"
-import { writeMetadata } from "./force-password-change"
 import type { Role } from "./org-policy"
 import type { RoleActor } from "./roles"
 
@@ -56,9 +67,14 @@ export async function listUsers(
     pageToken = nextPageToken(res.headers.link as string | undefined)
   } while (pageToken && all.length < LIST_CAP)
 
+  // Role, flag and state as the service decides them; Kratos's copy for anyone it has no record of.
+  const records = await loadAuthorizations(
+    d.database.db,
+    all.map((i) => i.id),
+  )
   const needle = q.search?.toLowerCase().trim()
   const items = all
-    .map(toListItem)
+    .map((i) => toListItem(i, records.get(i.id)))
     .filter((u) => !q.role || u.role === q.role)
     .filter((u) => !needle || `${u.email ?? ""} ${u.name ?? ""}`.toLowerCase().includes(needle))
     .sort((a, b) => (a.email ?? "").localeCompare(b.email ?? ""))
@@ -75,8 +91,8 @@ function nextPageToken(link: string | undefined): string | undefined {
     : undefined
 }
 
-function toListItem(i: Identity): UserListItem {
-  const summary = summarise(i)
+function toListItem(i: Identity, record: Authorization | undefined): UserListItem {
+  const summary = record ? withAuthorization(summarise(i), record) : summarise(i)
   const methods = posture(summary).methods
   const traits = (i.traits ?? {}) as { email?: unknown; name?: { first?: unknown; last?: unknown } }
   const name = [traits.name?.first, traits.name?.last]
@@ -86,18 +102,19 @@ function toListItem(i: Identity): UserListItem {
     id: i.id,
     email: typeof traits.email === "string" ? traits.email : null,
     name: name || null,
-    role: readPublicMetadata(i.metadata_public).role,
-    state: i.state ?? null,
+    role: record ? summary.role : readPublicMetadata(i.metadata_public).role,
+    state: summary.state,
     created_at: i.created_at ?? null,
     second_factors: methods.filter((m) => m === "totp" || m === "webauthn"),
     force_password_change: summary.metadataPublic.force_password_change?.required ?? false,
   }
 }
 
+/** The person as the admin console shows them: Kratos's credentials, the service's record. */
 async function target(d: AdminDeps, id: string): Promise<CredentialSummary> {
-  const s = await d.kratos.summary(id)
-  if (!s) throw new AppError("NOT_FOUND", "no such user")
-  return s
+  const found = await authorizedSummary(d, id)
+  if (!found) throw new AppError("NOT_FOUND", "no such user")
+  return found.summary
 }
 
 function refuseSelf(actor: AdminActor, targetId: string, what: string): void {
@@ -105,7 +122,7 @@ function refuseSelf(actor: AdminActor, targetId: string, what: string): void {
 }
 
 /** Admins manage members; only a super admin acts on admins and super admins. */
-function requireRank(actor: AdminActor, t: CredentialSummary): void {
+function requireRank(actor: AdminActor, t: { role: string }): void {
   if (t.role !== "member" && actor.role !== "super_admin") {
     throw new AppError("FORBIDDEN", "only a super admin can do this to an admin")
   }
@@ -113,7 +130,8 @@ function requireRank(actor: AdminActor, t: CredentialSummary): void {
 
 /**
  * Writes the audit entry and, for events that notify (2FA reset, deactivation), the outbox rows
- * for the manager and the security team in the same transaction.
+ * for the manager and the security team, in `tx` (the change's own transaction) or in one of
+ * their own.
  */
 async function audit(
   d: AdminDeps,
@@ -122,11 +140,11 @@ async function audit(
   subject: CredentialSummary | null,
   details: Record<string, unknown>,
   dedupKey: string,
-  notify = false,
+  notify: { manager: CredentialSummary | null } | null = null,
+  tx?: Db,
 ) {
-  const manager = notify && subject?.managerId ? await d.kratos.summary(subject.managerId) : null
-  return d.database.db.transaction(async (tx) => {
-    const entry = await appendAudit(tx, {
+  const write = async (db: Db) => {
+    const entry = await appendAudit(db, {
       event,
       actorType: "admin",
       actorId: actor.id,
@@ -139,13 +157,13 @@ async function audit(
       dedupKey,
     })
     if (notify && subject && entry.inserted) {
-      await enqueueFor(tx, {
+      await enqueueFor(db, {
         auditEventId: entry.eventId,
         event,
         subject: {
           id: subject.identityId,
           email: subject.email,
-          managerEmail: manager?.email ?? null,
+          managerEmail: notify.manager?.email ?? null,
         },
         actor: { id: actor.id, email: actor.email },
         details,
@@ -157,8 +175,12 @@ async function audit(
       })
     }
     return entry
-  })
+  }
+  return tx ? write(tx) : d.database.db.transaction(write)
 }
+
+const managerOf = (d: AdminDeps, s: CredentialSummary) =>
+  s.managerId ? d.kratos.summary(s.managerId) : Promise.resolve(null)
 
 /** A person's record for the admin console: security posture, manager, sessions. */
 export async function userDetail(d: AdminDeps, actor: AdminActor, id: string) {
@@ -204,14 +226,26 @@ export async function setManager(
   if (managerId === id) throw new AppError("BAD_REQUEST", "a person can't be their own manager")
   if (managerId && !(await d.kratos.summary(managerId)))
     throw new AppError("BAD_REQUEST", "no such manager")
-  await writeMetadata(d.kratos, id, { admin: { ...s.metadataAdmin, manager_id: managerId } })
-  await audit(
+  await changeAuthorization(
     d,
-    actor,
-    "admin.manager_changed",
-    s,
-    { from: s.managerId, to: managerId },
-    `manager:${actor.requestId}`,
+    id,
+    { by: actor.id, requestId: actor.requestId, source: "admin" },
+    (current) =>
+      current.managerId === managerId
+        ? { set: null, result: null }
+        : { set: { managerId }, result: null },
+    async (tx, before, after) => {
+      await audit(
+        d,
+        actor,
+        "admin.manager_changed",
+        withAuthorization(s, after),
+        { from: before.managerId, to: managerId },
+        `manager:${actor.requestId}`,
+        null,
+        tx,
+      )
+    },
   )
   return { manager_id: managerId }
 }
@@ -224,27 +258,42 @@ export async function resetTwoFactor(d: AdminDeps, actor: AdminActor, id: string
   refuseSelf(actor, id, "reset two-factor authentication for")
   const s = await target(d, id)
   requireRank(actor, s)
-  const removed: string[] = []
-  for (const type of ["totp", "lookup_secret", "webauthn"] as const) {
-    try {
-      await d.kratos.identities.deleteIdentityCredentials({ id, type })
-      removed.push(type)
-    } catch (err) {
-      if (!(axios.isAxiosError(err) && err.response?.status === 404)) throw err
+  const manager = await managerOf(d, s)
+  // Under the identity's lock and never during a settings submit Kratos is persisting: that
+  // submit would write the removed factors back (it writes the identity it loaded), and these
+  // deletes rewrite the whole identity too.
+  const done = await withKratosWrite(d, id, async (tx, record) => {
+    requireRank(actor, record)
+    const removed: string[] = []
+    for (const type of ["totp", "lookup_secret", "webauthn"] as const) {
+      try {
+        await d.kratos.identities.deleteIdentityCredentials({ id, type })
+        removed.push(type)
+      } catch (err) {
+        if (!(axios.isAxiosError(err) && err.response?.status === 404)) throw err
+      }
     }
-  }
-  await d.kratos.identities.deleteIdentitySessions({ id }).catch(ignore404)
-  const after = await target(d, id)
-  const entry = await audit(
-    d,
-    actor,
-    "admin.2fa_reset",
-    after,
-    { removed, sessions_revoked: true },
-    `2fa_reset:${actor.requestId}`,
-    true,
-  )
-  return { removed, eventId: entry.eventId, subject: after }
+    await bumpRevision(d.kratos, id)
+    await d.kratos.identities.deleteIdentitySessions({ id }).catch(ignore404)
+    const after = await d.kratos.summary(id)
+    if (!after) throw new AppError("NOT_FOUND", "no such user")
+    const subject = withAuthorization(after, record)
+    // In the same transaction, before the lock is let go: the trail lists this reset before
+    // any factor enrolled after it.
+    const entry = await audit(
+      d,
+      actor,
+      "admin.2fa_reset",
+      subject,
+      { removed, sessions_revoked: true },
+      `2fa_reset:${actor.requestId}`,
+      { manager },
+      tx,
+    )
+    return { removed, eventId: entry.eventId, subject }
+  })
+  if (!done) throw new AppError("NOT_FOUND", "no such user")
+  return done.value
 }
 
 export async function revokeSessions(d: AdminDeps, actor: AdminActor, id: string) {
@@ -258,22 +307,37 @@ export async function setActive(d: AdminDeps, actor: AdminActor, id: string, act
   refuseSelf(actor, id, active ? "reactivate" : "deactivate")
   const s = await target(d, id)
   requireRank(actor, s)
-  await d.kratos.identities.patchIdentity({
-    id,
-    jsonPatch: [{ op: "replace", path: "/state", value: active ? "active" : "inactive" }],
-  })
-  if (!active) await d.kratos.identities.deleteIdentitySessions({ id }).catch(ignore404)
-  const after = await target(d, id)
-  const entry = await audit(
+  const manager = active ? null : await managerOf(d, s)
+  const want = active ? "active" : "inactive"
+  let eventId: string | null = null
+  const { after } = await changeAuthorization(
     d,
-    actor,
-    active ? "admin.user_reactivated" : "admin.user_deactivated",
-    after,
-    { sessions_revoked: !active },
-    `state:${actor.requestId}`,
-    !active,
+    id,
+    { by: actor.id, requestId: actor.requestId, source: "admin" },
+    (current) => {
+      requireRank(actor, current)
+      return current.state === want
+        ? { set: null, result: null }
+        : { set: { state: want, stateChangedAt: new Date() }, result: null }
+    },
+    async (tx, _before, record) => {
+      const entry = await audit(
+        d,
+        actor,
+        active ? "admin.user_reactivated" : "admin.user_deactivated",
+        withAuthorization(s, record),
+        { sessions_revoked: !active },
+        `state:${actor.requestId}`,
+        active ? null : { manager },
+        tx,
+      )
+      eventId = entry.eventId
+    },
   )
-  return { state: after.state, eventId: entry.eventId, subject: after }
+  // Kratos refuses sessions of an inactive identity; they are ended too, as before.
+  if (!active) await d.kratos.identities.deleteIdentitySessions({ id }).catch(ignore404)
+  const subject = withAuthorization(s, after)
+  return { state: after.state, eventId, subject }
 }
 
 /**
@@ -304,6 +368,11 @@ export async function provisionUser(
   const { data: recovery } = await d.kratos.identities.createRecoveryCodeForIdentity({
     createRecoveryCodeForIdentityBody: { identity_id: identity.id, expires_in: "24h" },
   })
+  // The service's record of the new person, taken from what Kratos just stored.
+  await insertAuthorization(
+    d.database.db,
+    seedFrom(identity.id, kratosSide(identity), "provisioning"),
+  )
   const s = await target(d, identity.id)
   await audit(
     d,

@@ -31,6 +31,7 @@ export const auditEventNames = [
   "admin.user_viewed",
   "admin.viewed",
   "admin.audit_exported",
+  "system.authorization_repaired",
 ] as const
 export type AuditEventName = (typeof auditEventNames)[number]
 

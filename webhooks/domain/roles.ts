@@ -3,7 +3,7 @@ import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { posture } from "../kratos/identity"
 import { appendAudit } from "./audit"
-import { writeMetadata } from "./force-password-change"
+import { changeAuthorization, withAuthorization } from "./authorization"
 import type { Role } from "./org-policy"
 
 export interface RoleActor {
@@ -19,40 +19,59 @@ const PRIVILEGED: Role[] = ["admin", "super_admin"]
 
 /**
  * Sets a person's role. Nobody changes their own role; only a super admin grants or removes
- * admin and super_admin; `system` (the bootstrap command) may do anything. Audited as
- * `admin.role_changed`. The time of assignment starts a 2FA enrolment grace period.
+ * admin and super_admin; `system` (the bootstrap command) may do anything. The service's record
+ * is written with its `admin.role_changed` entry first, then Kratos is brought in step. The
+ * time of assignment starts a 2FA enrolment grace period; the operator (`system`) may give an
+ * earlier one (`assignedAt`, checked to be in the past by the route).
  */
 export async function setRole(
   d: { database: Database; kratos: KratosAdmin },
   actor: RoleActor,
   targetId: string,
   role: Role,
+  assignedAt?: Date,
 ): Promise<{ previous: Role; role: Role; changed: boolean }> {
+  if (assignedAt && actor.type !== "system")
+    throw new AppError("FORBIDDEN", "only the operator dates a role assignment")
   const target = await d.kratos.summary(targetId)
   if (!target) throw new AppError("NOT_FOUND", "no such user")
-  if (actor.type === "admin") {
-    if (actor.id === targetId) throw new AppError("FORBIDDEN", "you can't change your own role")
-    const touchesPrivileged = PRIVILEGED.includes(role) || PRIVILEGED.includes(target.role)
-    if (touchesPrivileged && actor.role !== "super_admin") {
-      throw new AppError("FORBIDDEN", "only a super admin grants or removes admin roles")
-    }
-  }
-  if (target.role === role) return { previous: role, role, changed: false }
-
-  const assignedAt = new Date().toISOString()
-  const metadata = { ...target.metadataPublic, role, role_assigned_at: assignedAt }
-  await writeMetadata(d.kratos, targetId, { public: metadata })
-  await appendAudit(d.database.db, {
-    event: "admin.role_changed",
-    actorType: actor.type,
-    actorId: actor.id,
-    subjectId: targetId,
-    ip: actor.ip,
-    userAgent: actor.userAgent,
-    requestId: actor.requestId,
-    posture: posture({ ...target, role, metadataPublic: metadata }),
-    details: { from: target.role, to: role },
-    dedupKey: `role:${targetId}:${assignedAt}`,
-  })
-  return { previous: target.role, role, changed: true }
+  const { result } = await changeAuthorization(
+    d,
+    targetId,
+    { by: actor.id ?? actor.type, requestId: actor.requestId, source: "admin" },
+    (current) => {
+      const previous = current.role as Role
+      if (actor.type === "admin") {
+        if (actor.id === targetId) throw new AppError("FORBIDDEN", "you can't change your own role")
+        const touchesPrivileged = PRIVILEGED.includes(role) || PRIVILEGED.includes(previous)
+        if (touchesPrivileged && actor.role !== "super_admin") {
+          throw new AppError("FORBIDDEN", "only a super admin grants or removes admin roles")
+        }
+      }
+      if (previous === role) return { set: null, result: { previous, role, changed: false } }
+      return {
+        set: { role, roleAssignedAt: assignedAt ?? new Date() },
+        result: { previous, role, changed: true },
+      }
+    },
+    async (tx, _before, after, r) => {
+      await appendAudit(tx, {
+        event: "admin.role_changed",
+        actorType: actor.type,
+        actorId: actor.id,
+        subjectId: targetId,
+        ip: actor.ip,
+        userAgent: actor.userAgent,
+        requestId: actor.requestId,
+        posture: posture(withAuthorization(target, after)),
+        details: {
+          from: r.previous,
+          to: role,
+          ...(assignedAt ? { assigned_at: after.roleAssignedAt!.toISOString() } : {}),
+        },
+        dedupKey: `role:${targetId}:${after.roleAssignedAt!.toISOString()}`,
+      })
+    },
+  )
+  return result
 }

@@ -11,6 +11,19 @@ import { auditEvents, pendingChanges } from "../../db/schema"
 import type { KratosAdmin } from "../kratos/admin"
 import { fingerprint, posture, type CredentialSummary } from "../kratos/identity"
 import { appendAudit } from "./audit"
+import {
+  authorizationOf,
+  authzRefusals,
+  beginSettingsWrite,
+  endSettingsWrite,
+  expectedKratos,
+  insertAuthorization,
+  kratosSideOf,
+  newRevision,
+  recheck,
+  seedFrom,
+  withAuthorization,
+} from "./authorization"
 import { changeEvents } from "./change-events"
 import { deviceFingerprint } from "./device"
 import { enqueueFor } from "./notifications/enqueue"
@@ -30,59 +43,81 @@ export interface ChangeDeps {
 /** How long an intent noted by the proxy belongs to its flow: Kratos resumes a change paused for re-login up to 15 minutes later. */
 const INTENT_WINDOW_MS = 15 * 60_000
 
+/** What the pre-persist hook answers Kratos: a refusal, or the identity values to persist. */
+export type PrePersistAnswer =
+  { refusal: Refusal } | { identity: ReturnType<typeof expectedKratos> }
+
 /**
  * Pre-persist: decides whether Kratos may persist a settings change and, if so, records it as
- * pending. Reads the current credentials from the admin API (the webhook never sees them), so
- * a failure there throws and the change fails closed.
+ * pending and answers the service's record of role, manager, flags and state, which Kratos
+ * then persists with the change (it would otherwise write back the copy it loaded when the
+ * request began). Reads the current credentials from the admin API (the webhook never sees
+ * them), so a failure there throws and the change fails closed.
  */
 export async function beforeSettingsChange(
   d: ChangeDeps,
   method: SettingsMethod,
   body: SettingsHookBody,
   requestId: string,
-): Promise<Refusal | null> {
+): Promise<PrePersistAnswer> {
   const db = d.database.db
   // Independent reads in parallel: this runs inside the user's settings submit.
-  const [before, policy, recent] = await Promise.all([
-    d.kratos.summary(body.identity_id),
+  const [write, policy, recent] = await Promise.all([
+    beginSettingsWrite(d, body),
     getOrgPolicyCached(db),
     method === "password" ? passwordChangesSince(d, body.identity_id, 60 * 60_000) : 0,
   ])
-  if (!before) {
-    return { id: 4100100, text: "This account no longer exists.", pointer: "#/" }
+  if (write.kind === "gone") {
+    return { refusal: { id: 4100100, text: "This account no longer exists.", pointer: "#/" } }
   }
-  const intent = await classify(d, method, body, before)
-  const refusal = checkSettingsChange({
-    method,
-    intent,
-    before,
-    policy,
-    newTraits: body.identity.traits,
-    passwordChangesLastHour: recent,
-    maxPasswordChangesPerHour: d.maxPasswordChangesPerHour,
-  })
-  if (refusal) {
+  if (write.kind === "refused") {
     d.log.info(
-      { identityId: body.identity_id, method, intent: intent.kind, refusal: refusal.id },
+      { identityId: body.identity_id, method, refusal: write.refusal.id },
       "settings change refused",
     )
-    return refusal
+    return { refusal: write.refusal }
   }
-  await db
-    .insert(pendingChanges)
-    .values({
-      changeKey: preKey(body, method, before),
-      flowId: body.flow_id,
+  const release = () => endSettingsWrite(db, body.identity_id, body.flow_id)
+  try {
+    const before = withAuthorization(write.summary, write.authz)
+    const intent = await classify(d, method, body, before)
+    const refusal = checkSettingsChange({
       method,
-      identityId: body.identity_id,
-      intent: intent.kind,
+      intent,
       before,
-      ip: body.client.ip,
-      userAgent: body.client.user_agent,
-      requestId,
+      policy,
+      newTraits: body.identity.traits,
+      passwordChangesLastHour: recent,
+      maxPasswordChangesPerHour: d.maxPasswordChangesPerHour,
     })
-    .onConflictDoNothing()
-  return null
+    if (refusal) {
+      d.log.info(
+        { identityId: body.identity_id, method, intent: intent.kind, refusal: refusal.id },
+        "settings change refused",
+      )
+      await release()
+      return { refusal }
+    }
+    await db
+      .insert(pendingChanges)
+      .values({
+        changeKey: preKey(body, method, before),
+        flowId: body.flow_id,
+        method,
+        identityId: body.identity_id,
+        intent: intent.kind,
+        before,
+        ip: body.client.ip,
+        userAgent: body.client.user_agent,
+        requestId,
+      })
+      .onConflictDoNothing()
+  } catch (err) {
+    await release().catch(() => {})
+    throw err
+  }
+  // With a new revision: a submit that loaded the identity before this one persists is refused.
+  return { identity: expectedKratos(write.authz, kratosSideOf(write.summary), newRevision()) }
 }
 
 /**
@@ -108,20 +143,37 @@ export async function afterSettingsChange(
     )
     .orderBy(desc(pendingChanges.id))
     .limit(1)
+  const release = () => endSettingsWrite(db, body.identity_id, body.flow_id)
   const after = await d.kratos.summary(body.identity_id)
-  if (!after) return
+  if (!after) return release()
   const before = pending ? (pending.before as CredentialSummary) : null
-  await recordChange(d, {
-    method,
-    before,
-    after,
-    traits: { previous: body.previous_traits, current: body.identity.traits },
+  try {
+    const authz = await authorizationOf(d, body.identity_id, after)
+    await recordChange(d, {
+      method,
+      before,
+      after: authz ? withAuthorization(after, authz) : after,
+      traits: { previous: body.previous_traits, current: body.identity.traits },
+      flowId: body.flow_id,
+      ip: body.client.ip,
+      userAgent: body.client.user_agent,
+      requestId,
+      pendingId: pending?.id ?? null,
+    })
+  } finally {
+    // After the audit entries: what this write did is in the trail before any other write of
+    // this identity (a 2FA reset waiting for it, the next submit) can be.
+    await release()
+  }
+  // Kratos wrote what the pre-persist hook answered; a change made to the record since then
+  // (its own sync waits for this release) or a write that slipped past is applied here.
+  await recheck(d, body.identity_id, after, {
+    source: "settings",
     flowId: body.flow_id,
-    ip: body.client.ip,
-    userAgent: body.client.user_agent,
     requestId,
-    pendingId: pending?.id ?? null,
-  })
+  }).catch((err: unknown) =>
+    d.log.warn({ err, identityId: body.identity_id }, "settings: Kratos not brought in step"),
+  )
 }
 
 /**
@@ -160,10 +212,11 @@ export async function reconcilePendingChanges(
       abandoned++
       continue
     }
+    const authz = await authorizationOf(d, row.identityId, after)
     await recordChange(d, {
       method,
       before: row.before as CredentialSummary,
-      after,
+      after: authz ? withAuthorization(after, authz) : after,
       flowId: row.flowId,
       ip: row.ip,
       userAgent: row.userAgent,
@@ -232,20 +285,30 @@ async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
   })
 }
 
-/** A successful login, recorded before Kratos issues the session (the hook runs first). */
+/**
+ * A successful login, recorded before Kratos issues the session (the hook runs first). Refused
+ * when the service's record says the person is deactivated (whatever Kratos's copy says), and
+ * Kratos is brought in step when its copy differs.
+ */
 export async function recordLogin(
   d: ChangeDeps,
   method: string,
   body: LoginHookBody,
   requestId: string,
-): Promise<void> {
+): Promise<Refusal | null> {
   // Read before the transaction: the device check reads only history, and every statement
   // after appendAudit runs under the chain lock.
   const [after, newDevice] = await Promise.all([
     d.kratos.summary(body.identity_id),
     isNewDevice(d.database.db, body.identity_id, body.client.user_agent),
   ])
-  if (!after) return
+  if (!after) return null
+  const authz = await authorizationOf(d, body.identity_id, after)
+  if (authz?.state === "inactive") {
+    d.log.info({ identityId: body.identity_id, method }, "login of a deactivated person refused")
+    return authzRefusals.deactivated
+  }
+  const decided = authz ? withAuthorization(after, authz) : after
   const aal = body.session?.aal ?? null
   // The flow id, not the session id: Kratos has not stored the new session when this runs.
   const key = `login:${body.flow_id}:${method}`
@@ -258,7 +321,7 @@ export async function recordLogin(
       userAgent: body.client.user_agent,
       flowId: body.flow_id,
       requestId,
-      posture: posture(after, { aal }),
+      posture: posture(decided, { aal }),
     }
     const occurredAt = new Date()
     const notify = {
@@ -305,6 +368,14 @@ export async function recordLogin(
       }
     }
   })
+  await recheck(d, body.identity_id, after, {
+    source: "login",
+    flowId: body.flow_id,
+    requestId,
+  }).catch((err: unknown) =>
+    d.log.warn({ err, identityId: body.identity_id }, "login: Kratos not brought in step"),
+  )
+  return null
 }
 
 /**
@@ -342,6 +413,11 @@ export async function recordRegistration(
   if (!body.identity_id) return
   const after = await d.kratos.summary(body.identity_id)
   if (!after) return
+  // The new member's record in the service, from what the pre-persist hook had Kratos store.
+  await insertAuthorization(
+    d.database.db,
+    seedFrom(body.identity_id, kratosSideOf(after), "registration"),
+  )
   await appendAudit(d.database.db, {
     event: "auth.registered",
     actorType: "user",

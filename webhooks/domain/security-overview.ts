@@ -3,6 +3,7 @@ import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { kratosAsksSecondStep, secondFactors, type CredentialSummary } from "../kratos/identity"
 import { listAudit, type AuditPage, type AuditRow } from "./audit-queries"
+import { authorizedSummary } from "./authorization"
 import { deviceName, locate, type Location } from "./device"
 import { enrolmentDeadline } from "./gate"
 import { getOrgPolicy, requires2fa } from "./org-policy"
@@ -65,11 +66,12 @@ export async function securityOverview(
   identityId: string,
   now = new Date(),
 ): Promise<SecurityOverview> {
-  const [summary, policy] = await Promise.all([
-    d.kratos.summary(identityId),
+  const [found, policy] = await Promise.all([
+    authorizedSummary(d, identityId),
     getOrgPolicy(d.database.db),
   ])
-  if (!summary) throw new AppError("NOT_FOUND", "your account no longer exists")
+  if (!found) throw new AppError("NOT_FOUND", "your account no longer exists")
+  const { summary } = found
   const changed = await passwordLastChanged(d.database.db, summary)
   const lastChanged = changed.at
   const rotationDueAt =

@@ -2,6 +2,7 @@ import type { Session } from "@ory/client"
 import type { Database } from "../../db/client"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
+import { authorizedSummary } from "./authorization"
 import { decideGate, type GateDecision } from "./gate"
 import { getOrgPolicyCached } from "./org-policy"
 import { passwordLastChanged } from "./security-overview"
@@ -13,10 +14,11 @@ export interface SessionGateDeps {
 }
 
 /**
- * The gate's decision for a session `requireSession` resolved: one Kratos admin read (the
- * credentials, which whoami does not show) and the cached org policy. The password's last
+ * The gate's decision for a session `requireSession` resolved: role, flags and deactivation
+ * from the service's record, one Kratos admin read (the credentials, which whoami does not
+ * show) and the cached org policy. The password's last
  * change is read only when asked for (`rotation`) and the organisation rotates passwords: it
- * only ever adds a warning, never a refusal. Null when the identity is gone.
+ * only ever adds a warning, never a refusal. Null when the identity is gone or deactivated.
  */
 export async function evaluateGate(
   d: SessionGateDeps,
@@ -24,8 +26,10 @@ export async function evaluateGate(
   opts: { returnTo: string | null; rotation: boolean },
 ): Promise<GateDecision | null> {
   const identityId = session.identity?.id
-  const summary = identityId ? await d.kratos.summary(identityId) : null
-  if (!summary) return null
+  // Role, flags and deactivation from the service's record; credentials from Kratos.
+  const found = identityId ? await authorizedSummary(d, identityId) : null
+  if (!found || found.authz.state !== "active") return null
+  const { summary } = found
   const policy = await getOrgPolicyCached(d.database.db)
   return decideGate({
     session,

@@ -84,6 +84,12 @@ export interface CredentialSummary {
   } | null
   webauthn: WebauthnKey[]
   passkeys: WebauthnKey[]
+  /**
+   * `metadata_public` and `metadata_admin` exactly as Kratos holds them (the parsed fields above
+   * replace missing or malformed values with defaults), to tell whether Kratos agrees with the
+   * service's record (see domain/authorization.ts).
+   */
+  rawMetadata?: { public: unknown; admin: unknown }
 }
 
 export const CREDENTIALS_TO_INCLUDE = [
@@ -132,6 +138,10 @@ export function summarise(identity: Identity): CredentialSummary {
         : null,
     webauthn: webauthnKeys(creds.webauthn?.config),
     passkeys: webauthnKeys(creds.passkey?.config),
+    rawMetadata: {
+      public: identity.metadata_public ?? null,
+      admin: identity.metadata_admin ?? null,
+    },
   }
 }
 

@@ -6,8 +6,9 @@ import {
   identityGone,
   type SessionGateDeps,
 } from "../domain/session-gate"
+import { activeRoleOf } from "../domain/authorization"
+import type { Role } from "../domain/org-policy"
 import { AppError } from "../errors"
-import { roleOf } from "../kratos/identity"
 import type { SessionResolver } from "../kratos/sessions"
 
 const sessions = new WeakMap<Request, Session>()
@@ -46,17 +47,34 @@ async function gateRefusalFor(d: SessionGateDeps, req: Request): Promise<AppErro
   return decision.allow ? null : gateRefusal(decision)
 }
 
-/**
- * Admin routes: the gate first (an admin under a forced change or past their enrolment
- * deadline gets the gate's reason), then role admin or super_admin, and a session at AAL2.
- */
-export function requireAdmin(d: SessionGateDeps): RequestHandler {
-  return async (req, _res, next) =>
-    next((await gateRefusalFor(d, req)) ?? adminRefusal(sessionOf(req)) ?? undefined)
+const adminRoles = new WeakMap<Request, Role>()
+
+/** The role `requireAdmin` found for this request's admin in the service's record. */
+export function adminRoleOf(req: Request): Role {
+  const role = adminRoles.get(req)
+  if (!role) throw new Error("adminRoleOf() called on a route without requireAdmin")
+  return role
 }
 
-function adminRefusal(session: Session): AppError | null {
-  const role = roleOf(session.identity?.metadata_public)
+/**
+ * Admin routes: the gate first (an admin under a forced change or past their enrolment
+ * deadline gets the gate's reason), then role admin or super_admin — from the service's
+ * record, not the session's copy of Kratos's metadata — and a session at AAL2.
+ */
+export function requireAdmin(d: SessionGateDeps): RequestHandler {
+  return async (req, _res, next) => {
+    const refused = await gateRefusalFor(d, req)
+    if (refused) return next(refused)
+    const session = sessionOf(req)
+    const role = session.identity ? await activeRoleOf(d, session.identity.id) : null
+    const err = adminRefusal(session, role)
+    if (err || !role) return next(err ?? undefined)
+    adminRoles.set(req, role)
+    next()
+  }
+}
+
+function adminRefusal(session: Session, role: Role | null): AppError | null {
   if (role !== "admin" && role !== "super_admin") {
     return new AppError("FORBIDDEN", "administrators only", { reason: "admin_required" })
   }

@@ -29,8 +29,8 @@ import { requirePasswordChange } from "../domain/force-password-change"
 import { getOrgPolicy, orgPolicyUpdate, roles, updateOrgPolicy } from "../domain/org-policy"
 import { setRole } from "../domain/roles"
 import { AppError } from "../errors"
-import { roleOf } from "../kratos/identity"
 import {
+  adminRoleOf,
   requireAdmin,
   requireCsrfProtection,
   requireSession,
@@ -141,7 +141,7 @@ function adminOf(req: Request): AdminActor {
   return {
     ...actorOf(req, identity.id),
     type: "admin",
-    role: roleOf(identity.metadata_public),
+    role: adminRoleOf(req),
   }
 }
 
@@ -154,7 +154,7 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
   const guard = [
     requireCsrfProtection(config.PUBLIC_URL),
     requireSession(sessions),
-    requireAdmin({ database, kratos, publicUrl: config.PUBLIC_URL }),
+    requireAdmin({ ...deps, publicUrl: config.PUBLIC_URL }),
   ]
   const id = (req: Request) => parseOr400(userParams, req.params, "path").id
 

@@ -10,7 +10,7 @@ import {
   settingsMethods,
 } from "../../kratos/hooks/bodies"
 import type { Deps } from "../app"
-import { recordHookDelivery } from "../domain/hook-deliveries"
+import { deliveryShape, recordHookDelivery } from "../domain/hook-deliveries"
 import { rememberPasswordAfterChange } from "../domain/password-history"
 import {
   afterSettingsChange,
@@ -49,7 +49,8 @@ function refuse(res: Response, r: Refusal): void {
 /**
  * Kratos web_hook endpoints, one URL per flow, method and phase (Kratos does not tell a hook
  * which method it runs for). Every call is recorded as received, then handed to the domain:
- * pre-persist hooks may refuse a change, post-persist hooks confirm it into the audit trail.
+ * pre-persist hooks may refuse a change and answer the authorization state Kratos persists
+ * with it, post-persist hooks confirm it into the audit trail.
  */
 export function registerHookRoutes(router: Router, deps: Deps): void {
   const { database, config } = deps
@@ -65,9 +66,16 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
     hook: string,
     flowId: string,
     identityId: string | null,
-    body: unknown,
+    body: Parameters<typeof deliveryShape>[0],
     id: string,
-  ) => recordHookDelivery(database.db, { hook, flowId, identityId, payload: body, requestId: id })
+  ) =>
+    recordHookDelivery(database.db, {
+      hook,
+      flowId,
+      identityId,
+      payload: deliveryShape(body),
+      requestId: id,
+    })
 
   router.post("/hooks/settings/:method/:phase", async (req, res) => {
     const { method, phase } = parseOr400(settingsParams, req.params, "hook path")
@@ -81,12 +89,13 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
       requestId,
     )
     if (phase === "pre") {
-      const [refusal] = await Promise.all([
+      const [answer] = await Promise.all([
         beforeSettingsChange(changes, method, body, requestId),
         received,
       ])
-      if (refusal) return refuse(res, refusal)
-      res.json({})
+      if ("refusal" in answer) return refuse(res, answer.refusal)
+      // Kratos persists these with the change, in place of the copy it loaded.
+      res.json({ identity: answer.identity })
     } else {
       await Promise.all([
         afterSettingsChange(changes, method, body, requestId),
@@ -103,7 +112,8 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
     const body = parseOr400(loginHookBody, req.body, "login hook body")
     const requestId = String(req.id)
     await record(`login.${method}`, body.flow_id, body.identity_id, body, requestId)
-    await recordLogin(changes, method, body, requestId)
+    const refusal = await recordLogin(changes, method, body, requestId)
+    if (refusal) return refuse(res, refusal)
     res.json({})
   })
 

@@ -6,7 +6,21 @@ import { setRole } from "../domain/roles"
 import { AppError } from "../errors"
 import { parseOr400 } from "./hook-routes"
 
-const grantBody = z.object({ email: z.email().max(320), role: z.enum(roles) }).strict()
+const grantBody = z
+  .object({
+    email: z.email().max(320),
+    role: z.enum(roles),
+    /**
+     * When the person really took the role (moving people over from another directory). Only a
+     * past time: it can start a 2FA grace period earlier, never extend one.
+     */
+    assigned_at: z.iso
+      .datetime({ offset: true })
+      .transform((v) => new Date(v))
+      .refine((d) => d.getTime() <= Date.now(), "must not be in the future")
+      .optional(),
+  })
+  .strict()
 
 /**
  * Operator commands (`npm run admin`), authenticated with the webhook API key, which only the
@@ -15,7 +29,7 @@ const grantBody = z.object({ email: z.email().max(320), role: z.enum(roles) }).s
  */
 export function registerInternalRoutes(router: Router, deps: Deps): void {
   router.post("/internal/roles", async (req, res) => {
-    const { email, role } = parseOr400(grantBody, req.body, "body")
+    const { email, role, assigned_at } = parseOr400(grantBody, req.body, "body")
     const { data } = await deps.kratos.identities.listIdentities({ credentialsIdentifier: email })
     const identity = data[0]
     if (!identity) throw new AppError("NOT_FOUND", `no user with email ${email}`)
@@ -31,6 +45,7 @@ export function registerInternalRoutes(router: Router, deps: Deps): void {
       },
       identity.id,
       role,
+      assigned_at,
     )
     res.json({ identity_id: identity.id, email, ...result })
   })

@@ -3,6 +3,7 @@ import path from "node:path"
 import express, { type Express } from "express"
 import { createProxyMiddleware } from "http-proxy-middleware"
 import type { Deps } from "../app"
+import { isUiPage } from "./ui-pages"
 
 const PLACEHOLDER = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -13,8 +14,9 @@ const PLACEHOLDER = `<!doctype html>
 </body></html>`
 
 /**
- * Serves the built single-page UI at the public origin. Unknown GET paths that are not API,
- * hook or Kratos paths get index.html, so client-side routes such as /settings load directly.
+ * Serves the built single-page UI at the public origin. GET paths that are not API, hook or
+ * Kratos paths get index.html, so client-side routes such as /settings load directly; a path
+ * that is no page of the UI gets it with status 404 (the UI then shows its not-found page).
  */
 export function registerUiRoutes(app: Express, { config }: Deps): void {
   if (config.DEV_MAIL_URL && config.NODE_ENV !== "production") {
@@ -35,8 +37,10 @@ export function registerUiRoutes(app: Express, { config }: Deps): void {
     )
     app.use(express.static(dist, { index: false, maxAge: 0 }))
   }
-  app.get(/^(?!\/(api|hooks|health|internal)(\/|$)).*/, (_req, res) => {
+  app.get(/^(?!\/(api|hooks|health|internal)(\/|$)).*/, (req, res) => {
     res.set("cache-control", "no-store")
+    // Any other path still gets the UI, which shows its "Page not found" page, under a 404.
+    if (!isUiPage(req.path)) res.status(404)
     if (built) res.sendFile(index)
     else res.type("html").send(PLACEHOLDER)
   })

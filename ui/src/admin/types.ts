@@ -132,6 +132,7 @@ export const auditEventLabels: Record<string, string> = {
   "admin.user_viewed": "User record viewed",
   "admin.viewed": "Admin page viewed",
   "admin.audit_exported": "Audit log exported",
+  "system.authorization_repaired": "Kratos's copy of role and flags repaired",
 }
 
 export const notificationKindLabels: Record<string, string> = {

@@ -27,6 +27,7 @@ const wording: Record<string, string> = {
   "admin.user_deactivated": "Account deactivated",
   "admin.user_reactivated": "Account reactivated",
   "admin.user_provisioned": "Account created by an administrator",
+  "system.authorization_repaired": "Role and account status set again after an outside change",
 }
 
 /** A sentence for an audit event name; unknown names are shown readably rather than hidden. */

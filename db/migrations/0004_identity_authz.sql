@@ -1,0 +1,23 @@
+CREATE TABLE "identity_authz" (
+	"identity_id" uuid PRIMARY KEY NOT NULL,
+	"role" text DEFAULT 'member' NOT NULL,
+	"role_assigned_at" timestamp with time zone,
+	"manager_id" uuid,
+	"force_required" boolean DEFAULT false NOT NULL,
+	"force_set_at" timestamp with time zone,
+	"force_set_by" text,
+	"force_cleared_at" timestamp with time zone,
+	"force_fingerprint" text,
+	"state" text DEFAULT 'active' NOT NULL,
+	"state_changed_at" timestamp with time zone,
+	"version" integer DEFAULT 1 NOT NULL,
+	"synced_version" integer,
+	"synced_at" timestamp with time zone,
+	"origin" text NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_by" text,
+	"write_flow_id" uuid,
+	"write_until" timestamp with time zone,
+	CONSTRAINT "identity_authz_role_check" CHECK ("identity_authz"."role" in ('member', 'admin', 'super_admin')),
+	CONSTRAINT "identity_authz_state_check" CHECK ("identity_authz"."state" in ('active', 'inactive'))
+);

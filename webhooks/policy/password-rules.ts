@@ -85,7 +85,8 @@ export function checkPassword(password: string): PasswordRule[] {
  * The password as a zod schema: one custom issue per failing rule, each carrying the rule's
  * message id and key in `params` (`{ id, key }`), so a form can list every failing rule.
  */
-export const passwordSchema = z.string().superRefine((password, ctx) => {
+// Pure: a page that needs only the rule list (the sign-in page) doesn't load zod.
+export const passwordSchema = /* @__PURE__ */ z.string().superRefine((password, ctx) => {
   for (const rule of checkPassword(password)) {
     ctx.addIssue({
       code: "custom",

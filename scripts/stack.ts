@@ -348,7 +348,12 @@ export function terminate(child: ChildProcess, graceMs = 5000): Promise<void> {
 /** Builds ui/dist when it is missing or older than any file under ui/. */
 export function buildUiIfStale(): void {
   const index = path.join(ROOT, "ui/dist/index.html")
-  if (existsSync(index) && newestMtime(path.join(ROOT, "ui")) <= statSync(index).mtimeMs) return
+  // The UI also imports shared modules from webhooks/ (password rules, refusal texts, pages).
+  const newest = Math.max(
+    newestMtime(path.join(ROOT, "ui")),
+    newestMtime(path.join(ROOT, "webhooks")),
+  )
+  if (existsSync(index) && newest <= statSync(index).mtimeMs) return
   console.log("Building the UI…")
   execFileSync("npm", ["run", "--silent", "build:ui"], {
     cwd: ROOT,

@@ -28,7 +28,10 @@ describe("identifier normalisation, checked against Go", () => {
       encoding: "utf8",
     })
     if (go.status !== 0) throw new Error(`go run failed: ${go.stderr}`)
-    const expected = go.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as string)
+    const expected = go.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as string)
     expect(expected).toHaveLength(inputs.length)
     const split: string[] = []
     let exact = 0

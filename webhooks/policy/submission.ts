@@ -22,15 +22,6 @@ import { checkPassword } from "./password-rules"
  * dropped, so there is nothing left that a second reader could act on.
  */
 
-export {
-  LOGIN_THROTTLED,
-  PASSWORD_POLICY_PARAM,
-  PASSWORD_REUSED,
-  REUSED_TEXT,
-  SSO_PASSWORD_REFUSED,
-  THROTTLED_PARAM,
-} from "../proxy/refusals"
-
 export interface UiText {
   id: number
   text: string

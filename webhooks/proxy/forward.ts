@@ -6,15 +6,6 @@ import http, {
 import type { Request } from "express"
 import { type BodyFormat, contentTypeOf, cookieHeader } from "./canonical"
 
-/** Headers Kratos trusts for the client IP; a browser must not be able to set them. */
-export const CLIENT_IP_HEADERS = [
-  "true-client-ip",
-  "cf-connecting-ip",
-  "x-real-ip",
-  "cf-ipcity",
-  "cf-ipcountry",
-]
-
 /**
  * The client's headers Kratos uses besides the session: content negotiation (`Accept` decides
  * between a JSON answer and a redirect), the language of its messages, and the device
@@ -47,7 +38,6 @@ export function forwardToKratos(
   agent: http.Agent,
   req: Request,
   out: KratosRequest,
-  signal?: AbortSignal,
 ): Promise<IncomingMessage> {
   const headers: OutgoingHttpHeaders = { host: target.host }
   for (const name of PASSED_HEADERS) {
@@ -72,7 +62,6 @@ export function forwardToKratos(
         path: `${target.pathname.replace(/\/$/, "")}${out.path}${out.query ? `?${out.query}` : ""}`,
         headers,
         agent,
-        signal,
       },
       resolve,
     )

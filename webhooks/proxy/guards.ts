@@ -15,12 +15,7 @@ import { AppError } from "../errors"
 import {
   decideSubmission,
   errorText,
-  LOGIN_THROTTLED,
-  PASSWORD_POLICY_PARAM,
-  PASSWORD_REUSED,
   type Refusal,
-  REUSED_TEXT,
-  THROTTLED_PARAM,
   type ThrottleSubject,
 } from "../policy/submission"
 import {
@@ -54,7 +49,15 @@ import {
   refillValues,
   resetMessages,
 } from "./kratos-flows"
-import { PASSWORD_POLICY_REUSED, throttledText } from "./refusals"
+import {
+  LOGIN_THROTTLED,
+  PASSWORD_POLICY_PARAM,
+  PASSWORD_POLICY_REUSED,
+  PASSWORD_REUSED,
+  REUSED_TEXT,
+  THROTTLED_PARAM,
+  throttledText,
+} from "./refusals"
 import { type FlowKind, kratosRoute } from "./routes"
 
 /** Largest self-service submission read (a WebAuthn attestation is a few kB). */

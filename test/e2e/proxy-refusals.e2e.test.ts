@@ -1,9 +1,9 @@
 import postgres from "postgres"
-import type { Browser, BrowserContext, Page, Response } from "playwright-core"
+import type { Page, Response } from "playwright-core"
 import { POLICY_CACHE_MS } from "../../webhooks/domain/org-policy"
 import { passwordRules } from "../../webhooks/policy/password-rules"
 import {
-  launchBrowser,
+  useBrowser,
   loginInBrowser,
   postFormInBrowser,
   screenshotBothWidths,
@@ -18,21 +18,9 @@ const WRONG_PASSWORD = "Not-The-Password-11!"
 /** The stack's LOGIN_MAX_FAILURES_PER_IDENTIFIER (the service's default). */
 const MAX_FAILURES = 5
 
-let browser: Browser
-beforeAll(async () => {
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  await browser?.close()
-})
+const { newPage } = useBrowser()
 
 const base = () => stackInfo().publicUrl
-
-async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  context.setDefaultTimeout(30_000)
-  return { context, page: await context.newPage() }
-}
 
 /** Opens a flow page and waits for Kratos's redirect back with `?flow=`; returns the flow id. */
 async function openFlow(page: Page, path: string, at = base()): Promise<string> {

@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from "playwright-core"
+import type { BrowserContext, Page } from "playwright-core"
 import {
   enrolTotpInBrowser,
-  launchBrowser,
+  useBrowser,
   loginInBrowser,
   registerInBrowser,
   saveRecoveryCodesInBrowser,
@@ -16,22 +16,9 @@ import { stackInfo } from "../harness/stack-info"
 
 const NEW_PASSWORD = "Quiet-Meadow-Falcon-77?"
 
-let browser: Browser
-beforeAll(async () => {
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  await browser?.close()
-})
+const { newPage } = useBrowser()
 
 const base = () => stackInfo().publicUrl
-
-async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  // Below jest's timeout, so a slow step fails with its own name.
-  context.setDefaultTimeout(30_000)
-  return { context, page: await context.newPage() }
-}
 
 async function whoamiStatus(context: BrowserContext): Promise<number> {
   return (await context.request.get(`${base()}/sessions/whoami`)).status()

@@ -1,7 +1,7 @@
 import { generateSync } from "otplib"
 import { mkdirSync } from "node:fs"
 import path from "node:path"
-import { type Browser, chromium, type Page } from "playwright-core"
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
 import { ROOT } from "../../scripts/stack"
 
 /** Debian's Chromium; a test tool must never download a browser of its own. */
@@ -20,6 +20,28 @@ export function launchBrowser(): Promise<Browser> {
       "--no-first-run",
     ],
   })
+}
+
+/**
+ * One browser for a test file (launched before its tests, closed after them) and fresh pages
+ * of 1280×900, each with a step timeout below jest's, so a slow step fails with its own name.
+ */
+export function useBrowser(): { newPage: () => Promise<{ context: BrowserContext; page: Page }> } {
+  let browser: Browser | undefined
+  beforeAll(async () => {
+    browser = await launchBrowser()
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+  return {
+    newPage: async () => {
+      if (!browser) throw new Error("useBrowser(): the browser is not running")
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+      context.setDefaultTimeout(30_000)
+      return { context, page: await context.newPage() }
+    },
+  }
 }
 
 export const SCREENSHOT_DIR = path.join(ROOT, "test-output", "screenshots", "e2e")

@@ -358,7 +358,9 @@ export function buildUiIfStale(): void {
   execFileSync("npm", ["run", "--silent", "build:ui"], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, VITE_CONFIG_NATIVE_IGNORE_WARNING: "true" },
+    // A production build whoever asks: jest sets NODE_ENV=test, and Vite would then keep
+    // React's development code in the bundle.
+    env: { ...process.env, NODE_ENV: "production", VITE_CONFIG_NATIVE_IGNORE_WARNING: "true" },
   })
 }
 

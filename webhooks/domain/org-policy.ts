@@ -3,8 +3,7 @@ import { z } from "zod"
 import type { Db } from "../../db/client"
 import { orgPolicy } from "../../db/schema"
 
-export const roles = ["member", "admin", "super_admin"] as const
-export type Role = (typeof roles)[number]
+import { roles, type Role } from "../policy/roles"
 
 export interface OrgPolicy {
   rolesRequiring2fa: Role[]
@@ -115,16 +114,6 @@ export function coverageAfter(
     else if (!before.rolesRequiring2fa.includes(role)) out[role] = now.toISOString()
   }
   return out
-}
-
-/** Whether role or organisation policy requires this person to have a second factor. */
-export function requires2fa(
-  policy: OrgPolicy,
-  role: Role,
-): { required: boolean; by: "org" | "role" | null } {
-  if (policy.require2faForEveryone) return { required: true, by: "org" }
-  if (policy.rolesRequiring2fa.includes(role)) return { required: true, by: "role" }
-  return { required: false, by: null }
 }
 
 function toPolicy(row: typeof orgPolicy.$inferSelect): OrgPolicy {

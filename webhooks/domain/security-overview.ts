@@ -6,7 +6,8 @@ import { listAudit, type AuditPage, type AuditRow } from "./audit-queries"
 import { authorizedSummary } from "./authorization"
 import { deviceName, locate, type Location } from "./device"
 import { enrolmentDeadline } from "./gate"
-import { getOrgPolicy, requires2fa } from "./org-policy"
+import { requires2fa } from "../policy/roles"
+import { getOrgPolicy } from "./org-policy"
 
 const DAY = 86_400_000
 

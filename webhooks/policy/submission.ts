@@ -1,6 +1,6 @@
 import type { BodyFormat } from "../proxy/canonical"
 import { normalizeIdentifier } from "../proxy/canonical"
-import type { FlowKind } from "../proxy/routes"
+import type { FlowKind } from "../kratos/public"
 import {
   PASSWORD_POLICY_FAILED,
   PASSWORD_POLICY_PARAM,

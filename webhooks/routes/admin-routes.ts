@@ -26,7 +26,8 @@ import {
   retryNotification,
 } from "../domain/notifications/admin"
 import { requirePasswordChange } from "../domain/force-password-change"
-import { getOrgPolicy, orgPolicyUpdate, roles, updateOrgPolicy } from "../domain/org-policy"
+import { getOrgPolicy, orgPolicyUpdate, updateOrgPolicy } from "../domain/org-policy"
+import { roles } from "../policy/roles"
 import { setRole } from "../domain/roles"
 import { AppError } from "../errors"
 import {
@@ -150,10 +151,10 @@ function adminOf(req: Request): AdminActor {
  * a person's record) is audited with the admin as actor.
  */
 export function registerAdminRoutes(router: Router, deps: Deps): void {
-  const { config, database, kratos, sessions } = deps
+  const { config, database, kratos, kratosPublic } = deps
   const guard = [
     requireCsrfProtection(config.PUBLIC_URL),
-    requireSession(sessions),
+    requireSession(kratosPublic),
     requireAdmin({ ...deps, publicUrl: config.PUBLIC_URL }),
   ]
   const id = (req: Request) => parseOr400(userParams, req.params, "path").id

@@ -21,8 +21,8 @@ export function actorOf(req: Request, id: string, email: string | null = null): 
  * `POST /api/auth/ack-password-change` clears a forced password change after a real change.
  */
 export function registerAuthRoutes(router: Router, deps: Deps): void {
-  const { config, database, kratos, sessions } = deps
-  const withSession = requireSession(sessions)
+  const { config, database, kratos, kratosPublic } = deps
+  const withSession = requireSession(kratosPublic)
   const csrf = requireCsrfProtection(config.PUBLIC_URL)
   const gateDeps = { database, kratos, publicUrl: config.PUBLIC_URL }
 

@@ -1,16 +1,12 @@
-import type { Request, RequestHandler, Router } from "express"
+import type { RequestHandler, Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
 import { MAX_PAGE_SIZE, decodeCursor } from "../domain/audit-queries"
 import { AppError } from "../errors"
 import { myActivity, securityOverview } from "../domain/security-overview"
+import { listMySessions, revokeMyOtherSessions, revokeMySession } from "../domain/sessions"
 import {
-  type Caller,
-  listMySessions,
-  revokeMyOtherSessions,
-  revokeMySession,
-} from "../domain/sessions"
-import {
+  callerOf,
   requireCsrfProtection,
   requireGate,
   requireSession,
@@ -38,10 +34,6 @@ const activityQuery = z
 const noQuery = z.object({}).strict()
 const sessionParams = z.object({ id: sessionId })
 
-function callerOf(req: Request): Caller {
-  return { cookie: req.get("cookie"), token: req.get("x-session-token") }
-}
-
 const anonymous401: RequestHandler = (req, _res, next) =>
   req.get("cookie") || req.get("x-session-token")
     ? next()
@@ -53,13 +45,13 @@ const anonymous401: RequestHandler = (req, _res, next) =>
  * the person change their password or enrol 2FA.
  */
 export function registerMeRoutes(router: Router, deps: Deps): void {
-  const { config, database, kratos, sessions } = deps
-  const withSession = requireSession(sessions)
+  const { config, database, kratos, kratosPublic } = deps
+  const withSession = requireSession(kratosPublic)
   const gated = requireGate({ database, kratos, publicUrl: config.PUBLIC_URL })
   // State-changing calls: no credentials at all → 401; then the CSRF check, before any call to
   // Kratos; then the session.
   const changing = [anonymous401, requireCsrfProtection(config.PUBLIC_URL), withSession]
-  const sessionDeps = { database, kratos, kratosPublicUrl: config.KRATOS_PUBLIC_URL }
+  const sessionDeps = { database, kratos, kratosPublic }
 
   router.use("/api/me", (_req, res, next) => {
     res.set("cache-control", "no-store")

@@ -90,8 +90,13 @@ export async function updateOrgPolicy(
     .where(eq(orgPolicy.id, ID))
     .returning()
   const after = toPolicy(row!)
-  cached.set(db, { policy: Promise.resolve(after), at: Date.now() })
+  rememberOrgPolicy(db, after)
   return { before, after }
+}
+
+/** The policy this replica now serves its hot paths (after a change it made, once committed). */
+export function rememberOrgPolicy(db: Db, policy: OrgPolicy): void {
+  cached.set(db, { policy: Promise.resolve(policy), at: Date.now() })
 }
 
 /**

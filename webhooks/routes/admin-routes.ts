@@ -11,7 +11,6 @@ import {
   userDetail,
   type AdminActor,
 } from "../domain/admin-users"
-import { appendAudit, type AuditEventName } from "../domain/audit"
 import {
   decodeCursor,
   listAudit,
@@ -26,7 +25,8 @@ import {
   retryNotification,
 } from "../domain/notifications/admin"
 import { requirePasswordChange } from "../domain/force-password-change"
-import { getOrgPolicy, orgPolicyUpdate, updateOrgPolicy } from "../domain/org-policy"
+import { changeOrgPolicy, recordAdminAction } from "../domain/admin-actions"
+import { getOrgPolicy, orgPolicyUpdate } from "../domain/org-policy"
 import { roles } from "../policy/roles"
 import { setRole } from "../domain/roles"
 import { AppError } from "../errors"
@@ -102,27 +102,6 @@ function auditFilters(q: {
 }
 
 /** An audit entry for an admin's action that concerns no one person's credentials. */
-function recordAdminAction(
-  database: Deps["database"],
-  admin: AdminActor,
-  event: AuditEventName,
-  details: Record<string, unknown>,
-  subjectId: string | null = null,
-) {
-  return appendAudit(database.db, {
-    event,
-    actorType: "admin",
-    actorId: admin.id,
-    subjectId,
-    ip: admin.ip,
-    userAgent: admin.userAgent,
-    requestId: admin.requestId,
-    posture: {},
-    details,
-    dedupKey: `${event}:${admin.requestId}`,
-  })
-}
-
 /**
  * Records an admin's read of org-wide data (the people list, the policy, the logs). The query
  * is checked first: a request answered 400 leaves no audit entry, and the entry holds the query
@@ -132,7 +111,7 @@ function auditView(database: Deps["database"], what: string, query?: z.ZodType):
   return async (req, _res, next) => {
     const parsed = query ? parseOr400(query, req.query, "query") : req.query
     const admin = adminOf(req)
-    await recordAdminAction(database, admin, "admin.viewed", { what, query: parsed })
+    await recordAdminAction(database.db, admin, "admin.viewed", { what, query: parsed })
     next()
   }
 }
@@ -239,7 +218,7 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
   router.get("/api/admin/audit.csv", ...guard, async (req, res) => {
     const q = parseOr400(auditQuery.omit({ cursor: true, limit: true }), req.query, "query")
     const admin = adminOf(req)
-    await recordAdminAction(database, admin, "admin.audit_exported", { filters: q }, q.subject)
+    await recordAdminAction(database.db, admin, "admin.audit_exported", { filters: q }, q.subject)
     res.set({
       "content-type": "text/csv; charset=utf-8",
       "content-disposition": `attachment; filename="audit-${new Date().toISOString().slice(0, 10)}.csv"`,
@@ -281,16 +260,9 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
 
   router.put("/api/admin/policy", ...guard, async (req, res) => {
     const admin = adminOf(req)
-    // Weakening who needs 2FA is a super admin's call.
     if (admin.role !== "super_admin")
       throw new AppError("FORBIDDEN", "only a super admin changes the policy")
     const change = parseOr400(orgPolicyUpdate, req.body, "body")
-    const { before, after } = await updateOrgPolicy(database.db, change, admin.id)
-    await recordAdminAction(database, admin, "policy.updated", {
-      before,
-      after,
-      changed: Object.keys(change),
-    })
-    res.json(after)
+    res.json(await changeOrgPolicy(database, admin, change))
   })
 }

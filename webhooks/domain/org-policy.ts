@@ -13,7 +13,8 @@ export interface OrgPolicy {
   ssoRequired: boolean
   /** When each 2FA requirement was switched on: `everyone` or a role (see db/schema.ts). */
   coverageSince: Partial<Record<"everyone" | Role, Date>>
-  updatedAt: Date
+  /** Null until an admin first saves the policy (the defaults apply until then). */
+  updatedAt: Date | null
   updatedBy: string | null
 }
 
@@ -36,14 +37,26 @@ export type OrgPolicyUpdate = z.infer<typeof orgPolicyUpdate>
 
 const ID = "default"
 
-/** The organisation's policy; the defaults row is created on first read. */
+/**
+ * The organisation's policy. Until an admin first saves one there is no row, and the defaults
+ * (the schema's column defaults) apply; a read never writes.
+ */
 export async function getOrgPolicy(db: Db): Promise<OrgPolicy> {
   const [row] = await db.select().from(orgPolicy).where(eq(orgPolicy.id, ID))
-  if (row) return toPolicy(row)
-  await db.insert(orgPolicy).values({ id: ID }).onConflictDoNothing()
-  const [created] = await db.select().from(orgPolicy).where(eq(orgPolicy.id, ID))
-  return toPolicy(created!)
+  return row ? toPolicy(row) : DEFAULT_POLICY
 }
+
+/** The policy before anyone saved one: the org_policy table's column defaults. */
+const DEFAULT_POLICY: OrgPolicy = Object.freeze({
+  rolesRequiring2fa: ["admin", "super_admin"] as Role[],
+  require2faForEveryone: false,
+  mfaGracePeriodHours: 72,
+  passwordRotationDays: null,
+  ssoRequired: false,
+  coverageSince: {},
+  updatedAt: null,
+  updatedBy: null,
+})
 
 /**
  * How long a policy read serves the hot paths (the password guard in the proxy, the settings
@@ -79,15 +92,16 @@ export async function updateOrgPolicy(
 ): Promise<{ before: OrgPolicy; after: OrgPolicy }> {
   const before = await getOrgPolicy(db)
   const now = new Date()
+  const values = {
+    ...change,
+    coverageSince: coverageAfter(before, change, now),
+    updatedAt: now,
+    updatedBy,
+  }
   const [row] = await db
-    .update(orgPolicy)
-    .set({
-      ...change,
-      coverageSince: coverageAfter(before, change, now),
-      updatedAt: now,
-      updatedBy,
-    })
-    .where(eq(orgPolicy.id, ID))
+    .insert(orgPolicy)
+    .values({ id: ID, ...values })
+    .onConflictDoUpdate({ target: orgPolicy.id, set: values })
     .returning()
   const after = toPolicy(row!)
   rememberOrgPolicy(db, after)

@@ -91,8 +91,12 @@ export function CompliancePage() {
             Compliance
           </h2>
           <p className="kg-admin-muted">
-            Organisation policy. Last changed {formatDateTime(policy.updatedAt)}
-            {policy.updatedBy && (
+            {policy.updatedAt === null ? (
+              "Organisation policy: the defaults, never changed"
+            ) : (
+              <>Organisation policy. Last changed {formatDateTime(policy.updatedAt)}</>
+            )}
+            {policy.updatedAt !== null && policy.updatedBy && (
               <>
                 {" "}
                 by{" "}

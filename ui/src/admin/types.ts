@@ -73,7 +73,8 @@ export type OrgPolicy = {
   mfaGracePeriodHours: number
   passwordRotationDays: number | null
   ssoRequired: boolean
-  updatedAt: string
+  /** Null until an admin first saves the policy. */
+  updatedAt: string | null
   updatedBy: string | null
 }
 

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
+import { actorOf, parseOr400 } from "./edge"
 import {
   listUsers,
   provisionUser,
@@ -37,8 +38,6 @@ import {
   requireSession,
   sessionOf,
 } from "../middleware/session"
-import { actorOf } from "./auth-routes"
-import { parseOr400 } from "./hook-routes"
 import { canonicalId, identityId, notificationId } from "./ids"
 
 const userParams = z.object({ id: identityId })

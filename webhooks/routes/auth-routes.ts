@@ -1,18 +1,9 @@
 import type { Request, Router } from "express"
 import type { Deps } from "../app"
-import { acknowledgePasswordChange, type Actor } from "../domain/force-password-change"
+import { actorOf } from "./edge"
+import { acknowledgePasswordChange } from "../domain/force-password-change"
 import { evaluateGate, gateRefusal, identityGone } from "../domain/session-gate"
 import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
-
-export function actorOf(req: Request, id: string, email: string | null = null): Actor {
-  return {
-    id,
-    email,
-    ip: req.ip ?? null,
-    userAgent: req.get("user-agent") ?? null,
-    requestId: String(req.id),
-  }
-}
 
 /**
  * `GET /api/auth/gate` answers whether the caller may use the apps behind kratos-guard: 200,

@@ -1,10 +1,10 @@
 import type { Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
+import { parseOr400 } from "./edge"
 import { roles } from "../policy/roles"
 import { setRole } from "../domain/roles"
 import { AppError } from "../errors"
-import { parseOr400 } from "./hook-routes"
 
 const grantBody = z
   .object({

@@ -1,6 +1,7 @@
 import type { RequestHandler, Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
+import { actorOf, parseOr400 } from "./edge"
 import { MAX_PAGE_SIZE, decodeCursor } from "../domain/audit-queries"
 import { AppError } from "../errors"
 import { myActivity, securityOverview } from "../domain/security-overview"
@@ -12,8 +13,6 @@ import {
   requireSession,
   sessionOf,
 } from "../middleware/session"
-import { actorOf } from "./auth-routes"
-import { parseOr400 } from "./hook-routes"
 import { sessionId } from "./ids"
 
 const activityQuery = z

@@ -30,6 +30,7 @@ import {
   type UserList,
   type UserListItem,
 } from "./types"
+import { requires2fa as twoFactorRule } from "../../../webhooks/policy/roles"
 
 const PAGE_SIZE = 25
 
@@ -37,9 +38,9 @@ function isRole(value: string | null): value is Role {
   return value !== null && (roles as readonly string[]).includes(value)
 }
 
-/** Whether policy asks this role for a second factor (the org-wide switch or the role list). */
+/** Whether policy asks this role for a second factor: the service's own rule. */
 export function requires2fa(policy: OrgPolicy, role: Role): boolean {
-  return policy.require2faForEveryone || policy.rolesRequiring2fa.includes(role)
+  return twoFactorRule(policy, role).required
 }
 
 function usersUrl(search: string, role: Role | null, offset: number) {

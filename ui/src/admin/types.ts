@@ -1,7 +1,8 @@
 // Shapes of the admin API's answers, as far as the console reads them.
 
-export const roles = ["member", "admin", "super_admin"] as const
-export type Role = (typeof roles)[number]
+import type { Role } from "../../../webhooks/policy/roles"
+
+export { roles, type Role } from "../../../webhooks/policy/roles"
 
 export const roleLabels: Record<Role, string> = {
   member: "Member",

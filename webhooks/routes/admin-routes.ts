@@ -1,7 +1,27 @@
 import type { Request, RequestHandler, Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
-import { actorOf, parseOr400 } from "./edge"
+import {
+  auditEntryOf,
+  auditPageAnswer,
+  failedNotificationOf,
+  forcedChangeAnswer,
+  managerChangeAnswer,
+  notificationPageAnswer,
+  notificationRetryAnswer,
+  policyAnswer,
+  policyAnswerOf,
+  policyChange,
+  policyUpdateOf,
+  provisionedAnswer,
+  roleChangeAnswer,
+  sessionsRevokedAnswer,
+  stateAnswer,
+  twoFactorResetAnswer,
+  userDetailAnswer,
+  userListAnswer,
+} from "./answers"
+import { actorOf, parseOr400, reply } from "./edge"
 import {
   listUsers,
   provisionUser,
@@ -27,7 +47,7 @@ import {
 } from "../domain/notifications/admin"
 import { requirePasswordChange } from "../domain/force-password-change"
 import { changeOrgPolicy, recordAdminAction } from "../domain/admin-actions"
-import { getOrgPolicy, orgPolicyUpdate } from "../domain/org-policy"
+import { getOrgPolicy } from "../domain/org-policy"
 import { roles } from "../policy/roles"
 import { setRole } from "../domain/roles"
 import { AppError } from "../errors"
@@ -143,30 +163,29 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     auditView(database, "users", listQuery),
     async (req, res) => {
       const q = parseOr400(listQuery, req.query, "query")
-      res.json(await listUsers(deps, q))
+      const { users, total, nextOffset } = await listUsers(deps, q)
+      reply(res, userListAnswer, { users, total, next_offset: nextOffset })
     },
   )
 
   router.post("/api/admin/users", ...guard, async (req, res) => {
     const body = parseOr400(provisionBody, req.body, "body")
-    res
-      .status(201)
-      .set("cache-control", "no-store")
-      .json(await provisionUser(deps, adminOf(req), body))
+    res.set("cache-control", "no-store")
+    reply(res, provisionedAnswer, await provisionUser(deps, adminOf(req), body), 201)
   })
 
   router.get("/api/admin/users/:id", ...guard, async (req, res) => {
-    res.json(await userDetail(deps, adminOf(req), id(req)))
+    reply(res, userDetailAnswer, await userDetail(deps, adminOf(req), id(req)))
   })
 
   router.put("/api/admin/users/:id/role", ...guard, async (req, res) => {
     const { role } = parseOr400(roleBody, req.body, "body")
-    res.json(await setRole(deps, adminOf(req), id(req), role))
+    reply(res, roleChangeAnswer, await setRole(deps, adminOf(req), id(req), role))
   })
 
   router.put("/api/admin/users/:id/manager", ...guard, async (req, res) => {
     const body = parseOr400(managerBody, req.body, "body")
-    res.json(await setManager(deps, adminOf(req), id(req), body.manager_id))
+    reply(res, managerChangeAnswer, await setManager(deps, adminOf(req), id(req), body.manager_id))
   })
 
   router.post("/api/admin/users/:id/force-password-change", ...guard, async (req, res) => {
@@ -175,26 +194,30 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
       adminOf(req),
       id(req),
     )
-    res.json({ required: true, set_at: result.setAt, already_required: result.alreadyRequired })
+    reply(res, forcedChangeAnswer, {
+      required: true,
+      set_at: result.setAt,
+      already_required: result.alreadyRequired,
+    })
   })
 
   router.post("/api/admin/users/:id/reset-2fa", ...guard, async (req, res) => {
     const { removed } = await resetTwoFactor(deps, adminOf(req), id(req))
-    res.json({ removed, sessions_revoked: true })
+    reply(res, twoFactorResetAnswer, { removed, sessions_revoked: true })
   })
 
   router.post("/api/admin/users/:id/revoke-sessions", ...guard, async (req, res) => {
-    res.json(await revokeSessions(deps, adminOf(req), id(req)))
+    reply(res, sessionsRevokedAnswer, await revokeSessions(deps, adminOf(req), id(req)))
   })
 
   router.post("/api/admin/users/:id/deactivate", ...guard, async (req, res) => {
     const { state } = await setActive(deps, adminOf(req), id(req), false)
-    res.json({ state })
+    reply(res, stateAnswer, { state })
   })
 
   router.post("/api/admin/users/:id/reactivate", ...guard, async (req, res) => {
     const { state } = await setActive(deps, adminOf(req), id(req), true)
-    res.json({ state })
+    reply(res, stateAnswer, { state })
   })
 
   router.get(
@@ -209,7 +232,10 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
         cursor: q.cursor,
         limit: q.limit,
       })
-      res.json({ items: page.items, next_cursor: page.nextCursor })
+      reply(res, auditPageAnswer, {
+        items: page.items.map(auditEntryOf),
+        next_cursor: page.nextCursor,
+      })
     },
   )
 
@@ -235,7 +261,10 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
       const q = parseOr400(outboxQuery, req.query, "query")
       try {
         const page = await listFailedNotifications(database.db, q)
-        res.json({ items: page.items, next_cursor: page.nextCursor })
+        reply(res, notificationPageAnswer, {
+          items: page.items.map(failedNotificationOf),
+          next_cursor: page.nextCursor,
+        })
       } catch (err) {
         if (err instanceof InvalidCursorError) throw new AppError("BAD_REQUEST", "invalid cursor")
         throw err
@@ -250,18 +279,18 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     if (result.status === "not_retryable") {
       throw new AppError("CONFLICT", `this notification is ${result.current}, not failed`)
     }
-    res.json(result)
+    reply(res, notificationRetryAnswer, result)
   })
 
   router.get("/api/admin/policy", ...guard, auditView(database, "policy"), async (_req, res) => {
-    res.json(await getOrgPolicy(database.db))
+    reply(res, policyAnswer, policyAnswerOf(await getOrgPolicy(database.db)))
   })
 
   router.put("/api/admin/policy", ...guard, async (req, res) => {
     const admin = adminOf(req)
     if (admin.role !== "super_admin")
       throw new AppError("FORBIDDEN", "only a super admin changes the policy")
-    const change = parseOr400(orgPolicyUpdate, req.body, "body")
-    res.json(await changeOrgPolicy(database, admin, change))
+    const change = policyUpdateOf(parseOr400(policyChange, req.body, "body"))
+    reply(res, policyAnswer, policyAnswerOf(await changeOrgPolicy(database, admin, change)))
   })
 }

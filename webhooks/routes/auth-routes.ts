@@ -1,6 +1,7 @@
 import type { Request, Router } from "express"
 import type { Deps } from "../app"
-import { actorOf } from "./edge"
+import { ackAnswer, gateAnswer } from "./answers"
+import { actorOf, reply } from "./edge"
 import { acknowledgePasswordChange } from "../domain/force-password-change"
 import { evaluateGate, gateRefusal, identityGone } from "../domain/session-gate"
 import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
@@ -31,11 +32,16 @@ export function registerAuthRoutes(router: Router, deps: Deps): void {
       "x-authenticator-assurance-level": decision.aal,
     })
     if (!decision.allow) throw gateRefusal(decision)
-    res.json({
+    reply(res, gateAnswer, {
       identity_id: decision.identityId,
       role: decision.role,
       aal: decision.aal,
-      mfa: decision.mfa,
+      mfa: {
+        required: decision.mfa.required,
+        required_by: decision.mfa.requiredBy,
+        enrolled: decision.mfa.enrolled,
+        deadline: decision.mfa.deadline,
+      },
       password_rotation_due: decision.passwordRotationDue,
       warnings: decision.warnings,
     })
@@ -47,7 +53,13 @@ export function registerAuthRoutes(router: Router, deps: Deps): void {
       { database, kratos, securityTeam: config.SECURITY_TEAM_EMAILS, publicUrl: config.PUBLIC_URL },
       actorOf(req, session.identity!.id),
     )
-    res.json(result)
+    reply(
+      res,
+      ackAnswer,
+      result.status === "cleared"
+        ? { status: "cleared", set_at: result.setAt, changed_at: result.changedAt || null }
+        : result,
+    )
   })
 }
 

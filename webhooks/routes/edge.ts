@@ -1,4 +1,4 @@
-import type { Request } from "express"
+import type { Request, Response } from "express"
 import type { z } from "zod"
 import type { Actor } from "../domain/force-password-change"
 import { AppError } from "../errors"
@@ -23,4 +23,26 @@ export function actorOf(req: Request, id: string, email: string | null = null): 
     userAgent: req.get("user-agent") ?? null,
     requestId: String(req.id),
   }
+}
+
+/**
+ * Sends an `/api` answer typed by its schema (routes/answers.ts). Outside production the value
+ * is checked against the schema first, so every test that calls a route checks its contract.
+ */
+export function reply<S extends z.ZodType>(
+  res: Response,
+  schema: S,
+  value: z.input<S>,
+  status = 200,
+): void {
+  if (res.app.get("env") !== "production") {
+    const r = schema.safeParse(value)
+    if (!r.success) {
+      const first = r.error.issues[0]
+      throw new Error(
+        `answer does not match its schema at ${first?.path.join(".") || "(root)"}: ${first?.message}`,
+      )
+    }
+  }
+  res.status(status).json(value)
 }

@@ -204,7 +204,7 @@ function AuditFilters({
   )
 }
 
-function Person({ id, type }: { id: string | null; type?: AuditEntry["actorType"] }) {
+function Person({ id, type }: { id: string | null; type?: AuditEntry["actor_type"] }) {
   const { viewer } = useConsole()
   if (type === "system") return <span className="kg-admin-muted">System</span>
   if (!id) return <span className="kg-admin-muted">—</span>
@@ -243,7 +243,7 @@ function AuditTable({ items }: { items: AuditEntry[] }) {
           {items.map((e) => (
             <tr key={e.id}>
               <td data-label="When" className="kg-admin-nowrap">
-                <time dateTime={e.occurredAt}>{formatDateTime(e.occurredAt)}</time>
+                <time dateTime={e.occurred_at}>{formatDateTime(e.occurred_at)}</time>
               </td>
               <td data-label="Event">
                 <div>
@@ -252,32 +252,32 @@ function AuditTable({ items }: { items: AuditEntry[] }) {
                 </div>
               </td>
               <td data-label="Actor">
-                <Person id={e.actorId} type={e.actorType} />
+                <Person id={e.actor_id} type={e.actor_type} />
               </td>
               <td data-label="Subject">
-                <Person id={e.subjectId} />
+                <Person id={e.subject_id} />
               </td>
               <td data-label="Details">
                 <details className="kg-admin-disclosure">
                   <summary>
-                    {[e.ip, e.userAgent ? deviceName(e.userAgent) : null]
+                    {[e.ip, e.user_agent ? deviceName(e.user_agent) : null]
                       .filter(Boolean)
                       .join(" · ") || "Show"}
                   </summary>
                   <dl className="kg-admin-kv">
-                    {e.requestId && (
+                    {e.request_id && (
                       <>
                         <dt>Request</dt>
                         <dd>
-                          <code>{e.requestId}</code>
+                          <code>{e.request_id}</code>
                         </dd>
                       </>
                     )}
-                    {e.flowId && (
+                    {e.flow_id && (
                       <>
                         <dt>Kratos flow</dt>
                         <dd>
-                          <code>{e.flowId}</code>
+                          <code>{e.flow_id}</code>
                         </dd>
                       </>
                     )}

@@ -40,7 +40,11 @@ function isRole(value: string | null): value is Role {
 
 /** Whether policy asks this role for a second factor: the service's own rule. */
 export function requires2fa(policy: OrgPolicy, role: Role): boolean {
-  return twoFactorRule(policy, role).required
+  const rule = {
+    require2faForEveryone: policy.require_2fa_for_everyone,
+    rolesRequiring2fa: policy.roles_requiring_2fa,
+  }
+  return twoFactorRule(rule, role).required
 }
 
 function usersUrl(search: string, role: Role | null, offset: number) {
@@ -65,7 +69,7 @@ export function TeamPage({ location }: { location: AdminLocation }) {
 
   const first = resource.status === "ready" ? resource.data : null
   const users = first?.users ?? []
-  const nextOffset = first?.nextOffset ?? null
+  const nextOffset = first?.next_offset ?? null
 
   const loadMore = () => {
     if (nextOffset === null) return
@@ -74,7 +78,7 @@ export function TeamPage({ location }: { location: AdminLocation }) {
       (data, page) => ({
         ...data,
         users: [...data.users, ...page.users],
-        nextOffset: page.nextOffset,
+        next_offset: page.next_offset,
       }),
     )
   }

@@ -314,8 +314,8 @@ function UserView({ user, reload }: { user: UserDetail; reload: () => void }) {
         {required && (
           <p>
             Policy requires them to set up two-factor again
-            {policy.mfaGracePeriodHours > 0
-              ? ` within ${policy.mfaGracePeriodHours} hours.`
+            {policy.mfa_grace_period_hours > 0
+              ? ` within ${policy.mfa_grace_period_hours} hours.`
               : " when they next sign in."}
           </p>
         )}

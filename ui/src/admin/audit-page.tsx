@@ -1,4 +1,5 @@
 import { useEffect, useId, useState, type FormEvent } from "react"
+import { idPrefix } from "../../../webhooks/domain/id-prefix"
 import { api } from "../api"
 import { Loading } from "../components/flow-status"
 import { useConsole } from "./admin-console"
@@ -13,7 +14,13 @@ import {
   type AdminLocation,
 } from "./lib"
 import { apiQuery, FILTER_KEYS, filtersOf, problemsOf, type Filters } from "./audit-filters"
-import { auditEventLabels, type AuditEntry, type AuditPage as AuditPageData } from "./types"
+import {
+  auditEventLabels,
+  type AuditEntry,
+  type AuditPage as AuditPageData,
+  type UserList,
+  type UserListItem,
+} from "./types"
 
 export function AuditPage({ location }: { location: AdminLocation }) {
   const filters = filtersOf(location.query)
@@ -154,26 +161,16 @@ function AuditFilters({
       </div>
       <div className="kg-admin-field">
         <label className="kg-admin-label" htmlFor={`${id}-actor`}>
-          Actor id
+          Actor
         </label>
-        <input
-          className="kg-admin-input kg-admin-input--mono"
-          placeholder="Who acted"
-          spellCheck={false}
-          {...field("actor")}
-        />
+        <PersonInput placeholder="Who acted: name, email or id" {...field("actor")} />
         {error("actor")}
       </div>
       <div className="kg-admin-field">
         <label className="kg-admin-label" htmlFor={`${id}-subject`}>
-          Subject id
+          Subject
         </label>
-        <input
-          className="kg-admin-input kg-admin-input--mono"
-          placeholder="Whose account"
-          spellCheck={false}
-          {...field("subject")}
-        />
+        <PersonInput placeholder="Whose account: name, email or id" {...field("subject")} />
         {error("subject")}
       </div>
       <div className="kg-admin-field">
@@ -201,6 +198,75 @@ function AuditFilters({
         )}
       </div>
     </form>
+  )
+}
+
+/**
+ * A person filter: an id, the start of one (as the log shows them), or a name or email to look
+ * up: the people who match are offered as choices that fill in their id.
+ */
+function PersonInput({
+  id,
+  value,
+  onChange,
+  placeholder,
+  ...rest
+}: {
+  id: string
+  value: string
+  placeholder: string
+  onChange: (e: { target: { value: string } }) => void
+  "aria-invalid"?: boolean
+  "aria-describedby"?: string
+}) {
+  const [people, setPeople] = useState<UserListItem[]>([])
+  const text = value.trim()
+  useEffect(() => {
+    if (text.length < 2 || idPrefix(text)) return
+    let live = true
+    const timer = window.setTimeout(() => {
+      const q = new URLSearchParams({ search: text, limit: "8" })
+      api
+        .get<UserList>(`/api/admin/users?${q}`)
+        .then((res) => live && setPeople(res.users))
+        .catch(() => live && setPeople([]))
+    }, 300)
+    return () => {
+      live = false
+      window.clearTimeout(timer)
+    }
+  }, [text])
+  // Who a chosen id is, while the choices it came from are at hand.
+  const picked = people.find((p) => p.id === text.toLowerCase()) ?? null
+  const listId = `${id}-people`
+  const hintId = `${id}-picked`
+  return (
+    <>
+      <input
+        id={id}
+        className="kg-admin-input"
+        list={listId}
+        autoComplete="off"
+        spellCheck={false}
+        placeholder={placeholder}
+        value={value}
+        onChange={onChange}
+        {...rest}
+        aria-describedby={[rest["aria-describedby"], picked ? hintId : null]
+          .filter(Boolean)
+          .join(" ")}
+      />
+      <datalist id={listId} data-testid={listId}>
+        {people.map((p) => (
+          <option key={p.id} value={p.id} label={[p.name, p.email].filter(Boolean).join(" · ")} />
+        ))}
+      </datalist>
+      {picked && (
+        <span id={hintId} className="kg-admin-muted">
+          {[picked.name, picked.email].filter(Boolean).join(" · ")}
+        </span>
+      )}
+    </>
   )
 }
 

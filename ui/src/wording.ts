@@ -24,3 +24,9 @@ export const wording: Record<string, string> = {
 export const signupWording: Record<string, string> = {
   "two-step.password.description": "Choose a password for this account",
 }
+
+/** On a recovery link an administrator handed over with its code: no email was sent. */
+export const handedOverWording: Record<string, string> = {
+  "identities.messages.1060003":
+    "Enter the one-time recovery code you were given with this link. It works once; then you choose your password.",
+}

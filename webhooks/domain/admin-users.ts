@@ -197,6 +197,11 @@ export async function userDetail(d: AdminDeps, actor: AdminActor, id: string) {
     role: s.role,
     created_at: s.createdAt,
     manager: manager ? { id: manager.identityId, email: manager.email } : null,
+    // Who a reset or a deactivation is mailed to (recipientsFor): the dialogs say only that.
+    notified: {
+      manager: !!manager?.email,
+      security_team: d.config.SECURITY_TEAM_EMAILS.length > 0,
+    },
     force_password_change: s.metadataPublic.force_password_change ?? null,
     posture: posture(s),
     totp_enrolled_at: s.totp?.createdAt ?? null,

@@ -38,6 +38,8 @@ export type UserDetail = {
   role: Role
   created_at: string | null
   manager: { id: string; email: string | null } | null
+  /** Who is mailed when an admin resets their 2FA or deactivates them. */
+  notified: { manager: boolean; security_team: boolean }
   force_password_change: {
     required: boolean
     set_at: string

@@ -106,9 +106,11 @@ export function PasswordCard({
             Password
           </h2>
           <p className="kg-section__description">
-            {lastChanged
-              ? `Last changed ${formatRelative(lastChanged)}.`
-              : "Use a password you don't use anywhere else."}
+            {overview && !overview.password.set
+              ? "You have no password yet. Choose one to sign in with next time."
+              : lastChanged
+                ? `Last changed ${formatRelative(lastChanged)}.`
+                : "Use a password you don't use anywhere else."}
             {overview?.password.rotation_due && " Your organisation asks you to change it now."}
           </p>
         </div>

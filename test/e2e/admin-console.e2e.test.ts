@@ -253,6 +253,15 @@ describe("admin console: a person's page", () => {
     await created.getByRole("button", { name: "Done" }).click()
     await page.getByLabel("Search").fill(email)
     await page.getByRole("row").filter({ hasText: "Grace Hopper" }).waitFor()
+    // The admin looks at their record (audited as a view of it).
+    await page
+      .getByRole("row")
+      .filter({ hasText: "Grace Hopper" })
+      .getByRole("link")
+      .first()
+      .click()
+    await page.waitForURL(/\/admin\/users\//)
+    await page.getByText(email).first().waitFor()
 
     // The new hire opens the link: no email was sent, and they have no password to have changed.
     const hire = await newPage()
@@ -269,9 +278,22 @@ describe("admin console: a person's page", () => {
     await card.getByText("You have no password yet").waitFor()
     expect(await card.getByText(/Last changed/).count()).toBe(0)
     await shots(hire.page, "provisioned-security")
+    // Their Activity names the admin once, and shows none of the admin's looks or devices.
+    await hire.page.goto(`${base()}/settings?tab=activity`)
+    const provisioned = hire.page.locator(
+      "[data-testid='kg-activity-item'][data-event='admin.user_provisioned']",
+    )
+    await provisioned.waitFor()
+    expect((await provisioned.locator(".kg-list__title").innerText()).trim()).toBe(
+      "Account created by an administrator",
+    )
+    expect(await provisioned.locator(".kg-list__meta").innerText()).toBe("")
+    expect(await hire.page.locator("[data-event='admin.user_viewed']").count()).toBe(0)
+    await shots(hire.page, "provisioned-activity")
     await hire.context.close()
 
     // The same address again: a readable refusal with the request id, in the dialog.
+    await page.goto(`${base()}/admin/team`)
     await page.getByRole("button", { name: "Add user" }).click()
     const again = page.getByRole("dialog", { name: "Add user" })
     await again.getByLabel("Work email").fill(email)

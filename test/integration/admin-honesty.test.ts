@@ -62,6 +62,7 @@ describe("the audit log's person filters take the id prefixes the log shows", ()
       "%25",
       "0b6d8a52-3f0e-4c1b-9d7e-2a4f5c6b7d8e0",
       "{0b6d8a52}",
+      " 0b6d8a52",
     ]) {
       for (const field of ["actor", "subject"]) {
         const res = await api()

@@ -68,7 +68,8 @@ describe("the audit log's filters", () => {
 
 describe("an id prefix", () => {
   it("when it is the start of an id, then every id starting with it lies in its range and no other", () => {
-    expect(idPrefix(" 0B6D8A52 ")).toBe("0b6d8a52")
+    expect(idPrefix("0B6D8A52")).toBe("0b6d8a52")
+    expect(idPrefix(" 0b6d8a52")).toBeNull()
     expect(idPrefix(id)).toBe(id)
     expect(idPrefix("0b6d8a52-")).toBe("0b6d8a52-")
     expect(idPrefix("0b6d_a52")).toBeNull()

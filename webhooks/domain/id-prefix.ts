@@ -14,7 +14,8 @@ export const ID_PREFIX_MIN = 4
  * one; null for anything else.
  */
 export function idPrefix(text: string): string | null {
-  const s = text.trim().toLowerCase()
+  // Not trimmed: the service refuses any other spelling of an id; the console trims its fields.
+  const s = text.toLowerCase()
   if (s.length < ID_PREFIX_MIN || s.length > TEMPLATE.length) return null
   for (let i = 0; i < s.length; i++) {
     const ok = TEMPLATE[i] === "-" ? s[i] === "-" : /[0-9a-f]/.test(s[i]!)

@@ -183,7 +183,11 @@ export function PasswordCard({
         </p>
         <div className="kg-form__actions">
           <button type="submit" className="kg-button kg-button--primary" disabled={busy}>
-            {busy ? "Saving…" : "Change password"}
+            {busy
+              ? "Saving…"
+              : overview && !overview.password.set
+                ? "Set password"
+                : "Change password"}
           </button>
         </div>
       </form>

@@ -399,13 +399,16 @@ describe("admin console: policy, audit log and notifications", () => {
     await choice.waitFor({ state: "attached" })
     expect(await choice.getAttribute("label")).toContain(member.email)
     await page.getByLabel("Subject").fill(member.identityId)
-    await page.getByText(member.email, { exact: true }).waitFor()
+    const filterForm = page.getByRole("form", { name: "Audit log filters" })
+    await filterForm.getByText(member.email, { exact: true }).waitFor()
     await page.getByRole("button", { name: "Apply" }).click()
     await page.waitForURL(/event=auth\.force_password_change_required/)
     const rows = page.locator("tbody tr")
     await eventually(async () => expect(await rows.count()).toBe(1))
     expect(await rows.first().textContent()).toContain("Password change required")
     expect(await rows.first().getByTitle(member.identityId).count()).toBe(1)
+    // People by their email, not by an id.
+    expect(await rows.first().getByRole("link", { name: member.email }).count()).toBe(1)
     await shots(page, "audit")
 
     const [download] = await Promise.all([

@@ -10,7 +10,7 @@ afterAll(closeServiceDb)
 const api = () => request(stackInfo().publicUrl)
 
 describe("the audit log's person filters take the id prefixes the log shows", () => {
-  it("when an admin filters by the first 8 characters of a subject or an actor, then exactly their entries come back, in the page and the CSV", async () => {
+  it("when an admin filters by the first 8 characters of a subject or an actor, then exactly their entries come back, named, in the page and the CSV", async () => {
     const admin = await staff("admin")
     const member = await registerNative()
     const other = await registerNative()
@@ -29,6 +29,9 @@ describe("the audit log's person filters take the id prefixes the log shows", ()
     expect(bySubject.body.items.map((e: { event: string }) => e.event)).toEqual(
       expect.arrayContaining(["auth.registered", "admin.sessions_revoked"]),
     )
+    // The page names its people, for the console to show instead of ids.
+    expect(bySubject.body.people[member.identityId]).toEqual({ email: member.email, name: null })
+    expect(bySubject.body.people[admin.identityId]).toEqual({ email: admin.email, name: null })
 
     const byActor = await api()
       .get(`/api/admin/audit?actor=${admin.identityId.slice(0, 13)}&limit=100`)

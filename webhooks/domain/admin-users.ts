@@ -83,6 +83,34 @@ export async function listUsers(
   return { users: page, total: items.length, nextOffset: next < items.length ? next : null }
 }
 
+/** Who an id in the audit log is, as the console shows it in place of the id. */
+export type PersonName = { email: string | null; name: string | null }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * The email and name of each id that is still a person in Kratos, in one listing by id. Names
+ * only help the reader: when Kratos can't answer, the log is shown with ids alone.
+ */
+export async function peopleByIds(
+  d: Pick<AdminDeps, "kratos">,
+  ids: readonly (string | null)[],
+): Promise<Record<string, PersonName>> {
+  const wanted = [...new Set(ids.filter((id): id is string => !!id && UUID.test(id)))]
+  if (wanted.length === 0) return {}
+  try {
+    const res = await d.kratos.identities.listIdentities({ ids: wanted, pageSize: wanted.length })
+    return Object.fromEntries(
+      res.data.map((i) => {
+        const { email, name } = toListItem(i, undefined)
+        return [i.id, { email, name }]
+      }),
+    )
+  } catch {
+    return {}
+  }
+}
+
 function nextPageToken(link: string | undefined): string | undefined {
   const next = link?.split(",").find((part) => /rel="next"/.test(part))
   const url = next?.match(/<([^>]+)>/)?.[1]

@@ -3,6 +3,7 @@ import { z } from "zod"
 import type { Deps } from "../app"
 import {
   listUsers,
+  peopleByIds,
   provisionUser,
   resetTwoFactor,
   revokeSessions,
@@ -252,7 +253,11 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
         cursor: q.cursor,
         limit: q.limit,
       })
-      res.json({ items: page.items, next_cursor: page.nextCursor })
+      const people = await peopleByIds(
+        deps,
+        page.items.flatMap((e) => [e.actorId, e.subjectId]),
+      )
+      res.json({ items: page.items, next_cursor: page.nextCursor, people })
     },
   )
 

@@ -36,6 +36,7 @@ export function AuditPage({ location }: { location: AdminLocation }) {
   })
   const more = useLoadMore(key, setData)
   const items = resource.status === "ready" ? resource.data.items : []
+  const people = (resource.status === "ready" && resource.data.people) || {}
   const cursor = resource.status === "ready" ? resource.data.next_cursor : null
 
   const loadMore = () => {
@@ -45,7 +46,11 @@ export function AuditPage({ location }: { location: AdminLocation }) {
     q.set("cursor", cursor)
     void more.loadMore(
       () => api.get<AuditPageData>(`/api/admin/audit?${q}`),
-      (data, page) => ({ items: [...data.items, ...page.items], next_cursor: page.next_cursor }),
+      (data, page) => ({
+        items: [...data.items, ...page.items],
+        next_cursor: page.next_cursor,
+        people: { ...data.people, ...page.people },
+      }),
     )
   }
 
@@ -92,7 +97,7 @@ export function AuditPage({ location }: { location: AdminLocation }) {
         </EmptyState>
       ) : (
         <>
-          <AuditTable items={items} />
+          <AuditTable items={items} people={people} />
           <div className="kg-admin-more">
             <span className="kg-admin-muted">
               {items.length} {items.length === 1 ? "entry" : "entries"} shown
@@ -270,13 +275,30 @@ function PersonInput({
   )
 }
 
-function Person({ id, type }: { id: string | null; type?: AuditEntry["actorType"] }) {
+type People = NonNullable<AuditPageData["people"]>
+
+/** A person in the log: "you", their name or email when Kratos still knows them, else the id. */
+function Person({
+  id,
+  type,
+  people,
+}: {
+  id: string | null
+  type?: AuditEntry["actorType"]
+  people: People
+}) {
   const { viewer } = useConsole()
   if (type === "system") return <span className="kg-admin-muted">System</span>
   if (!id) return <span className="kg-admin-muted">—</span>
+  const known = people[id]
+  const label = id === viewer.id ? "you" : (known?.name ?? known?.email ?? null)
   return (
-    <Link href={`/admin/users/${id}`} title={id} className="kg-admin-mono">
-      {id === viewer.id ? "you" : shortId(id)}
+    <Link
+      href={`/admin/users/${id}`}
+      title={known?.email ? `${known.email} (${id})` : id}
+      className={label ? undefined : "kg-admin-mono"}
+    >
+      {label ?? shortId(id)}
     </Link>
   )
 }
@@ -292,7 +314,7 @@ function eventTone(event: string) {
   return "neutral" as const
 }
 
-function AuditTable({ items }: { items: AuditEntry[] }) {
+function AuditTable({ items, people }: { items: AuditEntry[]; people: People }) {
   return (
     <div className="kg-admin-table-wrap">
       <table className="kg-admin-table kg-admin-table--cards kg-admin-table--audit">
@@ -318,10 +340,10 @@ function AuditTable({ items }: { items: AuditEntry[] }) {
                 </div>
               </td>
               <td data-label="Actor">
-                <Person id={e.actorId} type={e.actorType} />
+                <Person id={e.actorId} type={e.actorType} people={people} />
               </td>
               <td data-label="Subject">
-                <Person id={e.subjectId} />
+                <Person id={e.subjectId} people={people} />
               </td>
               <td data-label="Details">
                 <details className="kg-admin-disclosure">

@@ -95,7 +95,12 @@ export type AuditEntry = {
   details: Record<string, unknown> | null
 }
 
-export type AuditPage = { items: AuditEntry[]; next_cursor: string | null }
+export type AuditPage = {
+  items: AuditEntry[]
+  next_cursor: string | null
+  /** The email and name of the ids on the page that are people in Kratos. */
+  people?: Record<string, { email: string | null; name: string | null }>
+}
 
 // The service's own type (a type-only import: no server code reaches the bundle).
 export type { FailedNotification } from "../../../webhooks/domain/notifications/admin"

@@ -257,9 +257,9 @@ function PersonInput({
         value={value}
         onChange={onChange}
         {...rest}
-        aria-describedby={[rest["aria-describedby"], picked ? hintId : null]
-          .filter(Boolean)
-          .join(" ")}
+        aria-describedby={
+          [rest["aria-describedby"], picked ? hintId : null].filter(Boolean).join(" ") || undefined
+        }
       />
       <datalist id={listId} data-testid={listId}>
         {people.map((p) => (

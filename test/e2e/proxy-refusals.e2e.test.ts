@@ -160,7 +160,7 @@ describe("refusals by the proxy, as a browser form post meets them", () => {
     // Trying again clears the message (elements replaces the flow with Kratos's answer).
     await page.fill("input[name='traits.email']", email)
     await page.click("button[type=submit]")
-    await page.click("text=Enter your password")
+    await page.getByRole("button", { name: /^Password/ }).click()
     expect(await message.count()).toBe(0)
     await page.fill("input[name='password']", STRONG_PASSWORD)
     await page.click("button[name='method'][value='password']")

@@ -81,6 +81,34 @@ export async function listUsers(
   return { users: page, total: items.length, nextOffset: next < items.length ? next : null }
 }
 
+/** Who an id in the audit log is, as the console shows it in place of the id. */
+export type PersonName = { email: string | null; name: string | null }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * The email and name of each id that is still a person in Kratos, in one listing by id. Names
+ * only help the reader: when Kratos can't answer, the log is shown with ids alone.
+ */
+export async function peopleByIds(
+  d: Pick<AdminDeps, "kratos">,
+  ids: readonly (string | null)[],
+): Promise<Record<string, PersonName>> {
+  const wanted = [...new Set(ids.filter((id): id is string => !!id && UUID.test(id)))]
+  if (wanted.length === 0) return {}
+  try {
+    const found = await d.kratos.identitiesByIds(wanted)
+    return Object.fromEntries(
+      found.map((i) => {
+        const { email, name } = toListItem(i, undefined)
+        return [i.id, { email, name }]
+      }),
+    )
+  } catch {
+    return {}
+  }
+}
+
 function toListItem(i: Identity, record: Authorization | undefined): UserListItem {
   const summary = record ? withAuthorization(summarise(i), record) : summarise(i)
   const methods = posture(summary).methods
@@ -187,6 +215,11 @@ export async function userDetail(d: AdminDeps, actor: AdminActor, id: string) {
     role: s.role,
     created_at: s.createdAt,
     manager: manager ? { id: manager.identityId, email: manager.email } : null,
+    // Who a reset or a deactivation is mailed to (recipientsFor): the dialogs say only that.
+    notified: {
+      manager: !!manager?.email,
+      security_team: d.config.SECURITY_TEAM_EMAILS.length > 0,
+    },
     force_password_change: s.metadataPublic.force_password_change ?? null,
     posture: posture(s),
     totp_enrolled_at: s.totp?.createdAt ?? null,

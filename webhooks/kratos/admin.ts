@@ -25,6 +25,8 @@ export interface KratosAdmin {
   summary(identityId: string): Promise<CredentialSummary | null>
   /** The identity as Kratos stores it (with the password credential's hash when asked). */
   identity(identityId: string, opts?: { withPasswordHash?: boolean }): Promise<Identity | null>
+  /** The identities among these ids that exist (one listing, no credentials). */
+  identitiesByIds(ids: string[]): Promise<Identity[]>
   /** The identity that signs in with this identifier (e.g. an email address), if any. */
   findByIdentifier(identifier: string): Promise<Identity | null>
   /**
@@ -90,6 +92,10 @@ export function createKratosAdmin(adminUrl: string): KratosAdmin {
             })
           ).data,
       ),
+    identitiesByIds: async (ids) =>
+      ids.length === 0
+        ? []
+        : (await identities.listIdentities({ ids, pageSize: Math.max(ids.length, 1) })).data,
     findByIdentifier: async (identifier) => {
       const { data } = await identities.listIdentities({ credentialsIdentifier: identifier })
       return data[0] ?? null

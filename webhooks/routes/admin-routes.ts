@@ -24,6 +24,7 @@ import {
 import { actorOf, parseOr400, reply } from "./edge"
 import {
   listUsers,
+  peopleByIds,
   provisionUser,
   resetTwoFactor,
   revokeSessions,
@@ -47,6 +48,7 @@ import {
 } from "../domain/notifications/admin"
 import { requirePasswordChange } from "../domain/force-password-change"
 import { changeOrgPolicy, recordAdminAction } from "../domain/admin-actions"
+import { ID_PREFIX_MIN, idPrefix } from "../policy/id-prefix"
 import { getOrgPolicy } from "../domain/org-policy"
 import { roles } from "../policy/roles"
 import { setRole } from "../domain/roles"
@@ -68,10 +70,27 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 })
 const roleBody = z.object({ role: z.enum(roles) }).strict()
+/** A whole user id or its start (the console shows 8 characters), in lower case. */
+function idOrPrefix(what: string) {
+  return z
+    .string()
+    .max(36)
+    .transform((text, ctx) => {
+      const prefix = idPrefix(text)
+      if (prefix === null) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${what} must be a user id or its first ${ID_PREFIX_MIN} or more characters`,
+        })
+        return z.NEVER
+      }
+      return prefix
+    })
+}
 const auditQuery = z
   .object({
-    actor: canonicalId("actor").optional(),
-    subject: canonicalId("subject").optional(),
+    actor: idOrPrefix("actor").optional(),
+    subject: idOrPrefix("subject").optional(),
     event: z
       .union([z.string().max(100), z.array(z.string().max(100)).max(30)])
       .optional()
@@ -111,9 +130,13 @@ function auditFilters(q: {
   from?: string
   to?: string
 }): AuditFilters {
+  const whole = (id?: string) => (id?.length === 36 ? id : undefined)
+  const start = (id?: string) => (id !== undefined && id.length < 36 ? id : undefined)
   return {
-    actorId: q.actor,
-    subjectId: q.subject,
+    actorId: whole(q.actor),
+    subjectId: whole(q.subject),
+    actorPrefix: start(q.actor),
+    subjectPrefix: start(q.subject),
     event: q.event && q.event.length > 0 ? q.event : undefined,
     from: q.from ? new Date(q.from) : undefined,
     to: q.to ? new Date(q.to) : undefined,
@@ -232,9 +255,14 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
         cursor: q.cursor,
         limit: q.limit,
       })
+      const people = await peopleByIds(
+        deps,
+        page.items.flatMap((e) => [e.actorId, e.subjectId]),
+      )
       reply(res, auditPageAnswer, {
         items: page.items.map(auditEntryOf),
         next_cursor: page.nextCursor,
+        people,
       })
     },
   )
@@ -243,7 +271,9 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
   router.get("/api/admin/audit.csv", ...guard, async (req, res) => {
     const q = parseOr400(auditQuery.omit({ cursor: true, limit: true }), req.query, "query")
     const admin = adminOf(req)
-    await recordAdminAction(database.db, admin, "admin.audit_exported", { filters: q }, q.subject)
+    // One person's trail when the filter names one whole id; a prefix may match several.
+    const subject = q.subject?.length === 36 ? q.subject : null
+    await recordAdminAction(database.db, admin, "admin.audit_exported", { filters: q }, subject)
     res.set({
       "content-type": "text/csv; charset=utf-8",
       "content-disposition": `attachment; filename="audit-${new Date().toISOString().slice(0, 10)}.csv"`,

@@ -176,6 +176,8 @@ export const userDetailAnswer = z
     role,
     created_at: at.nullable(),
     manager: z.object({ id: z.string(), email: z.string().nullable() }).strict().nullable(),
+    /** Who is mailed when an admin resets their 2FA or deactivates them. */
+    notified: z.object({ manager: z.boolean(), security_team: z.boolean() }).strict(),
     force_password_change: z
       .object({
         required: z.boolean(),
@@ -262,7 +264,15 @@ const auditEntry = z
   })
   .strict()
 export const auditPageAnswer = z
-  .object({ items: z.array(auditEntry), next_cursor: z.string().nullable() })
+  .object({
+    items: z.array(auditEntry),
+    next_cursor: z.string().nullable(),
+    /** The email and name of the ids on the page that are people in Kratos. */
+    people: z.record(
+      z.string(),
+      z.object({ email: z.string().nullable(), name: z.string().nullable() }).strict(),
+    ),
+  })
   .strict()
 
 const failedNotification = z

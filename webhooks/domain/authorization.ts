@@ -5,6 +5,7 @@ import axios from "axios"
 import { eq, getTableColumns, inArray, sql } from "drizzle-orm"
 import type { Logger } from "pino"
 import type { Database, Db } from "../../db/client"
+import { dateOrNull, rawQuery } from "../../db/raw"
 import { identityAuthz } from "../../db/schema"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
@@ -328,10 +329,10 @@ export async function activeRoleOf(d: AuthzDeps, identityId: string): Promise<Ro
   return a && a.state === "active" ? (a.role as Role) : null
 }
 
+const LOCK_IDENTITY = `select pg_advisory_xact_lock(${LOCK_CLASS}::int, hashtext($1::uuid::text))`
+
 async function lockIdentity(tx: Db, identityId: string): Promise<void> {
-  await tx.execute(
-    sql`select pg_advisory_xact_lock(${LOCK_CLASS}::int, hashtext(${identityId}::uuid::text))`,
-  )
+  await rawQuery(tx, LOCK_IDENTITY, [identityId])
 }
 
 const withLease = {
@@ -613,59 +614,114 @@ export const authzRefusals = {
   },
 } satisfies Record<string, Refusal>
 
+/** An `identity_authz` row as `row_to_json` writes it, as drizzle would map it. */
+export function authzFromJson(r: Record<string, unknown>): Authorization {
+  const text = (k: string) => (typeof r[k] === "string" ? (r[k] as string) : null)
+  return {
+    identityId: r.identity_id as string,
+    role: r.role as string,
+    roleAssignedAt: dateOrNull(r.role_assigned_at),
+    managerId: text("manager_id"),
+    forceRequired: r.force_required === true,
+    forceSetAt: dateOrNull(r.force_set_at),
+    forceSetBy: text("force_set_by"),
+    forceClearedAt: dateOrNull(r.force_cleared_at),
+    forceFingerprint: text("force_fingerprint"),
+    state: r.state as string,
+    stateChangedAt: dateOrNull(r.state_changed_at),
+    version: Number(r.version),
+    syncedVersion: r.synced_version === null ? null : Number(r.synced_version),
+    syncedAt: dateOrNull(r.synced_at),
+    origin: r.origin as string,
+    updatedAt: dateOrNull(r.updated_at)!,
+    updatedBy: text("updated_by"),
+    writeFlowId: text("write_flow_id"),
+    writeUntil: dateOrNull(r.write_until),
+  }
+}
+
+/**
+ * The record with its lease, and (when `passwordWindowSecs` is given) how many password
+ * changes of the identity were pending or confirmed within that window: one statement.
+ */
+const SELECT_FOR_WRITE = `
+  select row_to_json(a) as authz, coalesce(a.write_until > now(), false) as writing,
+         case when $2::float8 is null then 0 else (
+           select count(*)::int from pending_changes p
+            where p.identity_id = $1::uuid and p.method = 'password'
+              and p.status in ('pending', 'confirmed')
+              and p.created_at > now() - make_interval(secs => $2::float8)) end as recent
+    from (select 1) as one left join identity_authz a on a.identity_id = $1::uuid`
+
+const TAKE_LEASE = `
+  update identity_authz
+     set write_flow_id = $2::uuid, write_until = now() + make_interval(secs => $3::float8)
+   where identity_id = $1::uuid`
+
+/** What a settings pre-persist call sees under the identity's lock. */
+export interface SettingsWriteView {
+  authz: Authorization
+  summary: CredentialSummary
+  /** Password changes pending or confirmed within `passwordWindowMs` (0 when not asked). */
+  recentPasswordChanges: number
+}
+
 /**
  * Settings pre-persist: waits (bounded) until no other settings submit is being persisted and
- * no service write is under way, then takes the identity for this flow until its post-persist
- * call. Refuses a deactivated person, and a submit whose identity was written since Kratos
- * loaded it for this request (an older `revision` in the copy it sent: Kratos would write that
- * copy back, undoing the write, e.g. a 2FA reset or another submit). Answers the record and the
- * Kratos summary read under the lock.
+ * no service write is under way, then, holding the identity's lock, reads the Kratos summary,
+ * refuses a deactivated person and a submit whose identity was written since Kratos loaded it
+ * for this request (an older `revision` in the copy it sent: Kratos would write that copy
+ * back, undoing the write, e.g. a 2FA reset or another submit), and asks `decide`. When it
+ * allows the change, the identity is taken for this flow until its post-persist call and
+ * `decide`'s own write (`write`, the pending record) is made in the same transaction; a
+ * refusal writes nothing.
  */
-export async function beginSettingsWrite(
+export async function beginSettingsWrite<T>(
   d: AuthzDeps,
   body: {
     identity_id: string
     flow_id: string
     identity: { metadata_public: Record<string, unknown> | null }
   },
+  decide: (
+    view: SettingsWriteView,
+  ) => Promise<{ refusal: Refusal } | { value: T; write: (tx: Db) => Promise<unknown> }>,
+  opts: { passwordWindowMs?: number } = {},
 ): Promise<
-  | { kind: "granted"; authz: Authorization; summary: CredentialSummary }
+  | { kind: "granted"; value: T; authz: Authorization; summary: CredentialSummary }
   | { kind: "refused"; refusal: Refusal }
   | { kind: "gone" }
 > {
   const id = body.identity_id
+  const windowSecs = opts.passwordWindowMs === undefined ? null : opts.passwordWindowMs / 1000
   const deadline = Date.now() + SETTINGS_WRITE_LEASE_MS + 1000
   for (;;) {
     const outcome = await d.database.db.transaction(async (tx) => {
-      await lockIdentity(tx, id)
-      let [row] = await tx
-        .select(withLease)
-        .from(identityAuthz)
-        .where(eq(identityAuthz.identityId, id))
-      if (row?.writing && row.writeFlowId !== body.flow_id) return { kind: "busy" as const }
+      type Row = { authz: Record<string, unknown> | null; writing: boolean; recent: number }
+      const read = () => rawQuery<Row>(tx, SELECT_FOR_WRITE, [id, windowSecs])
+      // Sent together; the read takes its snapshot once the lock is granted.
+      let [, [row]] = await Promise.all([lockIdentity(tx, id), read()])
+      if (row?.authz && row.writing && row.authz.write_flow_id !== body.flow_id)
+        return { kind: "busy" as const }
       const summary = await d.kratos.summary(id)
       if (!summary) return { kind: "gone" as const }
-      if (!row) {
+      if (!row?.authz) {
         await insertAuthorization(tx, seedFrom(id, kratosSideOf(summary), "kratos"))
-        ;[row] = await tx
-          .select(withLease)
-          .from(identityAuthz)
-          .where(eq(identityAuthz.identityId, id))
+        ;[row] = await read()
       }
-      const { writing: _w, ...authz } = row!
+      const authz = authzFromJson(row!.authz!)
       if (authz.state === "inactive")
         return { kind: "refused" as const, refusal: authzRefusals.deactivated }
       if (revisionOf(body.identity.metadata_public) !== kratosSideOf(summary).revision) {
         return { kind: "refused" as const, refusal: authzRefusals.changedMeanwhile }
       }
-      await tx
-        .update(identityAuthz)
-        .set({
-          writeFlowId: body.flow_id,
-          writeUntil: sql`now() + make_interval(secs => ${SETTINGS_WRITE_LEASE_MS / 1000}::double precision)`,
-        })
-        .where(eq(identityAuthz.identityId, id))
-      return { kind: "granted" as const, authz, summary }
+      const decided = await decide({ authz, summary, recentPasswordChanges: row!.recent ?? 0 })
+      if ("refusal" in decided) return { kind: "refused" as const, refusal: decided.refusal }
+      await Promise.all([
+        rawQuery(tx, TAKE_LEASE, [id, body.flow_id, SETTINGS_WRITE_LEASE_MS / 1000]),
+        decided.write(tx),
+      ])
+      return { kind: "granted" as const, value: decided.value, authz, summary }
     })
     if (outcome.kind !== "busy") return outcome
     if (Date.now() > deadline) {
@@ -675,27 +731,41 @@ export async function beginSettingsWrite(
   }
 }
 
-/** Post-persist (or a refusal after the lease was taken): the flow's write is over. */
-export async function endSettingsWrite(db: Db, identityId: string, flowId: string) {
-  await db
-    .update(identityAuthz)
-    .set({ writeFlowId: null, writeUntil: null })
-    .where(
-      sql`${identityAuthz.identityId} = ${identityId} and ${identityAuthz.writeFlowId} = ${flowId}`,
-    )
+/**
+ * Post-persist (or a failure after the lease was taken): the flow's write is over. Answers the
+ * record as it is now (one statement: the lease it clears is not part of what it answers).
+ */
+export async function endSettingsWrite(
+  db: Db,
+  identityId: string,
+  flowId: string,
+): Promise<Authorization | null> {
+  const [row] = await rawQuery<{ authz: Record<string, unknown> | null }>(db, END_LEASE, [
+    identityId,
+    flowId,
+  ])
+  return row?.authz ? authzFromJson(row.authz) : null
 }
+
+const END_LEASE = `
+  with ended as (
+    update identity_authz set write_flow_id = null, write_until = null
+     where identity_id = $1::uuid and write_flow_id = $2::uuid)
+  select (select row_to_json(a) from identity_authz a where a.identity_id = $1::uuid) as authz`
 
 /**
  * After Kratos wrote the identity (settings post-persist, login): repairs it if it does not
- * hold the service's record. `after` is what Kratos showed after the write.
+ * hold the service's record. `after` is what Kratos showed after the write; `known` is the
+ * record when the caller has just read it (after any write of its own).
  */
 export async function recheck(
   d: AuthzDeps,
   identityId: string,
   after: CredentialSummary,
   opts: { source: SyncSource; flowId?: string | null; requestId?: string | null },
+  known?: Authorization | null,
 ): Promise<SyncResult | null> {
-  const row = await authorizationOf(d, identityId, after)
+  const row = known ?? (await authorizationOf(d, identityId, after))
   if (!row) return null
   if (driftOf(row, kratosSideOf(after)).length === 0 && row.syncedVersion === row.version)
     return null

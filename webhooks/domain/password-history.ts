@@ -1,3 +1,4 @@
+import type { Identity } from "@ory/client"
 import axios from "axios"
 import { compare } from "bcryptjs"
 import { and, desc, eq, notInArray } from "drizzle-orm"
@@ -143,13 +144,15 @@ export async function checkPasswordReuse(
 export async function rememberPasswordAfterChange(
   d: PasswordHistoryDeps,
   identityId: string,
+  /** The stored hash, when the caller reads the identity anyway (one admin read, not two). */
+  readHash: () => Promise<string | null> = () => currentHash(d.kratos, identityId),
 ): Promise<void> {
   try {
     if (!keepsHistory(d.size)) {
       await d.database.db.delete(passwordHistory).where(eq(passwordHistory.identityId, identityId))
       return
     }
-    const current = await currentHash(d.kratos, identityId)
+    const current = await readHash()
     if (current) await remember(d, identityId, current)
   } catch (err) {
     d.log.warn(
@@ -159,6 +162,14 @@ export async function rememberPasswordAfterChange(
   }
 }
 
+/** The stored password hash in an identity read with its password credential, or null. */
+export function passwordHashOf(identity: Identity | null): string | null {
+  const config = identity?.credentials?.password?.config as
+    { hashed_password?: unknown } | undefined
+  const hash = config?.hashed_password
+  return typeof hash === "string" && hash !== "" ? hash : null
+}
+
 /** Kratos's stored hash of the identity's password, or null without one (or without the identity). */
 async function currentHash(kratos: KratosAdmin, identityId: string): Promise<string | null> {
   try {
@@ -166,9 +177,7 @@ async function currentHash(kratos: KratosAdmin, identityId: string): Promise<str
       id: identityId,
       includeCredential: ["password"],
     })
-    const config = data.credentials?.password?.config as { hashed_password?: unknown } | undefined
-    const hash = config?.hashed_password
-    return typeof hash === "string" && hash !== "" ? hash : null
+    return passwordHashOf(data)
   } catch (err) {
     if (axios.isAxiosError(err) && err.response?.status === 404) return null
     throw err

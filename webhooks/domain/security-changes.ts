@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gt, inArray, lt } from "drizzle-orm"
+import { and, eq, lt } from "drizzle-orm"
 import type { Logger } from "pino"
 import type {
   LoginHookBody,
@@ -7,17 +7,19 @@ import type {
   SettingsMethod,
 } from "../../kratos/hooks/bodies"
 import type { Database, Db } from "../../db/client"
-import { auditEvents, pendingChanges } from "../../db/schema"
+import { rawQuery } from "../../db/raw"
+import { identityAuthz, pendingChanges } from "../../db/schema"
 import type { KratosAdmin } from "../kratos/admin"
 import { fingerprint, posture, type CredentialSummary } from "../kratos/identity"
 import { appendAudit } from "./audit"
 import {
   authorizationOf,
+  authzFromJson,
   authzRefusals,
+  type Authorization,
   beginSettingsWrite,
   endSettingsWrite,
   expectedKratos,
-  insertAuthorization,
   kratosSideOf,
   newRevision,
   recheck,
@@ -61,12 +63,40 @@ export async function beforeSettingsChange(
   requestId: string,
 ): Promise<PrePersistAnswer> {
   const db = d.database.db
-  // Independent reads in parallel: this runs inside the user's settings submit.
-  const [write, policy, recent] = await Promise.all([
-    beginSettingsWrite(d, body),
-    getOrgPolicyCached(db),
-    method === "password" ? passwordChangesSince(d, body.identity_id, 60 * 60_000) : 0,
-  ])
+  const policy = getOrgPolicyCached(db)
+  // Under the identity's lock: the decision, then the lease and the pending record in the
+  // same transaction (a refusal writes nothing).
+  const write = await beginSettingsWrite(
+    d,
+    body,
+    async ({ authz, summary, recentPasswordChanges }) => {
+      const before = withAuthorization(summary, authz)
+      const intent = await classify(d, method, body, before)
+      const refusal = checkSettingsChange({
+        method,
+        intent,
+        before,
+        policy: await policy,
+        newTraits: body.identity.traits,
+        passwordChangesLastHour: recentPasswordChanges,
+        maxPasswordChangesPerHour: d.maxPasswordChangesPerHour,
+      })
+      if (refusal) return { refusal }
+      const pending = [
+        preKey(body, method, before),
+        body.flow_id,
+        method,
+        body.identity_id,
+        intent.kind,
+        JSON.stringify(before),
+        body.client.ip,
+        body.client.user_agent,
+        requestId,
+      ]
+      return { value: null, write: (tx: Db) => rawQuery(tx, INSERT_PENDING, pending) }
+    },
+    method === "password" ? { passwordWindowMs: 60 * 60_000 } : {},
+  )
   if (write.kind === "gone") {
     return { refusal: { id: 4100100, text: "This account no longer exists.", pointer: "#/" } }
   }
@@ -77,48 +107,15 @@ export async function beforeSettingsChange(
     )
     return { refusal: write.refusal }
   }
-  const release = () => endSettingsWrite(db, body.identity_id, body.flow_id)
-  try {
-    const before = withAuthorization(write.summary, write.authz)
-    const intent = await classify(d, method, body, before)
-    const refusal = checkSettingsChange({
-      method,
-      intent,
-      before,
-      policy,
-      newTraits: body.identity.traits,
-      passwordChangesLastHour: recent,
-      maxPasswordChangesPerHour: d.maxPasswordChangesPerHour,
-    })
-    if (refusal) {
-      d.log.info(
-        { identityId: body.identity_id, method, intent: intent.kind, refusal: refusal.id },
-        "settings change refused",
-      )
-      await release()
-      return { refusal }
-    }
-    await db
-      .insert(pendingChanges)
-      .values({
-        changeKey: preKey(body, method, before),
-        flowId: body.flow_id,
-        method,
-        identityId: body.identity_id,
-        intent: intent.kind,
-        before,
-        ip: body.client.ip,
-        userAgent: body.client.user_agent,
-        requestId,
-      })
-      .onConflictDoNothing()
-  } catch (err) {
-    await release().catch(() => {})
-    throw err
-  }
   // With a new revision: a submit that loaded the identity before this one persists is refused.
   return { identity: expectedKratos(write.authz, kratosSideOf(write.summary), newRevision()) }
 }
+
+const INSERT_PENDING = `
+  insert into pending_changes
+    (change_key, flow_id, method, identity_id, intent, before, ip, user_agent, request_id)
+  values ($1, $2::uuid, $3, $4::uuid, $5, $6::jsonb, $7, $8, $9)
+  on conflict do nothing`
 
 /**
  * Post-persist: Kratos has stored the change. Writes its audit entries (deduplicated, so a
@@ -131,24 +128,27 @@ export async function afterSettingsChange(
   requestId: string,
 ): Promise<void> {
   const db = d.database.db
-  const [pending] = await db
-    .select()
-    .from(pendingChanges)
-    .where(
-      and(
-        eq(pendingChanges.flowId, body.flow_id),
-        eq(pendingChanges.method, method),
-        eq(pendingChanges.status, "pending"),
-      ),
-    )
-    .orderBy(desc(pendingChanges.id))
-    .limit(1)
+  // The pending record and the service's record in one statement, beside the Kratos read.
+  const [[read], after] = await Promise.all([
+    rawQuery<{ pending: PendingJson | null; authz: Record<string, unknown> | null }>(
+      db,
+      POST_PERSIST_READ,
+      [body.flow_id, method, body.identity_id],
+    ),
+    d.kratos.summary(body.identity_id),
+  ])
   const release = () => endSettingsWrite(db, body.identity_id, body.flow_id)
-  const after = await d.kratos.summary(body.identity_id)
-  if (!after) return release()
+  if (!after) {
+    await release()
+    return
+  }
+  const pending = read?.pending ?? null
   const before = pending ? (pending.before as CredentialSummary) : null
+  let now: Authorization | null
   try {
-    const authz = await authorizationOf(d, body.identity_id, after)
+    const authz = read?.authz
+      ? authzFromJson(read.authz)
+      : await authorizationOf(d, body.identity_id, after)
     await recordChange(d, {
       method,
       before,
@@ -158,23 +158,36 @@ export async function afterSettingsChange(
       ip: body.client.ip,
       userAgent: body.client.user_agent,
       requestId,
-      pendingId: pending?.id ?? null,
+      pendingId: pending ? Number(pending.id) : null,
     })
   } finally {
     // After the audit entries: what this write did is in the trail before any other write of
     // this identity (a 2FA reset waiting for it, the next submit) can be.
-    await release()
+    now = await release()
   }
   // Kratos wrote what the pre-persist hook answered; a change made to the record since then
   // (its own sync waits for this release) or a write that slipped past is applied here.
-  await recheck(d, body.identity_id, after, {
-    source: "settings",
-    flowId: body.flow_id,
-    requestId,
-  }).catch((err: unknown) =>
+  await recheck(
+    d,
+    body.identity_id,
+    after,
+    { source: "settings", flowId: body.flow_id, requestId },
+    now,
+  ).catch((err: unknown) =>
     d.log.warn({ err, identityId: body.identity_id }, "settings: Kratos not brought in step"),
   )
 }
+
+interface PendingJson {
+  id: number | string
+  before: unknown
+}
+
+const POST_PERSIST_READ = `
+  select (select json_build_object('id', p.id, 'before', p.before) from pending_changes p
+           where p.flow_id = $1::uuid and p.method = $2 and p.status = 'pending'
+           order by p.id desc limit 1) as pending,
+         (select row_to_json(a) from identity_authz a where a.identity_id = $3::uuid) as authz`
 
 /**
  * Settles pending changes whose post-persist call never came (the service was down, or Kratos
@@ -241,16 +254,19 @@ interface RecordInput {
   pendingId: number | null
 }
 
+const CONFIRM_PENDING = `
+  update pending_changes set status = 'confirmed', resolved_at = now() where id = $1`
+
 async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
   const events = changeEvents(r.method, r.before, r.after, r.traits)
   await d.database.db.transaction(async (tx) => {
-    // Before the audit entries: appending takes the chain lock until this commits.
-    if (r.pendingId !== null) {
-      await tx
-        .update(pendingChanges)
-        .set({ status: "confirmed", resolvedAt: new Date() })
-        .where(eq(pendingChanges.id, r.pendingId))
-    }
+    // Sent with the first audit entry's statements (one round trip), and run before them, so
+    // before the chain lock is taken.
+    const confirmed =
+      r.pendingId !== null ? rawQuery(tx, CONFIRM_PENDING, [r.pendingId]) : Promise.resolve()
+    // Awaited below; a failure also aborts the statements after it, which report it first.
+    confirmed.catch(() => {})
+    if (events.length === 0) await confirmed
     for (const e of events) {
       const occurredAt = new Date()
       const details = { ...e.details, method: e.details.method ?? r.method }
@@ -268,6 +284,7 @@ async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
         dedupKey: `settings:${r.flowId}:${r.method}:${e.event}:${e.discriminator}`,
         occurredAt,
       })
+      await confirmed
       // A replayed delivery finds the entry (and its notifications) already written.
       if (entry.inserted) {
         await enqueueFor(tx, {
@@ -297,13 +314,20 @@ export async function recordLogin(
   requestId: string,
 ): Promise<Refusal | null> {
   // Read before the transaction: the device check reads only history, and every statement
-  // after appendAudit runs under the chain lock.
-  const [after, newDevice] = await Promise.all([
+  // after appendAudit runs under the chain lock. The record and the history in one statement.
+  const [[read], after] = await Promise.all([
+    rawQuery<{ authz: Record<string, unknown> | null; earlier: EarlierLogin[] }>(
+      d.database.db,
+      LOGIN_READ,
+      [body.identity_id],
+    ),
     d.kratos.summary(body.identity_id),
-    isNewDevice(d.database.db, body.identity_id, body.client.user_agent),
   ])
   if (!after) return null
-  const authz = await authorizationOf(d, body.identity_id, after)
+  const newDevice = isNewDevice(read?.earlier ?? [], body.client.user_agent)
+  const authz = read?.authz
+    ? authzFromJson(read.authz)
+    : await authorizationOf(d, body.identity_id, after)
   if (authz?.state === "inactive") {
     d.log.info({ identityId: body.identity_id, method }, "login of a deactivated person refused")
     return authzRefusals.deactivated
@@ -368,11 +392,13 @@ export async function recordLogin(
       }
     }
   })
-  await recheck(d, body.identity_id, after, {
-    source: "login",
-    flowId: body.flow_id,
-    requestId,
-  }).catch((err: unknown) =>
+  await recheck(
+    d,
+    body.identity_id,
+    after,
+    { source: "login", flowId: body.flow_id, requestId },
+    authz,
+  ).catch((err: unknown) =>
     d.log.warn({ err, identityId: body.identity_id }, "login: Kratos not brought in step"),
   )
   return null
@@ -383,20 +409,24 @@ export async function recordLogin(
  * from before. The first login of an account is not "new" (there is nothing to compare with);
  * the device it registered from counts as known.
  */
-async function isNewDevice(db: Db, identityId: string, userAgent: string | null): Promise<boolean> {
-  const earlier = await db
-    .selectDistinct({ event: auditEvents.event, userAgent: auditEvents.userAgent })
-    .from(auditEvents)
-    .where(
-      and(
-        eq(auditEvents.subjectId, identityId),
-        inArray(auditEvents.event, ["auth.login", "auth.registered"]),
-      ),
-    )
+function isNewDevice(earlier: EarlierLogin[], userAgent: string | null): boolean {
   if (!earlier.some((e) => e.event === "auth.login")) return false
   const device = deviceFingerprint(userAgent)
-  return !earlier.some((e) => deviceFingerprint(e.userAgent) === device)
+  return !earlier.some((e) => deviceFingerprint(e.user_agent) === device)
 }
+
+interface EarlierLogin {
+  event: string
+  user_agent: string | null
+}
+
+/** The service's record and the devices of earlier sign-ins (see isNewDevice). */
+const LOGIN_READ = `
+  select (select row_to_json(a) from identity_authz a where a.identity_id = $1::uuid) as authz,
+         coalesce((select json_agg(h) from (
+           select distinct event, user_agent from audit_events
+            where subject_id = $1::uuid and event in ('auth.login', 'auth.registered')) h),
+           '[]'::json) as earlier`
 
 /** Everyone starts as a member; the role is set before Kratos stores the new identity. */
 export function registrationMetadata(body: RegistrationHookBody, now = new Date()) {
@@ -413,23 +443,30 @@ export async function recordRegistration(
   if (!body.identity_id) return
   const after = await d.kratos.summary(body.identity_id)
   if (!after) return
-  // The new member's record in the service, from what the pre-persist hook had Kratos store.
-  await insertAuthorization(
-    d.database.db,
-    seedFrom(body.identity_id, kratosSideOf(after), "registration"),
-  )
-  await appendAudit(d.database.db, {
-    event: "auth.registered",
-    actorType: "user",
-    actorId: body.identity_id,
-    subjectId: body.identity_id,
-    ip: body.client.ip,
-    userAgent: body.client.user_agent,
-    flowId: body.flow_id,
-    requestId,
-    posture: posture(after),
-    details: { method },
-    dedupKey: `registered:${body.identity_id}`,
+  // The new member's record in the service, from what the pre-persist hook had Kratos store,
+  // and the audit entry: one transaction, their statements sent together.
+  await d.database.db.transaction(async (tx) => {
+    const seeded = tx
+      .insert(identityAuthz)
+      .values(seedFrom(body.identity_id!, kratosSideOf(after), "registration"))
+      .onConflictDoNothing()
+      .execute()
+    // Awaited below; a failure also aborts the append after it, which reports it first.
+    seeded.catch(() => {})
+    await appendAudit(tx, {
+      event: "auth.registered",
+      actorType: "user",
+      actorId: body.identity_id,
+      subjectId: body.identity_id,
+      ip: body.client.ip,
+      userAgent: body.client.user_agent,
+      flowId: body.flow_id,
+      requestId,
+      posture: posture(after),
+      details: { method },
+      dedupKey: `registered:${body.identity_id}`,
+    })
+    await seeded
   })
 }
 
@@ -474,25 +511,6 @@ async function classify(
         : { kind: "passkey_add" }
     }
   }
-}
-
-async function passwordChangesSince(
-  d: ChangeDeps,
-  identityId: string,
-  windowMs: number,
-): Promise<number> {
-  const [row] = await d.database.db
-    .select({ n: count() })
-    .from(pendingChanges)
-    .where(
-      and(
-        eq(pendingChanges.identityId, identityId),
-        eq(pendingChanges.method, "password"),
-        inArray(pendingChanges.status, ["pending", "confirmed"]),
-        gt(pendingChanges.createdAt, new Date(Date.now() - windowMs)),
-      ),
-    )
-  return row?.n ?? 0
 }
 
 /**

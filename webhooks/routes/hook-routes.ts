@@ -1,3 +1,5 @@
+import type { Identity } from "@ory/client"
+import axios from "axios"
 import type { Response, Router } from "express"
 import { z } from "zod"
 import {
@@ -11,7 +13,7 @@ import {
 } from "../../kratos/hooks/bodies"
 import type { Deps } from "../app"
 import { deliveryShape, recordHookDelivery } from "../domain/hook-deliveries"
-import { rememberPasswordAfterChange } from "../domain/password-history"
+import { passwordHashOf, rememberPasswordAfterChange } from "../domain/password-history"
 import {
   afterSettingsChange,
   beforeSettingsChange,
@@ -22,6 +24,8 @@ import {
 } from "../domain/security-changes"
 import type { Refusal } from "../domain/settings-rules"
 import { AppError, kratosMessages } from "../errors"
+import type { KratosAdmin } from "../kratos/admin"
+import { CREDENTIALS_TO_INCLUDE, summarise } from "../kratos/identity"
 
 /** Parses with zod and turns a failure into one readable 400. */
 export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
@@ -40,6 +44,33 @@ const registrationParams = z.object({
   method: z.enum(registrationMethods),
   phase: z.enum(hookPhases),
 })
+
+/**
+ * One admin API read of an identity (credentials included) shared by the summary and the
+ * password hash a post-persist call needs; other identities are read as usual.
+ */
+function sharedRead(kratos: KratosAdmin, identityId: string) {
+  let read: Promise<Identity | null> | undefined
+  const identity = () =>
+    (read ??= kratos.identities
+      .getIdentity({ id: identityId, includeCredential: [...CREDENTIALS_TO_INCLUDE] })
+      .then(
+        (r) => r.data,
+        (err: unknown) => {
+          if (axios.isAxiosError(err) && err.response?.status === 404) return null
+          throw err
+        },
+      ))
+  const shared: KratosAdmin = {
+    ...kratos,
+    summary: async (id) => {
+      if (id !== identityId) return kratos.summary(id)
+      const i = await identity()
+      return i ? summarise(i) : null
+    },
+  }
+  return { kratos: shared, passwordHash: async () => passwordHashOf(await identity()) }
+}
 
 /** A refusal Kratos shows in the flow; 403 is a 4xx Kratos does not retry. */
 function refuse(res: Response, r: Refusal): void {
@@ -97,11 +128,18 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
       // Kratos persists these with the change, in place of the copy it loaded.
       res.json({ identity: answer.identity })
     } else {
+      // A password change reads the identity once, for the audit entry and the history.
+      const shared = method === "password" ? sharedRead(deps.kratos, body.identity_id) : null
       await Promise.all([
-        afterSettingsChange(changes, method, body, requestId),
+        afterSettingsChange(
+          shared ? { ...changes, kratos: shared.kratos } : changes,
+          method,
+          body,
+          requestId,
+        ),
         received,
         // The hash Kratos has just stored joins the password history.
-        method === "password" ? rememberPasswordAfterChange(history, body.identity_id) : null,
+        shared ? rememberPasswordAfterChange(history, body.identity_id, shared.passwordHash) : null,
       ])
       res.status(204).end()
     }

@@ -20,6 +20,7 @@ import {
 import { enqueueFor } from "./notifications"
 import type { Role } from "./org-policy"
 import type { RoleActor } from "./roles"
+import { gateCache } from "./gate-cache"
 
 export interface AdminDeps {
   database: Database
@@ -299,6 +300,7 @@ export async function resetTwoFactor(d: AdminDeps, actor: AdminActor, id: string
 export async function revokeSessions(d: AdminDeps, actor: AdminActor, id: string) {
   const s = await target(d, id)
   await d.kratos.identities.deleteIdentitySessions({ id }).catch(ignore404)
+  gateCache.changing(id)
   await audit(d, actor, "admin.sessions_revoked", s, {}, `sessions:${actor.requestId}`)
   return { revoked: true }
 }
@@ -335,7 +337,10 @@ export async function setActive(d: AdminDeps, actor: AdminActor, id: string, act
     },
   )
   // Kratos refuses sessions of an inactive identity; they are ended too, as before.
-  if (!active) await d.kratos.identities.deleteIdentitySessions({ id }).catch(ignore404)
+  if (!active) {
+    await d.kratos.identities.deleteIdentitySessions({ id }).catch(ignore404)
+    gateCache.changing(id)
+  }
   const subject = withAuthorization(s, after)
   return { state: after.state, eventId, subject }
 }

@@ -16,6 +16,7 @@ import {
   type ForcePasswordChange,
 } from "../kratos/identity"
 import { appendAudit } from "./audit"
+import { gateCache } from "./gate-cache"
 import type { Role } from "./org-policy"
 import type { Refusal } from "./settings-rules"
 
@@ -269,12 +270,11 @@ export function withAuthorization(s: CredentialSummary, a: Authorization): Crede
   }
 }
 
+const LOAD_AUTHZ = `select row_to_json(a) as authz from identity_authz a where a.identity_id = $1::uuid`
+
 export async function loadAuthorization(db: Db, identityId: string) {
-  const [row] = await db
-    .select()
-    .from(identityAuthz)
-    .where(eq(identityAuthz.identityId, identityId))
-  return row ?? null
+  const [row] = await rawQuery<{ authz: Record<string, unknown> }>(db, LOAD_AUTHZ, [identityId])
+  return row ? authzFromJson(row.authz) : null
 }
 
 export async function loadAuthorizations(db: Db, ids: string[]) {
@@ -313,9 +313,11 @@ export async function authorizationOf(
 export async function authorizedSummary(
   d: AuthzDeps,
   identityId: string,
+  /** Where the Kratos summary comes from (the gate's cache); the admin API by default. */
+  readSummary: (id: string) => Promise<CredentialSummary | null> = (id) => d.kratos.summary(id),
 ): Promise<{ summary: CredentialSummary; authz: Authorization } | null> {
   const [s, row] = await Promise.all([
-    d.kratos.summary(identityId),
+    readSummary(identityId),
     loadAuthorization(d.database.db, identityId),
   ])
   if (!s) return null
@@ -354,6 +356,7 @@ export async function withKratosWrite<T>(
 ): Promise<{ value: T; waitedMs: number } | null> {
   const started = Date.now()
   const deadline = started + SETTINGS_WRITE_LEASE_MS + 1000
+  gateCache.changing(identityId)
   for (;;) {
     const outcome = await d.database.db.transaction(async (tx) => {
       await lockIdentity(tx, identityId)
@@ -375,7 +378,11 @@ export async function withKratosWrite<T>(
       return { kind: "done" as const, value: await work(tx, authz) }
     })
     if (outcome.kind === "gone") return null
-    if (outcome.kind === "done") return { value: outcome.value, waitedMs: Date.now() - started }
+    if (outcome.kind === "done") {
+      // Again once written: a gate read made while it ran may hold what Kratos had before.
+      gateCache.changing(identityId)
+      return { value: outcome.value, waitedMs: Date.now() - started }
+    }
     // Only if submits keep following each other past a whole lease.
     if (Date.now() > deadline) {
       throw new AppError("UNAVAILABLE", "a settings change of this person is being saved", {
@@ -674,7 +681,8 @@ export interface SettingsWriteView {
  * back, undoing the write, e.g. a 2FA reset or another submit), and asks `decide`. When it
  * allows the change, the identity is taken for this flow until its post-persist call and
  * `decide`'s own write (`write`, the pending record) is made in the same transaction; a
- * refusal writes nothing.
+ * refusal writes nothing. `decide` runs while the transaction holds a pool connection: it
+ * must not query the pool (read what it needs before).
  */
 export async function beginSettingsWrite<T>(
   d: AuthzDeps,

@@ -1,6 +1,7 @@
 import type { Request, Router } from "express"
 import type { Deps } from "../app"
 import { acknowledgePasswordChange, type Actor } from "../domain/force-password-change"
+import { credentialKey, gateCache } from "../domain/gate-cache"
 import { evaluateGate, gateRefusal, identityGone } from "../domain/session-gate"
 import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
 
@@ -23,14 +24,23 @@ export function actorOf(req: Request, id: string, email: string | null = null): 
 export function registerAuthRoutes(router: Router, deps: Deps): void {
   const { config, database, kratos, sessions } = deps
   const withSession = requireSession(sessions)
+  // The gate is every gated request's sub-request: Kratos's answers may be GATE_CACHE_MS old.
+  const withCachedSession = requireSession({
+    ...sessions,
+    fromRequest: (req) =>
+      gateCache.session(credentialKey(req.get("cookie"), req.get("x-session-token")), () =>
+        sessions.fromRequest(req),
+      ),
+  })
   const csrf = requireCsrfProtection(config.PUBLIC_URL)
   const gateDeps = { database, kratos, publicUrl: config.PUBLIC_URL }
 
-  router.get("/api/auth/gate", withSession, async (req, res) => {
+  router.get("/api/auth/gate", withCachedSession, async (req, res) => {
     const decision = await evaluateGate(gateDeps, sessionOf(req), {
       returnTo: sameOriginReturnTo(req, config.PUBLIC_URL),
       // One extra query, only when the organisation has a rotation interval.
       rotation: true,
+      cachedKratos: true,
     })
     if (!decision) throw identityGone()
     res.set({

@@ -12,6 +12,7 @@ import {
   settingsMethods,
 } from "../../kratos/hooks/bodies"
 import type { Deps } from "../app"
+import { gateCache } from "../domain/gate-cache"
 import { deliveryShape, recordHookDelivery } from "../domain/hook-deliveries"
 import { passwordHashOf, rememberPasswordAfterChange } from "../domain/password-history"
 import {
@@ -111,6 +112,7 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
   router.post("/hooks/settings/:method/:phase", async (req, res) => {
     const { method, phase } = parseOr400(settingsParams, req.params, "hook path")
     const body = parseOr400(settingsHookBody, req.body, "settings hook body")
+    gateCache.changing(body.identity_id)
     const requestId = String(req.id)
     const received = record(
       `settings.${method}.${phase}`,
@@ -148,6 +150,7 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
   router.post("/hooks/login/:method", async (req, res) => {
     const { method } = parseOr400(loginParams, req.params, "hook path")
     const body = parseOr400(loginHookBody, req.body, "login hook body")
+    gateCache.changing(body.identity_id)
     const requestId = String(req.id)
     await record(`login.${method}`, body.flow_id, body.identity_id, body, requestId)
     const refusal = await recordLogin(changes, method, body, requestId)

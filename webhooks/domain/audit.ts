@@ -54,6 +54,8 @@ export interface AuditEntryInput {
   /** Natural key of the change (e.g. flow id + event): a replayed delivery adds nothing. */
   dedupKey: string
   occurredAt?: Date
+  /** The entry's `event_id` when the caller must know it before the append (a random one). */
+  eventId?: string
 }
 
 /**
@@ -127,6 +129,8 @@ export function auditHash(prevHash: string | null, content: AuditHashContent): s
 export async function appendAudit(
   db: Db,
   entry: AuditEntryInput,
+  /** `false`: a replay answers no id (saves the lookup, one more round trip under the lock). */
+  opts: { findReplayed?: boolean } = {},
 ): Promise<{ inserted: boolean; eventId: string; id: number }> {
   // Inside the caller's transaction no savepoint is needed (a failure aborts it whole), and
   // its RELEASE would be one more round trip under the lock.
@@ -162,6 +166,7 @@ export async function appendAudit(
     const [row] = result
     if (row) return { inserted: true, id: Number(row.id), eventId: row.event_id }
     // A replay: the entry was written before (by an earlier delivery or another replica).
+    if (opts.findReplayed === false) return { inserted: false, id: 0, eventId: "" }
     const existing = await findByDedupKey(tx, entry.dedupKey)
     return { inserted: false, ...existing! }
   })
@@ -211,7 +216,7 @@ async function lockChain(tx: Db): Promise<void> {
  */
 function toHashContent(entry: AuditEntryInput): AuditHashContent {
   return {
-    eventId: randomUUID(),
+    eventId: entry.eventId ?? randomUUID(),
     dedupKey: entry.dedupKey,
     event: entry.event,
     occurredAt: (entry.occurredAt ?? new Date()).toISOString(),

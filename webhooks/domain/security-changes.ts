@@ -1,4 +1,5 @@
 import { and, eq, lt } from "drizzle-orm"
+import { randomUUID } from "node:crypto"
 import type { Logger } from "pino"
 import type {
   LoginHookBody,
@@ -62,8 +63,11 @@ export async function beforeSettingsChange(
   body: SettingsHookBody,
   requestId: string,
 ): Promise<PrePersistAnswer> {
-  const db = d.database.db
-  const policy = getOrgPolicyCached(db)
+  // Before the lock: its transaction holds a pool connection and must not wait for another.
+  const [policy, asked] = await Promise.all([
+    getOrgPolicyCached(d.database.db),
+    askedIntent(d, method, body),
+  ])
   // Under the identity's lock: the decision, then the lease and the pending record in the
   // same transaction (a refusal writes nothing).
   const write = await beginSettingsWrite(
@@ -71,12 +75,12 @@ export async function beforeSettingsChange(
     body,
     async ({ authz, summary, recentPasswordChanges }) => {
       const before = withAuthorization(summary, authz)
-      const intent = await classify(d, method, body, before)
+      const intent = classify(method, body, before, asked)
       const refusal = checkSettingsChange({
         method,
         intent,
         before,
-        policy: await policy,
+        policy,
         newTraits: body.identity.traits,
         passwordChangesLastHour: recentPasswordChanges,
         maxPasswordChangesPerHour: d.maxPasswordChangesPerHour,
@@ -270,25 +274,32 @@ async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
     for (const e of events) {
       const occurredAt = new Date()
       const details = { ...e.details, method: e.details.method ?? r.method }
-      const entry = await appendAudit(tx, {
-        event: e.event,
-        actorType: "user",
-        actorId: r.after.identityId,
-        subjectId: r.after.identityId,
-        ip: r.ip,
-        userAgent: r.userAgent,
-        flowId: r.flowId,
-        requestId: r.requestId,
-        posture: posture(r.after),
-        details,
-        dedupKey: `settings:${r.flowId}:${r.method}:${e.event}:${e.discriminator}`,
-        occurredAt,
-      })
-      await confirmed
-      // A replayed delivery finds the entry (and its notifications) already written.
-      if (entry.inserted) {
-        await enqueueFor(tx, {
-          auditEventId: entry.eventId,
+      const eventId = randomUUID()
+      const entry = appendAudit(
+        tx,
+        {
+          event: e.event,
+          actorType: "user",
+          actorId: r.after.identityId,
+          subjectId: r.after.identityId,
+          ip: r.ip,
+          userAgent: r.userAgent,
+          flowId: r.flowId,
+          requestId: r.requestId,
+          posture: posture(r.after),
+          details,
+          dedupKey: `settings:${r.flowId}:${r.method}:${e.event}:${e.discriminator}`,
+          occurredAt,
+          eventId,
+        },
+        { findReplayed: false },
+      )
+      // In the append's round trip; a replayed delivery (the entry and its notifications
+      // already written) queues nothing.
+      const queued = enqueueFor(
+        tx,
+        {
+          auditEventId: eventId,
           event: e.event,
           subject: { id: r.after.identityId, email: r.after.email },
           details,
@@ -296,8 +307,13 @@ async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
           ip: r.ip,
           userAgent: r.userAgent,
           publicUrl: d.publicUrl,
-        })
-      }
+        },
+        { ifAudited: true },
+      )
+      queued.catch(() => {})
+      await entry
+      await confirmed
+      await queued
     }
   })
 }
@@ -355,41 +371,37 @@ export async function recordLogin(
       userAgent: body.client.user_agent,
       publicUrl: d.publicUrl,
     }
-    const login = await appendAudit(tx, {
-      ...base,
-      event: "auth.login",
-      details: { method, aal, refresh: body.refresh, requested_aal: body.requested_aal },
-      dedupKey: `${key}:auth.login`,
-      occurredAt,
-    })
-    if (login.inserted) {
-      if (newDevice) {
-        await enqueueFor(tx, {
-          ...notify,
-          auditEventId: login.eventId,
-          event: "auth.login",
-          newDevice,
-          details: { method },
-        })
-      }
+    // Each entry's notification goes in its append's round trip (nothing for a replay).
+    const append = async (
+      event: "auth.login" | "auth.recovery_code_used",
+      details: Record<string, unknown>,
+      mail: Omit<Parameters<typeof enqueueFor>[1], "auditEventId"> | null,
+    ) => {
+      const eventId = randomUUID()
+      const entry = appendAudit(
+        tx,
+        { ...base, event, details, dedupKey: `${key}:${event}`, occurredAt, eventId },
+        { findReplayed: false },
+      )
+      const queued = mail
+        ? enqueueFor(tx, { ...mail, auditEventId: eventId }, { ifAudited: true })
+        : null
+      queued?.catch(() => {})
+      await entry
+      await queued
     }
+    await append(
+      "auth.login",
+      { method, aal, refresh: body.refresh, requested_aal: body.requested_aal },
+      newDevice ? { ...notify, event: "auth.login", newDevice, details: { method } } : null,
+    )
     if (method === "lookup_secret") {
       const details = { recovery_codes_left: after.lookupSecret?.unused ?? 0 }
-      const used = await appendAudit(tx, {
-        ...base,
+      await append("auth.recovery_code_used", details, {
+        ...notify,
         event: "auth.recovery_code_used",
         details,
-        dedupKey: `${key}:auth.recovery_code_used`,
-        occurredAt,
       })
-      if (used.inserted) {
-        await enqueueFor(tx, {
-          ...notify,
-          auditEventId: used.eventId,
-          event: "auth.recovery_code_used",
-          details,
-        })
-      }
     }
   })
   await recheck(
@@ -453,30 +465,51 @@ export async function recordRegistration(
       .execute()
     // Awaited below; a failure also aborts the append after it, which reports it first.
     seeded.catch(() => {})
-    await appendAudit(tx, {
-      event: "auth.registered",
-      actorType: "user",
-      actorId: body.identity_id,
-      subjectId: body.identity_id,
-      ip: body.client.ip,
-      userAgent: body.client.user_agent,
-      flowId: body.flow_id,
-      requestId,
-      posture: posture(after),
-      details: { method },
-      dedupKey: `registered:${body.identity_id}`,
-    })
+    await appendAudit(
+      tx,
+      {
+        event: "auth.registered",
+        actorType: "user",
+        actorId: body.identity_id,
+        subjectId: body.identity_id,
+        ip: body.client.ip,
+        userAgent: body.client.user_agent,
+        flowId: body.flow_id,
+        requestId,
+        posture: posture(after),
+        details: { method },
+        dedupKey: `registered:${body.identity_id}`,
+      },
+      { findReplayed: false },
+    )
     await seeded
   })
 }
 
-async function classify(
-  d: ChangeDeps,
+/** The removal a settings form asked for (noted by the proxy), for the methods that have one. */
+const ASKED: Partial<Record<SettingsMethod, string>> = {
+  lookup_secret: "lookup_secret_disable",
+  webauthn: "webauthn_remove",
+  passkey: "passkey_remove",
+}
+
+/**
+ * The intent the proxy noted for this flow, read before the identity's lock is taken (the
+ * transaction under it holds a pool connection and must not wait for another).
+ */
+async function askedIntent(d: ChangeDeps, method: SettingsMethod, body: SettingsHookBody) {
+  const kind = ASKED[method]
+  if (!kind) return null
+  if (method === "lookup_secret" && body.action_nodes.includes("lookup_secret_confirm")) return null
+  return latestIntent(d.database.db, body.flow_id, [kind], INTENT_WINDOW_MS)
+}
+
+function classify(
   method: SettingsMethod,
   body: SettingsHookBody,
   before: CredentialSummary,
-): Promise<SettingsIntent> {
-  const db = d.database.db
+  asked: Awaited<ReturnType<typeof askedIntent>>,
+): SettingsIntent {
   switch (method) {
     case "password":
       return { kind: "password_change" }
@@ -488,28 +521,18 @@ async function classify(
     case "lookup_secret": {
       if (body.action_nodes.includes("lookup_secret_confirm"))
         return { kind: "recovery_codes_confirm" }
-      const asked = await latestIntent(
-        db,
-        body.flow_id,
-        ["lookup_secret_disable"],
-        INTENT_WINDOW_MS,
-      )
       // Kratos rewrites the form to a lone "regenerate" button before a disable runs its hooks.
       if (asked || before.lookupSecret) return { kind: "recovery_codes_disable" }
       return { kind: "recovery_codes_confirm" }
     }
-    case "webauthn": {
-      const asked = await latestIntent(db, body.flow_id, ["webauthn_remove"], INTENT_WINDOW_MS)
+    case "webauthn":
       return asked?.detail
         ? { kind: "webauthn_remove", keyId: asked.detail }
         : { kind: "webauthn_add" }
-    }
-    case "passkey": {
-      const asked = await latestIntent(db, body.flow_id, ["passkey_remove"], INTENT_WINDOW_MS)
+    case "passkey":
       return asked?.detail
         ? { kind: "passkey_remove", keyId: asked.detail }
         : { kind: "passkey_add" }
-    }
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Db } from "../../../db/client"
 import type { AuditEventName } from "../audit"
-import { enqueueNotifications } from "../outbox"
+import { enqueueIfAudited, enqueueNotifications } from "../outbox"
 import { recipientsFor } from "./recipients"
 import { renderNotification, type NotificationKind } from "./templates"
 
@@ -35,9 +35,14 @@ export interface Queued {
  * transaction that wrote the audit entry, so the mails exist exactly when the entry does.
  * Idempotent: one row per (audit entry, kind, recipient), so calling it again adds nothing.
  */
-export async function enqueueFor(tx: Db, input: NotifyInput): Promise<Queued[]> {
+export async function enqueueFor(
+  tx: Db,
+  input: NotifyInput,
+  /** The audit entry was appended just before and may be a replay (see enqueueIfAudited). */
+  opts: { ifAudited?: boolean } = {},
+): Promise<Queued[]> {
   const recipients = recipientsFor(input)
-  const queued = await enqueueNotifications(
+  const queued = await (opts.ifAudited ? enqueueIfAudited : enqueueNotifications)(
     tx,
     recipients.map((r) => {
       const mail = renderNotification(r.kind, {

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto"
 import { asc, eq, gt } from "drizzle-orm"
 import { PgTransaction } from "drizzle-orm/pg-core"
 import type { Database, Db } from "../../db/client"
-import { rawQuery } from "../../db/raw"
+import { rawQuery, type Statement } from "../../db/raw"
 import { auditEvents } from "../../db/schema"
 
 export const auditEventNames = [
@@ -54,8 +54,6 @@ export interface AuditEntryInput {
   /** Natural key of the change (e.g. flow id + event): a replayed delivery adds nothing. */
   dedupKey: string
   occurredAt?: Date
-  /** The entry's `event_id` when the caller must know it before the append (a random one). */
-  eventId?: string
 }
 
 /**
@@ -129,8 +127,6 @@ export function auditHash(prevHash: string | null, content: AuditHashContent): s
 export async function appendAudit(
   db: Db,
   entry: AuditEntryInput,
-  /** `false`: a replay answers no id (saves the lookup, one more round trip under the lock). */
-  opts: { findReplayed?: boolean } = {},
 ): Promise<{ inserted: boolean; eventId: string; id: number }> {
   // Inside the caller's transaction no savepoint is needed (a failure aborts it whole), and
   // its RELEASE would be one more round trip under the lock.
@@ -143,30 +139,16 @@ export async function appendAudit(
     // runs them in order: the insert starts, and takes its snapshot, only once the lock is
     // granted, so it reads the newest hash with every earlier writer committed, and links to
     // it, hashing in SQL exactly as auditHash does.
-    const content = toHashContent(entry)
-    const [, result] = await Promise.all([
-      lockChain(tx),
-      rawQuery<{ id: number | string; event_id: string }>(tx, APPEND, [
-        content.eventId,
-        content.dedupKey,
-        content.event,
-        content.occurredAt,
-        content.actorType,
-        content.actorId,
-        content.subjectId,
-        content.ip,
-        content.userAgent,
-        content.flowId,
-        content.requestId,
-        JSON.stringify(content.posture),
-        JSON.stringify(content.details),
-        canonicalJson(content),
-      ]),
+    const { statements } = appendStatements(entry)
+    const [[lockText], [appendText, appendValues]] = statements
+    const [lock, result] = await Promise.all([
+      rawQuery<{ isolation: string }>(tx, lockText),
+      rawQuery<{ id: number | string; event_id: string }>(tx, appendText, appendValues),
     ])
+    checkChainLock(lock)
     const [row] = result
     if (row) return { inserted: true, id: Number(row.id), eventId: row.event_id }
     // A replay: the entry was written before (by an earlier delivery or another replica).
-    if (opts.findReplayed === false) return { inserted: false, id: 0, eventId: "" }
     const existing = await findByDedupKey(tx, entry.dedupKey)
     return { inserted: false, ...existing! }
   })
@@ -201,9 +183,46 @@ const APPEND = `
 const LOCK_CHAIN = `select pg_advisory_xact_lock(${CHAIN_LOCK_KEY}) as locked,
   current_setting('transaction_isolation') as isolation`
 
-async function lockChain(tx: Db): Promise<void> {
-  const [row] = await rawQuery<{ isolation: string }>(tx, LOCK_CHAIN)
-  const isolation = row?.isolation
+/**
+ * The two statements of an append, to send together in one transaction (see appendAudit;
+ * `atomic` in db/raw.ts sends a whole transaction at once): the chain lock, then the insert.
+ * Check the lock's rows with checkChainLock.
+ */
+export function appendStatements(entry: AuditEntryInput): {
+  eventId: string
+  statements: [Statement, Statement]
+} {
+  const content = toHashContent(entry)
+  return {
+    eventId: content.eventId,
+    statements: [
+      [LOCK_CHAIN, []],
+      [
+        APPEND,
+        [
+          content.eventId,
+          content.dedupKey,
+          content.event,
+          content.occurredAt,
+          content.actorType,
+          content.actorId,
+          content.subjectId,
+          content.ip,
+          content.userAgent,
+          content.flowId,
+          content.requestId,
+          JSON.stringify(content.posture),
+          JSON.stringify(content.details),
+          canonicalJson(content),
+        ],
+      ],
+    ],
+  }
+}
+
+/** The chain lock's answer: it was taken under READ COMMITTED, or this throws. */
+export function checkChainLock(rows: unknown[]): void {
+  const isolation = (rows[0] as { isolation?: string } | undefined)?.isolation
   if (isolation !== "read committed") {
     throw new Error(`appendAudit needs READ COMMITTED isolation, not ${isolation ?? "unknown"}`)
   }
@@ -216,7 +235,7 @@ async function lockChain(tx: Db): Promise<void> {
  */
 function toHashContent(entry: AuditEntryInput): AuditHashContent {
   return {
-    eventId: entry.eventId ?? randomUUID(),
+    eventId: randomUUID(),
     dedupKey: entry.dedupKey,
     event: entry.event,
     occurredAt: (entry.occurredAt ?? new Date()).toISOString(),

@@ -5,7 +5,7 @@ import axios from "axios"
 import { eq, getTableColumns, inArray, sql } from "drizzle-orm"
 import type { Logger } from "pino"
 import type { Database, Db } from "../../db/client"
-import { dateOrNull, rawQuery } from "../../db/raw"
+import { dateOrNull, rawQuery, type Statement } from "../../db/raw"
 import { identityAuthz } from "../../db/schema"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
@@ -281,6 +281,40 @@ export async function loadAuthorizations(db: Db, ids: string[]) {
   if (ids.length === 0) return new Map<string, Authorization>()
   const rows = await db.select().from(identityAuthz).where(inArray(identityAuthz.identityId, ids))
   return new Map(rows.map((r) => [r.identityId, r]))
+}
+
+const INSERT_AUTHZ = `
+  insert into identity_authz
+    (identity_id, role, role_assigned_at, manager_id, force_required, force_set_at,
+     force_set_by, force_cleared_at, force_fingerprint, state, version, origin, updated_by,
+     synced_version, synced_at)
+  values ($1::uuid, $2, $3::timestamptz, $4::uuid, $5::boolean, $6::timestamptz, $7,
+          $8::timestamptz, $9, $10, $11::int, $12, $13, $14::int, $15::timestamptz)
+  on conflict do nothing`
+
+/** insertAuthorization's insert as one statement of `atomic` (db/raw.ts), for a seedFrom record. */
+export function insertAuthorizationStatement(v: ReturnType<typeof seedFrom>): Statement {
+  const at = (d: Date | null | undefined) => (d ? d.toISOString() : null)
+  return [
+    INSERT_AUTHZ,
+    [
+      v.identityId,
+      v.role,
+      at(v.roleAssignedAt),
+      v.managerId ?? null,
+      v.forceRequired ?? false,
+      at(v.forceSetAt),
+      v.forceSetBy ?? null,
+      at(v.forceClearedAt),
+      v.forceFingerprint ?? null,
+      v.state,
+      v.version ?? 1,
+      v.origin,
+      v.updatedBy ?? null,
+      v.syncedVersion ?? null,
+      at(v.syncedAt),
+    ],
+  ]
 }
 
 /** Inserts the record a new identity starts with (registration, provisioning, a seed). */

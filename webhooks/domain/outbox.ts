@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { and, asc, eq, type SQL } from "drizzle-orm"
 import type { Db } from "../../db/client"
-import { rawQuery } from "../../db/raw"
+import type { Statement } from "../../db/raw"
 import { notificationOutbox } from "../../db/schema"
 
 export const outboxStatuses = ["pending", "sending", "sent", "dead"] as const
@@ -74,12 +74,13 @@ const ENQUEUE_IF_AUDITED = `
   returning audit_event_id, kind, recipient`
 
 /**
- * `enqueueNotifications` for an audit entry whose append was sent just before on the same
- * transaction and may have been a replay: the rows are written only if the entry exists (its
- * `event_id` was chosen by the caller), so this can go in the append's round trip.
+ * `enqueueNotifications` as one statement of `atomic` (db/raw.ts), sent after the append of
+ * the audit entry the rows report, which may be a replay: they are written only if the entry
+ * exists (its `event_id` is chosen before the append, see appendStatements), so a replayed
+ * change queues nothing. Null when there is nothing to queue.
  */
-export async function enqueueIfAudited(db: Db, list: NotificationInput[]): Promise<boolean[]> {
-  if (list.length === 0) return []
+export function enqueueIfAuditedStatement(list: NotificationInput[]): Statement | null {
+  if (list.length === 0) return null
   const rows = list.map((n) => ({
     audit_event_id: n.auditEventId,
     kind: n.kind,
@@ -89,15 +90,7 @@ export async function enqueueIfAudited(db: Db, list: NotificationInput[]): Promi
     body_html: n.bodyHtml ?? null,
     message_id: `<${randomUUID()}@kratos-guard>`,
   }))
-  const inserted = await rawQuery<{ audit_event_id: string; kind: string; recipient: string }>(
-    db,
-    ENQUEUE_IF_AUDITED,
-    [JSON.stringify(rows)],
-  )
-  const key = (auditEventId: string, kind: string, recipient: string) =>
-    JSON.stringify([auditEventId, kind, recipient])
-  const done = new Set(inserted.map((r) => key(r.audit_event_id, r.kind, r.recipient)))
-  return list.map((n) => done.has(key(n.auditEventId, n.kind, n.recipient)))
+  return [ENQUEUE_IF_AUDITED, [JSON.stringify(rows)]]
 }
 
 /** Outbox rows, oldest first, optionally for one audit entry and/or in one status. */

@@ -1,5 +1,4 @@
 import { and, eq, lt } from "drizzle-orm"
-import { randomUUID } from "node:crypto"
 import type { Logger } from "pino"
 import type {
   LoginHookBody,
@@ -8,15 +7,16 @@ import type {
   SettingsMethod,
 } from "../../kratos/hooks/bodies"
 import type { Database, Db } from "../../db/client"
-import { rawQuery } from "../../db/raw"
-import { identityAuthz, pendingChanges } from "../../db/schema"
+import { atomic, rawQuery, type Statement } from "../../db/raw"
+import { pendingChanges } from "../../db/schema"
 import type { KratosAdmin } from "../kratos/admin"
 import { fingerprint, posture, type CredentialSummary } from "../kratos/identity"
-import { appendAudit } from "./audit"
+import { appendStatements, checkChainLock } from "./audit"
 import {
   authorizationOf,
   authzFromJson,
   authzRefusals,
+  insertAuthorizationStatement,
   type Authorization,
   beginSettingsWrite,
   endSettingsWrite,
@@ -29,7 +29,8 @@ import {
 } from "./authorization"
 import { changeEvents } from "./change-events"
 import { deviceFingerprint } from "./device"
-import { enqueueFor } from "./notifications/enqueue"
+import { notificationsFor } from "./notifications/enqueue"
+import { enqueueIfAuditedStatement } from "./outbox"
 import { getOrgPolicyCached } from "./org-policy"
 import { latestIntent } from "./settings-intents"
 import { checkSettingsChange, type Refusal, type SettingsIntent } from "./settings-rules"
@@ -263,59 +264,48 @@ const CONFIRM_PENDING = `
 
 async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
   const events = changeEvents(r.method, r.before, r.after, r.traits)
-  await d.database.db.transaction(async (tx) => {
-    // Sent with the first audit entry's statements (one round trip), and run before them, so
-    // before the chain lock is taken.
-    const confirmed =
-      r.pendingId !== null ? rawQuery(tx, CONFIRM_PENDING, [r.pendingId]) : Promise.resolve()
-    // Awaited below; a failure also aborts the statements after it, which report it first.
-    confirmed.catch(() => {})
-    if (events.length === 0) await confirmed
-    for (const e of events) {
-      const occurredAt = new Date()
-      const details = { ...e.details, method: e.details.method ?? r.method }
-      const eventId = randomUUID()
-      const entry = appendAudit(
-        tx,
-        {
-          event: e.event,
-          actorType: "user",
-          actorId: r.after.identityId,
-          subjectId: r.after.identityId,
-          ip: r.ip,
-          userAgent: r.userAgent,
-          flowId: r.flowId,
-          requestId: r.requestId,
-          posture: posture(r.after),
-          details,
-          dedupKey: `settings:${r.flowId}:${r.method}:${e.event}:${e.discriminator}`,
-          occurredAt,
-          eventId,
-        },
-        { findReplayed: false },
-      )
-      // In the append's round trip; a replayed delivery (the entry and its notifications
-      // already written) queues nothing.
-      const queued = enqueueFor(
-        tx,
-        {
-          auditEventId: eventId,
-          event: e.event,
-          subject: { id: r.after.identityId, email: r.after.email },
-          details,
-          occurredAt,
-          ip: r.ip,
-          userAgent: r.userAgent,
-          publicUrl: d.publicUrl,
-        },
-        { ifAudited: true },
-      )
-      queued.catch(() => {})
-      await entry
-      await confirmed
-      await queued
-    }
-  })
+  // One transaction sent at once (db/raw.ts atomic): the pending record confirmed, then each
+  // entry (chain lock, append) with its notifications, which are written only if the entry
+  // is new (a replayed delivery finds the entry and its notifications already written).
+  const statements: Statement[] = []
+  if (r.pendingId !== null) statements.push([CONFIRM_PENDING, [r.pendingId]])
+  const locks: number[] = []
+  for (const e of events) {
+    const occurredAt = new Date()
+    const details = { ...e.details, method: e.details.method ?? r.method }
+    const append = appendStatements({
+      event: e.event,
+      actorType: "user",
+      actorId: r.after.identityId,
+      subjectId: r.after.identityId,
+      ip: r.ip,
+      userAgent: r.userAgent,
+      flowId: r.flowId,
+      requestId: r.requestId,
+      posture: posture(r.after),
+      details,
+      dedupKey: `settings:${r.flowId}:${r.method}:${e.event}:${e.discriminator}`,
+      occurredAt,
+    })
+    locks.push(statements.length)
+    statements.push(...append.statements)
+    const mail = enqueueIfAuditedStatement(
+      notificationsFor({
+        auditEventId: append.eventId,
+        event: e.event,
+        subject: { id: r.after.identityId, email: r.after.email },
+        details,
+        occurredAt,
+        ip: r.ip,
+        userAgent: r.userAgent,
+        publicUrl: d.publicUrl,
+      }),
+    )
+    if (mail) statements.push(mail)
+  }
+  if (statements.length === 0) return
+  const results = await atomic(d.database.db, statements)
+  for (const i of locks) checkChainLock(results[i]!)
 }
 
 /**
@@ -352,58 +342,62 @@ export async function recordLogin(
   const aal = body.session?.aal ?? null
   // The flow id, not the session id: Kratos has not stored the new session when this runs.
   const key = `login:${body.flow_id}:${method}`
-  await d.database.db.transaction(async (tx) => {
-    const base = {
-      actorType: "user" as const,
-      actorId: body.identity_id,
-      subjectId: body.identity_id,
-      ip: body.client.ip,
-      userAgent: body.client.user_agent,
-      flowId: body.flow_id,
-      requestId,
-      posture: posture(decided, { aal }),
-    }
-    const occurredAt = new Date()
-    const notify = {
-      subject: { id: body.identity_id, email: after.email },
+  const base = {
+    actorType: "user" as const,
+    actorId: body.identity_id,
+    subjectId: body.identity_id,
+    ip: body.client.ip,
+    userAgent: body.client.user_agent,
+    flowId: body.flow_id,
+    requestId,
+    posture: posture(decided, { aal }),
+  }
+  const occurredAt = new Date()
+  const notify = {
+    subject: { id: body.identity_id, email: after.email },
+    occurredAt,
+    ip: body.client.ip,
+    userAgent: body.client.user_agent,
+    publicUrl: d.publicUrl,
+  }
+  // One transaction sent at once (db/raw.ts atomic): each entry with its notification, written
+  // only if the entry is new (nothing for a replayed delivery).
+  const statements: Statement[] = []
+  const locks: number[] = []
+  const append = (
+    event: "auth.login" | "auth.recovery_code_used",
+    details: Record<string, unknown>,
+    mail: Omit<Parameters<typeof notificationsFor>[0], "auditEventId"> | null,
+  ) => {
+    const entry = appendStatements({
+      ...base,
+      event,
+      details,
+      dedupKey: `${key}:${event}`,
       occurredAt,
-      ip: body.client.ip,
-      userAgent: body.client.user_agent,
-      publicUrl: d.publicUrl,
-    }
-    // Each entry's notification goes in its append's round trip (nothing for a replay).
-    const append = async (
-      event: "auth.login" | "auth.recovery_code_used",
-      details: Record<string, unknown>,
-      mail: Omit<Parameters<typeof enqueueFor>[1], "auditEventId"> | null,
-    ) => {
-      const eventId = randomUUID()
-      const entry = appendAudit(
-        tx,
-        { ...base, event, details, dedupKey: `${key}:${event}`, occurredAt, eventId },
-        { findReplayed: false },
-      )
-      const queued = mail
-        ? enqueueFor(tx, { ...mail, auditEventId: eventId }, { ifAudited: true })
-        : null
-      queued?.catch(() => {})
-      await entry
-      await queued
-    }
-    await append(
-      "auth.login",
-      { method, aal, refresh: body.refresh, requested_aal: body.requested_aal },
-      newDevice ? { ...notify, event: "auth.login", newDevice, details: { method } } : null,
-    )
-    if (method === "lookup_secret") {
-      const details = { recovery_codes_left: after.lookupSecret?.unused ?? 0 }
-      await append("auth.recovery_code_used", details, {
-        ...notify,
-        event: "auth.recovery_code_used",
-        details,
-      })
-    }
-  })
+    })
+    locks.push(statements.length)
+    statements.push(...entry.statements)
+    const queued = mail
+      ? enqueueIfAuditedStatement(notificationsFor({ ...mail, auditEventId: entry.eventId }))
+      : null
+    if (queued) statements.push(queued)
+  }
+  append(
+    "auth.login",
+    { method, aal, refresh: body.refresh, requested_aal: body.requested_aal },
+    newDevice ? { ...notify, event: "auth.login", newDevice, details: { method } } : null,
+  )
+  if (method === "lookup_secret") {
+    const details = { recovery_codes_left: after.lookupSecret?.unused ?? 0 }
+    append("auth.recovery_code_used", details, {
+      ...notify,
+      event: "auth.recovery_code_used",
+      details,
+    })
+  }
+  const results = await atomic(d.database.db, statements)
+  for (const i of locks) checkChainLock(results[i]!)
   await recheck(
     d,
     body.identity_id,
@@ -456,34 +450,25 @@ export async function recordRegistration(
   const after = await d.kratos.summary(body.identity_id)
   if (!after) return
   // The new member's record in the service, from what the pre-persist hook had Kratos store,
-  // and the audit entry: one transaction, their statements sent together.
-  await d.database.db.transaction(async (tx) => {
-    const seeded = tx
-      .insert(identityAuthz)
-      .values(seedFrom(body.identity_id!, kratosSideOf(after), "registration"))
-      .onConflictDoNothing()
-      .execute()
-    // Awaited below; a failure also aborts the append after it, which reports it first.
-    seeded.catch(() => {})
-    await appendAudit(
-      tx,
-      {
-        event: "auth.registered",
-        actorType: "user",
-        actorId: body.identity_id,
-        subjectId: body.identity_id,
-        ip: body.client.ip,
-        userAgent: body.client.user_agent,
-        flowId: body.flow_id,
-        requestId,
-        posture: posture(after),
-        details: { method },
-        dedupKey: `registered:${body.identity_id}`,
-      },
-      { findReplayed: false },
-    )
-    await seeded
+  // and the audit entry: one transaction, sent at once (db/raw.ts atomic).
+  const append = appendStatements({
+    event: "auth.registered",
+    actorType: "user",
+    actorId: body.identity_id,
+    subjectId: body.identity_id,
+    ip: body.client.ip,
+    userAgent: body.client.user_agent,
+    flowId: body.flow_id,
+    requestId,
+    posture: posture(after),
+    details: { method },
+    dedupKey: `registered:${body.identity_id}`,
   })
+  const results = await atomic(d.database.db, [
+    insertAuthorizationStatement(seedFrom(body.identity_id, kratosSideOf(after), "registration")),
+    ...append.statements,
+  ])
+  checkChainLock(results[1]!)
 }
 
 /** The removal a settings form asked for (noted by the proxy), for the methods that have one. */

@@ -80,3 +80,50 @@ export async function atomic(db: Db, statements: readonly Statement[]): Promise<
     conn.release()
   }
 }
+
+/**
+ * A transaction whose BEGIN goes with its first statements and whose COMMIT goes with its
+ * last ones: `work` runs statements with `query` (those started together share a round trip)
+ * and answers its value and the statements to end with, which are sent with COMMIT. A throw,
+ * or any failed statement, rolls it all back. On PGlite, a plain transaction.
+ */
+export async function pipelinedTransaction<T>(
+  db: Db,
+  work: (
+    query: <R>(text: string, values?: unknown[]) => Promise<R[]>,
+  ) => Promise<{ value: T; last: readonly Statement[] }>,
+): Promise<T> {
+  const client = (db as unknown as { session: { client: unknown } }).session.client as
+    { reserve(): Promise<ReservedSql> } | object
+  if (!("reserve" in client)) {
+    return db.transaction(async (tx) => {
+      const { value, last } = await work((text, values = []) => rawQuery(tx, text, values))
+      for (const [text, values] of last) await rawQuery(tx, text, values)
+      return value
+    })
+  }
+  const conn = await client.reserve()
+  const run = (text: string, values: unknown[] = [], prepare = true) =>
+    conn.unsafe(text, values, { prepare })
+  let committed = false
+  try {
+    // Explicitly: the callers' reads after a lock need it whatever the database's default.
+    const begun = run("begin isolation level read committed", [], false)
+    begun.catch(() => {})
+    const { value, last } = await work(
+      <R>(text: string, values: unknown[] = []) => run(text, values) as Promise<R[]>,
+    )
+    const results = await Promise.allSettled([
+      begun,
+      ...last.map(([text, values]) => run(text, values)),
+      run("commit", [], false),
+    ])
+    const failed = results.find((r) => r.status === "rejected")
+    if (failed) throw failed.reason
+    committed = true
+    return value
+  } finally {
+    if (!committed) await run("rollback", [], false).catch(() => {})
+    conn.release()
+  }
+}

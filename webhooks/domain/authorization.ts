@@ -5,7 +5,7 @@ import axios from "axios"
 import { eq, getTableColumns, inArray, sql } from "drizzle-orm"
 import type { Logger } from "pino"
 import type { Database, Db } from "../../db/client"
-import { dateOrNull, rawQuery, type Statement } from "../../db/raw"
+import { dateOrNull, pipelinedTransaction, rawQuery, type Statement } from "../../db/raw"
 import { identityAuthz } from "../../db/schema"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
@@ -727,7 +727,7 @@ export async function beginSettingsWrite<T>(
   },
   decide: (
     view: SettingsWriteView,
-  ) => Promise<{ refusal: Refusal } | { value: T; write: (tx: Db) => Promise<unknown> }>,
+  ) => Promise<{ refusal: Refusal } | { value: T; write: Statement }>,
   opts: { passwordWindowMs?: number } = {},
 ): Promise<
   | { kind: "granted"; value: T; authz: Authorization; summary: CredentialSummary }
@@ -738,32 +738,42 @@ export async function beginSettingsWrite<T>(
   const windowSecs = opts.passwordWindowMs === undefined ? null : opts.passwordWindowMs / 1000
   const deadline = Date.now() + SETTINGS_WRITE_LEASE_MS + 1000
   for (;;) {
-    const outcome = await d.database.db.transaction(async (tx) => {
+    // BEGIN goes with the lock and the read, COMMIT with the lease and the pending record.
+    type Outcome =
+      | { kind: "busy" }
+      | { kind: "gone" }
+      | { kind: "refused"; refusal: Refusal }
+      | { kind: "granted"; value: T; authz: Authorization; summary: CredentialSummary }
+    const outcome = await pipelinedTransaction<Outcome>(d.database.db, async (query) => {
       type Row = { authz: Record<string, unknown> | null; writing: boolean; recent: number }
-      const read = () => rawQuery<Row>(tx, SELECT_FOR_WRITE, [id, windowSecs])
+      const read = () => query<Row>(SELECT_FOR_WRITE, [id, windowSecs])
+      const done = (value: Outcome) => ({ value, last: [] as Statement[] })
       // Sent together; the read takes its snapshot once the lock is granted.
-      let [, [row]] = await Promise.all([lockIdentity(tx, id), read()])
+      let [, [row]] = await Promise.all([query(LOCK_IDENTITY, [id]), read()])
       if (row?.authz && row.writing && row.authz.write_flow_id !== body.flow_id)
-        return { kind: "busy" as const }
+        return done({ kind: "busy" as const })
       const summary = await d.kratos.summary(id)
-      if (!summary) return { kind: "gone" as const }
+      if (!summary) return done({ kind: "gone" as const })
       if (!row?.authz) {
-        await insertAuthorization(tx, seedFrom(id, kratosSideOf(summary), "kratos"))
-        ;[row] = await read()
+        const [text, values] = insertAuthorizationStatement(
+          seedFrom(id, kratosSideOf(summary), "kratos"),
+        )
+        ;[, [row]] = await Promise.all([query(text, values), read()])
       }
       const authz = authzFromJson(row!.authz!)
       if (authz.state === "inactive")
-        return { kind: "refused" as const, refusal: authzRefusals.deactivated }
+        return done({ kind: "refused" as const, refusal: authzRefusals.deactivated })
       if (revisionOf(body.identity.metadata_public) !== kratosSideOf(summary).revision) {
-        return { kind: "refused" as const, refusal: authzRefusals.changedMeanwhile }
+        return done({ kind: "refused" as const, refusal: authzRefusals.changedMeanwhile })
       }
       const decided = await decide({ authz, summary, recentPasswordChanges: row!.recent ?? 0 })
-      if ("refusal" in decided) return { kind: "refused" as const, refusal: decided.refusal }
-      await Promise.all([
-        rawQuery(tx, TAKE_LEASE, [id, body.flow_id, SETTINGS_WRITE_LEASE_MS / 1000]),
-        decided.write(tx),
-      ])
-      return { kind: "granted" as const, value: decided.value, authz, summary }
+      if ("refusal" in decided) {
+        return done({ kind: "refused" as const, refusal: decided.refusal })
+      }
+      return {
+        value: { kind: "granted" as const, value: decided.value, authz, summary },
+        last: [[TAKE_LEASE, [id, body.flow_id, SETTINGS_WRITE_LEASE_MS / 1000]], decided.write],
+      }
     })
     if (outcome.kind !== "busy") return outcome
     if (Date.now() > deadline) {

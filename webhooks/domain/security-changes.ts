@@ -6,7 +6,7 @@ import type {
   SettingsHookBody,
   SettingsMethod,
 } from "../../kratos/hooks/bodies"
-import type { Database, Db } from "../../db/client"
+import type { Database } from "../../db/client"
 import { atomic, rawQuery, type Statement } from "../../db/raw"
 import { pendingChanges } from "../../db/schema"
 import type { KratosAdmin } from "../kratos/admin"
@@ -98,7 +98,7 @@ export async function beforeSettingsChange(
         body.client.user_agent,
         requestId,
       ]
-      return { value: null, write: (tx: Db) => rawQuery(tx, INSERT_PENDING, pending) }
+      return { value: null, write: [INSERT_PENDING, pending] as const }
     },
     method === "password" ? { passwordWindowMs: 60 * 60_000 } : {},
   )

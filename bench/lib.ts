@@ -126,6 +126,8 @@ export interface LoadSpec {
   bodies?: string[]
   /** Request paths (with query), used in turn instead of the URL's own path. */
   paths?: string[]
+  /** Headers added in turn to `headers`, one set per request (e.g. each user's cookie). */
+  headerSets?: Record<string, string>[]
   freshUuid?: string
   connections: number
   /** Seconds. */

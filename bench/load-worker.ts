@@ -17,16 +17,24 @@ async function main(): Promise<void> {
 
   const bodies = spec.bodies ?? []
   const paths = spec.paths ?? []
+  const headerSets = spec.headerSets ?? []
   let nextBody = 0
   let nextPath = 0
+  let nextHeaders = 0
   const request = {
     method: spec.method ?? "GET",
     headers: spec.headers ?? {},
-    ...(bodies.length > 0 || paths.length > 0
+    ...(bodies.length > 0 || paths.length > 0 || headerSets.length > 0
       ? {
           setupRequest: (req: Record<string, unknown>) => {
             const out = { ...req }
             if (paths.length > 0) out.path = paths[nextPath++ % paths.length]!
+            if (headerSets.length > 0) {
+              out.headers = {
+                ...(req.headers as Record<string, string>),
+                ...headerSets[nextHeaders++ % headerSets.length],
+              }
+            }
             if (bodies.length > 0) {
               const body = bodies[nextBody++ % bodies.length]!
               out.body = spec.freshUuid ? body.split(spec.freshUuid).join(randomUUID()) : body
@@ -71,6 +79,7 @@ async function paced(spec: LoadSpec): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections })
   const bodies = spec.bodies ?? []
   const paths = spec.paths ?? []
+  const headerSets = spec.headerSets ?? []
   const total = Math.round(spec.rate! * spec.duration)
   const interval = 1000 / spec.rate!
   const latencies: number[] = []
@@ -91,6 +100,7 @@ async function paced(spec: LoadSpec): Promise<LoadResult> {
           path: paths.length > 0 ? paths[k % paths.length]! : url.pathname + url.search,
           headers: {
             ...spec.headers,
+            ...(headerSets.length > 0 ? headerSets[k % headerSets.length] : {}),
             ...(body !== undefined ? { "content-length": Buffer.byteLength(body) } : {}),
           },
           agent,

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs"
 
 /**
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`, see BENCH_CPU_PROF in bench/stack.ts):
- * self time by function and by package or source folder, the top N of each.
+ * self time by function and by package or source folder, the top N of each, and the total
+ * time (own and callees', within one synchronous run) of the service's own functions.
  *
  *   npx tsx bench/profile-summary.ts <file.cpuprofile> [N]
  */
@@ -49,3 +50,23 @@ const show = (title: string, m: Map<string, number>) => {
 }
 show("self time by package / folder", pkg)
 show("self time by function", fn)
+
+// Total time of each of our own functions (webhooks/, db/, kratos/): its self time plus its
+// callees', counted once per stack even when a function recurses. Async work after an await
+// runs under a new stack, so this is the synchronous part of each function.
+const parent = new Map<number, number>()
+for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+const ownCode = (url: string) => /\/(webhooks|db|kratos)\//.test(url) && !/node_modules/.test(url)
+const inclusive = new Map<string, number>()
+for (const [id, t] of self) {
+  const seen = new Set<string>()
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const n = byId.get(cur)!
+    if (!ownCode(n.callFrame.url)) continue
+    const key = `${n.callFrame.functionName || "(anonymous)"} ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    add(inclusive, key, t)
+  }
+}
+show("total time of our own functions (self + callees, synchronous)", inclusive)

@@ -1,5 +1,6 @@
 import os from "node:os"
 import { runAuditBench } from "./audit"
+import { runGateBench } from "./gate"
 import { runHookOverhead, startStackWithBareHooks, startStackWithoutHooks } from "./hook-overhead"
 import { figure, formatTable, printFigure, writeResults, type Figure } from "./lib"
 import { runNotifications } from "./notifications"
@@ -46,6 +47,11 @@ async function main(): Promise<void> {
     const proxy = await runProxyBench(stack)
     figures.push(...proxy.figures)
     raw.proxy = proxy.raw
+
+    section("7. the gate: GET /api/auth/gate")
+    const gate = await runGateBench(stack)
+    figures.push(...gate.figures)
+    raw.gate = gate.raw
 
     section("2. each webhook alone")
     const hooks = await runWebhookBench(stack)

@@ -72,6 +72,9 @@ let bundle: string | undefined
  * compiler's memory and start-up to every figure). Built once per benchmark run.
  */
 function serviceBundle(): string {
+  // BENCH_SERVICE_BUNDLE=<server.js>: a bundle built elsewhere (another commit), to compare two
+  // builds in turn on the same machine.
+  if (process.env.BENCH_SERVICE_BUNDLE) return process.env.BENCH_SERVICE_BUNDLE
   if (!bundle) {
     execFileSync("npm", ["run", "--silent", "build:service"], { cwd: ROOT, stdio: "inherit" })
     bundle = path.join(ROOT, "dist", "webhooks", "server.js")

@@ -19,6 +19,7 @@ import {
 import { enqueueFor } from "./notifications"
 import type { Role } from "../policy/roles"
 import type { RoleActor } from "./roles"
+import { gateCache } from "./gate-cache"
 
 export interface AdminDeps {
   database: Database
@@ -317,6 +318,7 @@ export async function resetTwoFactor(d: AdminDeps, actor: AdminActor, id: string
 export async function revokeSessions(d: AdminDeps, actor: AdminActor, id: string) {
   const s = await target(d, id)
   await d.kratos.deleteSessions(id)
+  gateCache.changing(id)
   await audit(d, actor, "admin.sessions_revoked", s, {}, `sessions:${actor.requestId}`)
   return { revoked: true }
 }
@@ -353,7 +355,10 @@ export async function setActive(d: AdminDeps, actor: AdminActor, id: string, act
     },
   )
   // Kratos refuses sessions of an inactive identity; they are ended too, as before.
-  if (!active) await d.kratos.deleteSessions(id)
+  if (!active) {
+    await d.kratos.deleteSessions(id)
+    gateCache.changing(id)
+  }
   const subject = withAuthorization(s, after)
   return { state: after.state, eventId, subject }
 }

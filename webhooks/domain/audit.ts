@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from "node:crypto"
-import { asc, eq, gt, sql } from "drizzle-orm"
+import { asc, eq, gt } from "drizzle-orm"
 import { PgTransaction } from "drizzle-orm/pg-core"
 import type { Database, Db } from "../../db/client"
+import { rawQuery, type Statement } from "../../db/raw"
 import { auditEvents } from "../../db/schema"
 
 export const auditEventNames = [
@@ -138,25 +139,14 @@ export async function appendAudit(
     // runs them in order: the insert starts, and takes its snapshot, only once the lock is
     // granted, so it reads the newest hash with every earlier writer committed, and links to
     // it, hashing in SQL exactly as auditHash does.
-    const content = toHashContent(entry)
-    const [, result] = await Promise.all([
-      lockChain(tx),
-      tx.execute(sql`
-      insert into audit_events
-        (event_id, dedup_key, event, occurred_at, actor_type, actor_id, subject_id, ip,
-         user_agent, flow_id, request_id, posture, details, prev_hash, hash)
-      select ${content.eventId}::uuid, ${content.dedupKey}, ${content.event},
-             ${content.occurredAt}::timestamptz, ${content.actorType}, ${content.actorId},
-             ${content.subjectId}::uuid, ${content.ip}, ${content.userAgent},
-             ${content.flowId}::uuid, ${content.requestId},
-             ${JSON.stringify(content.posture)}::jsonb, ${JSON.stringify(content.details)}::jsonb,
-             last.hash,
-             encode(sha256(convert_to(coalesce(last.hash, '') || ${canonicalJson(content)}, 'UTF8')), 'hex')
-        from (select (select hash from audit_events order by id desc limit 1) as hash) as last
-      on conflict (dedup_key) do nothing
-      returning id, event_id`),
+    const { statements } = appendStatements(entry)
+    const [[lockText], [appendText, appendValues]] = statements
+    const [lock, result] = await Promise.all([
+      rawQuery<{ isolation: string }>(tx, lockText),
+      rawQuery<{ id: number | string; event_id: string }>(tx, appendText, appendValues),
     ])
-    const [row] = rowsOf<{ id: number | string; event_id: string }>(result)
+    checkChainLock(lock)
+    const [row] = result
     if (row) return { inserted: true, id: Number(row.id), eventId: row.event_id }
     // A replay: the entry was written before (by an earlier delivery or another replica).
     const existing = await findByDedupKey(tx, entry.dedupKey)
@@ -175,21 +165,67 @@ async function findByDedupKey(
   return row
 }
 
-async function lockChain(tx: Db): Promise<void> {
-  const result = await tx.execute<{ isolation: string }>(
-    sql`select pg_advisory_xact_lock(${sql.raw(CHAIN_LOCK_KEY)}) as locked,
-      current_setting('transaction_isolation') as isolation`,
-  )
-  const isolation = rowsOf<{ isolation: string }>(result)[0]?.isolation
-  if (isolation !== "read committed") {
-    throw new Error(`appendAudit needs READ COMMITTED isolation, not ${isolation ?? "unknown"}`)
+/**
+ * The append, hashing in SQL exactly as auditHash does: links to the newest entry, which the
+ * statement reads once the chain lock (sent just before it) is granted.
+ */
+const APPEND = `
+  insert into audit_events
+    (event_id, dedup_key, event, occurred_at, actor_type, actor_id, subject_id, ip,
+     user_agent, flow_id, request_id, posture, details, prev_hash, hash)
+  select $1::uuid, $2, $3, $4::timestamptz, $5, $6, $7::uuid, $8, $9, $10::uuid, $11,
+         $12::jsonb, $13::jsonb, last.hash,
+         encode(sha256(convert_to(coalesce(last.hash, '') || $14::text, 'UTF8')), 'hex')
+    from (select (select hash from audit_events order by id desc limit 1) as hash) as last
+  on conflict (dedup_key) do nothing
+  returning id, event_id`
+
+const LOCK_CHAIN = `select pg_advisory_xact_lock(${CHAIN_LOCK_KEY}) as locked,
+  current_setting('transaction_isolation') as isolation`
+
+/**
+ * The two statements of an append, to send together in one transaction (see appendAudit;
+ * `atomic` in db/raw.ts sends a whole transaction at once): the chain lock, then the insert.
+ * Check the lock's rows with checkChainLock.
+ */
+export function appendStatements(entry: AuditEntryInput): {
+  eventId: string
+  statements: [Statement, Statement]
+} {
+  const content = toHashContent(entry)
+  return {
+    eventId: content.eventId,
+    statements: [
+      [LOCK_CHAIN, []],
+      [
+        APPEND,
+        [
+          content.eventId,
+          content.dedupKey,
+          content.event,
+          content.occurredAt,
+          content.actorType,
+          content.actorId,
+          content.subjectId,
+          content.ip,
+          content.userAgent,
+          content.flowId,
+          content.requestId,
+          JSON.stringify(content.posture),
+          JSON.stringify(content.details),
+          canonicalJson(content),
+        ],
+      ],
+    ],
   }
 }
 
-/** postgres.js answers `execute` with an array of rows, PGlite with `{ rows }`. */
-function rowsOf<R>(result: unknown): R[] {
-  if (Array.isArray(result)) return result as R[]
-  return (result as { rows: R[] }).rows
+/** The chain lock's answer: it was taken under READ COMMITTED, or this throws. */
+export function checkChainLock(rows: unknown[]): void {
+  const isolation = (rows[0] as { isolation?: string } | undefined)?.isolation
+  if (isolation !== "read committed") {
+    throw new Error(`appendAudit needs READ COMMITTED isolation, not ${isolation ?? "unknown"}`)
+  }
 }
 
 /**

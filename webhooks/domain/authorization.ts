@@ -4,6 +4,7 @@ import type { Identity, JsonPatch } from "../kratos/types"
 import { eq, getTableColumns, inArray, sql } from "drizzle-orm"
 import type { Logger } from "pino"
 import type { Database, Db } from "../../db/client"
+import { dateOrNull, pipelinedTransaction, rawQuery, type Statement } from "../../db/raw"
 import { identityAuthz } from "../../db/schema"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
@@ -14,6 +15,7 @@ import {
   type ForcePasswordChange,
 } from "../kratos/identity"
 import { appendAudit } from "./audit"
+import { gateCache } from "./gate-cache"
 import type { Role } from "../policy/roles"
 import type { Refusal } from "./settings-rules"
 
@@ -267,18 +269,51 @@ export function withAuthorization(s: CredentialSummary, a: Authorization): Crede
   }
 }
 
+const LOAD_AUTHZ = `select row_to_json(a) as authz from identity_authz a where a.identity_id = $1::uuid`
+
 export async function loadAuthorization(db: Db, identityId: string) {
-  const [row] = await db
-    .select()
-    .from(identityAuthz)
-    .where(eq(identityAuthz.identityId, identityId))
-  return row ?? null
+  const [row] = await rawQuery<{ authz: Record<string, unknown> }>(db, LOAD_AUTHZ, [identityId])
+  return row ? authzFromJson(row.authz) : null
 }
 
 export async function loadAuthorizations(db: Db, ids: string[]) {
   if (ids.length === 0) return new Map<string, Authorization>()
   const rows = await db.select().from(identityAuthz).where(inArray(identityAuthz.identityId, ids))
   return new Map(rows.map((r) => [r.identityId, r]))
+}
+
+const INSERT_AUTHZ = `
+  insert into identity_authz
+    (identity_id, role, role_assigned_at, manager_id, force_required, force_set_at,
+     force_set_by, force_cleared_at, force_fingerprint, state, version, origin, updated_by,
+     synced_version, synced_at)
+  values ($1::uuid, $2, $3::timestamptz, $4::uuid, $5::boolean, $6::timestamptz, $7,
+          $8::timestamptz, $9, $10, $11::int, $12, $13, $14::int, $15::timestamptz)
+  on conflict do nothing`
+
+/** insertAuthorization's insert as one statement of `atomic` (db/raw.ts), for a seedFrom record. */
+export function insertAuthorizationStatement(v: ReturnType<typeof seedFrom>): Statement {
+  const at = (d: Date | null | undefined) => (d ? d.toISOString() : null)
+  return [
+    INSERT_AUTHZ,
+    [
+      v.identityId,
+      v.role,
+      at(v.roleAssignedAt),
+      v.managerId ?? null,
+      v.forceRequired ?? false,
+      at(v.forceSetAt),
+      v.forceSetBy ?? null,
+      at(v.forceClearedAt),
+      v.forceFingerprint ?? null,
+      v.state,
+      v.version ?? 1,
+      v.origin,
+      v.updatedBy ?? null,
+      v.syncedVersion ?? null,
+      at(v.syncedAt),
+    ],
+  ]
 }
 
 /** Inserts the record a new identity starts with (registration, provisioning, a seed). */
@@ -311,9 +346,11 @@ export async function authorizationOf(
 export async function authorizedSummary(
   d: AuthzDeps,
   identityId: string,
+  /** Where the Kratos summary comes from (the gate's cache); the admin API by default. */
+  readSummary: (id: string) => Promise<CredentialSummary | null> = (id) => d.kratos.summary(id),
 ): Promise<{ summary: CredentialSummary; authz: Authorization } | null> {
   const [s, row] = await Promise.all([
-    d.kratos.summary(identityId),
+    readSummary(identityId),
     loadAuthorization(d.database.db, identityId),
   ])
   if (!s) return null
@@ -327,10 +364,10 @@ export async function activeRoleOf(d: AuthzDeps, identityId: string): Promise<Ro
   return a && a.state === "active" ? (a.role as Role) : null
 }
 
+const LOCK_IDENTITY = `select pg_advisory_xact_lock(${LOCK_CLASS}::int, hashtext($1::uuid::text))`
+
 async function lockIdentity(tx: Db, identityId: string): Promise<void> {
-  await tx.execute(
-    sql`select pg_advisory_xact_lock(${LOCK_CLASS}::int, hashtext(${identityId}::uuid::text))`,
-  )
+  await rawQuery(tx, LOCK_IDENTITY, [identityId])
 }
 
 const withLease = {
@@ -352,6 +389,7 @@ export async function withKratosWrite<T>(
 ): Promise<{ value: T; waitedMs: number } | null> {
   const started = Date.now()
   const deadline = started + SETTINGS_WRITE_LEASE_MS + 1000
+  gateCache.changing(identityId)
   for (;;) {
     const outcome = await d.database.db.transaction(async (tx) => {
       await lockIdentity(tx, identityId)
@@ -373,7 +411,11 @@ export async function withKratosWrite<T>(
       return { kind: "done" as const, value: await work(tx, authz) }
     })
     if (outcome.kind === "gone") return null
-    if (outcome.kind === "done") return { value: outcome.value, waitedMs: Date.now() - started }
+    if (outcome.kind === "done") {
+      // Again once written: a gate read made while it ran may hold what Kratos had before.
+      gateCache.changing(identityId)
+      return { value: outcome.value, waitedMs: Date.now() - started }
+    }
     // Only if submits keep following each other past a whole lease.
     if (Date.now() > deadline) {
       throw new AppError("UNAVAILABLE", "a settings change of this person is being saved", {
@@ -599,59 +641,125 @@ export const authzRefusals = {
   },
 } satisfies Record<string, Refusal>
 
+/** An `identity_authz` row as `row_to_json` writes it, as drizzle would map it. */
+export function authzFromJson(r: Record<string, unknown>): Authorization {
+  const text = (k: string) => (typeof r[k] === "string" ? (r[k] as string) : null)
+  return {
+    identityId: r.identity_id as string,
+    role: r.role as string,
+    roleAssignedAt: dateOrNull(r.role_assigned_at),
+    managerId: text("manager_id"),
+    forceRequired: r.force_required === true,
+    forceSetAt: dateOrNull(r.force_set_at),
+    forceSetBy: text("force_set_by"),
+    forceClearedAt: dateOrNull(r.force_cleared_at),
+    forceFingerprint: text("force_fingerprint"),
+    state: r.state as string,
+    stateChangedAt: dateOrNull(r.state_changed_at),
+    version: Number(r.version),
+    syncedVersion: r.synced_version === null ? null : Number(r.synced_version),
+    syncedAt: dateOrNull(r.synced_at),
+    origin: r.origin as string,
+    updatedAt: dateOrNull(r.updated_at)!,
+    updatedBy: text("updated_by"),
+    writeFlowId: text("write_flow_id"),
+    writeUntil: dateOrNull(r.write_until),
+  }
+}
+
+/**
+ * The record with its lease, and (when `passwordWindowSecs` is given) how many password
+ * changes of the identity were pending or confirmed within that window: one statement.
+ */
+const SELECT_FOR_WRITE = `
+  select row_to_json(a) as authz, coalesce(a.write_until > now(), false) as writing,
+         case when $2::float8 is null then 0 else (
+           select count(*)::int from pending_changes p
+            where p.identity_id = $1::uuid and p.method = 'password'
+              and p.status in ('pending', 'confirmed')
+              and p.created_at > now() - make_interval(secs => $2::float8)) end as recent
+    from (select 1) as one left join identity_authz a on a.identity_id = $1::uuid`
+
+const TAKE_LEASE = `
+  update identity_authz
+     set write_flow_id = $2::uuid, write_until = now() + make_interval(secs => $3::float8)
+   where identity_id = $1::uuid`
+
+/** What a settings pre-persist call sees under the identity's lock. */
+export interface SettingsWriteView {
+  authz: Authorization
+  summary: CredentialSummary
+  /** Password changes pending or confirmed within `passwordWindowMs` (0 when not asked). */
+  recentPasswordChanges: number
+}
+
 /**
  * Settings pre-persist: waits (bounded) until no other settings submit is being persisted and
- * no service write is under way, then takes the identity for this flow until its post-persist
- * call. Refuses a deactivated person, and a submit whose identity was written since Kratos
- * loaded it for this request (an older `revision` in the copy it sent: Kratos would write that
- * copy back, undoing the write, e.g. a 2FA reset or another submit). Answers the record and the
- * Kratos summary read under the lock.
+ * no service write is under way, then, holding the identity's lock, reads the Kratos summary,
+ * refuses a deactivated person and a submit whose identity was written since Kratos loaded it
+ * for this request (an older `revision` in the copy it sent: Kratos would write that copy
+ * back, undoing the write, e.g. a 2FA reset or another submit), and asks `decide`. When it
+ * allows the change, the identity is taken for this flow until its post-persist call and
+ * `decide`'s own write (`write`, the pending record) is made in the same transaction; a
+ * refusal writes nothing. `decide` runs while the transaction holds a pool connection: it
+ * must not query the pool (read what it needs before).
  */
-export async function beginSettingsWrite(
+export async function beginSettingsWrite<T>(
   d: AuthzDeps,
   body: {
     identity_id: string
     flow_id: string
     identity: { metadata_public: Record<string, unknown> | null }
   },
+  decide: (
+    view: SettingsWriteView,
+  ) => Promise<{ refusal: Refusal } | { value: T; write: Statement }>,
+  opts: { passwordWindowMs?: number } = {},
 ): Promise<
-  | { kind: "granted"; authz: Authorization; summary: CredentialSummary }
+  | { kind: "granted"; value: T; authz: Authorization; summary: CredentialSummary }
   | { kind: "refused"; refusal: Refusal }
   | { kind: "gone" }
 > {
   const id = body.identity_id
+  const windowSecs = opts.passwordWindowMs === undefined ? null : opts.passwordWindowMs / 1000
   const deadline = Date.now() + SETTINGS_WRITE_LEASE_MS + 1000
   for (;;) {
-    const outcome = await d.database.db.transaction(async (tx) => {
-      await lockIdentity(tx, id)
-      let [row] = await tx
-        .select(withLease)
-        .from(identityAuthz)
-        .where(eq(identityAuthz.identityId, id))
-      if (row?.writing && row.writeFlowId !== body.flow_id) return { kind: "busy" as const }
+    // BEGIN goes with the lock and the read, COMMIT with the lease and the pending record.
+    type Outcome =
+      | { kind: "busy" }
+      | { kind: "gone" }
+      | { kind: "refused"; refusal: Refusal }
+      | { kind: "granted"; value: T; authz: Authorization; summary: CredentialSummary }
+    const outcome = await pipelinedTransaction<Outcome>(d.database.db, async (query) => {
+      type Row = { authz: Record<string, unknown> | null; writing: boolean; recent: number }
+      const read = () => query<Row>(SELECT_FOR_WRITE, [id, windowSecs])
+      const done = (value: Outcome) => ({ value, last: [] as Statement[] })
+      // Sent together; the read takes its snapshot once the lock is granted.
+      let [, [row]] = await Promise.all([query(LOCK_IDENTITY, [id]), read()])
+      if (row?.authz && row.writing && row.authz.write_flow_id !== body.flow_id)
+        return done({ kind: "busy" as const })
       const summary = await d.kratos.summary(id)
-      if (!summary) return { kind: "gone" as const }
-      if (!row) {
-        await insertAuthorization(tx, seedFrom(id, kratosSideOf(summary), "kratos"))
-        ;[row] = await tx
-          .select(withLease)
-          .from(identityAuthz)
-          .where(eq(identityAuthz.identityId, id))
+      if (!summary) return done({ kind: "gone" as const })
+      if (!row?.authz) {
+        const [text, values] = insertAuthorizationStatement(
+          seedFrom(id, kratosSideOf(summary), "kratos"),
+        )
+        ;[, [row]] = await Promise.all([query(text, values), read()])
       }
-      const { writing: _w, ...authz } = row!
+      const authz = authzFromJson(row!.authz!)
       if (authz.state === "inactive")
-        return { kind: "refused" as const, refusal: authzRefusals.deactivated }
+        return done({ kind: "refused" as const, refusal: authzRefusals.deactivated })
       if (revisionOf(body.identity.metadata_public) !== kratosSideOf(summary).revision) {
-        return { kind: "refused" as const, refusal: authzRefusals.changedMeanwhile }
+        return done({ kind: "refused" as const, refusal: authzRefusals.changedMeanwhile })
       }
-      await tx
-        .update(identityAuthz)
-        .set({
-          writeFlowId: body.flow_id,
-          writeUntil: sql`now() + make_interval(secs => ${SETTINGS_WRITE_LEASE_MS / 1000}::double precision)`,
-        })
-        .where(eq(identityAuthz.identityId, id))
-      return { kind: "granted" as const, authz, summary }
+      const decided = await decide({ authz, summary, recentPasswordChanges: row!.recent ?? 0 })
+      if ("refusal" in decided) {
+        return done({ kind: "refused" as const, refusal: decided.refusal })
+      }
+      return {
+        value: { kind: "granted" as const, value: decided.value, authz, summary },
+        last: [[TAKE_LEASE, [id, body.flow_id, SETTINGS_WRITE_LEASE_MS / 1000]], decided.write],
+      }
     })
     if (outcome.kind !== "busy") return outcome
     if (Date.now() > deadline) {
@@ -661,27 +769,41 @@ export async function beginSettingsWrite(
   }
 }
 
-/** Post-persist (or a refusal after the lease was taken): the flow's write is over. */
-export async function endSettingsWrite(db: Db, identityId: string, flowId: string) {
-  await db
-    .update(identityAuthz)
-    .set({ writeFlowId: null, writeUntil: null })
-    .where(
-      sql`${identityAuthz.identityId} = ${identityId} and ${identityAuthz.writeFlowId} = ${flowId}`,
-    )
+/**
+ * Post-persist (or a failure after the lease was taken): the flow's write is over. Answers the
+ * record as it is now (one statement: the lease it clears is not part of what it answers).
+ */
+export async function endSettingsWrite(
+  db: Db,
+  identityId: string,
+  flowId: string,
+): Promise<Authorization | null> {
+  const [row] = await rawQuery<{ authz: Record<string, unknown> | null }>(db, END_LEASE, [
+    identityId,
+    flowId,
+  ])
+  return row?.authz ? authzFromJson(row.authz) : null
 }
+
+const END_LEASE = `
+  with ended as (
+    update identity_authz set write_flow_id = null, write_until = null
+     where identity_id = $1::uuid and write_flow_id = $2::uuid)
+  select (select row_to_json(a) from identity_authz a where a.identity_id = $1::uuid) as authz`
 
 /**
  * After Kratos wrote the identity (settings post-persist, login): repairs it if it does not
- * hold the service's record. `after` is what Kratos showed after the write.
+ * hold the service's record. `after` is what Kratos showed after the write; `known` is the
+ * record when the caller has just read it (after any write of its own).
  */
 export async function recheck(
   d: AuthzDeps,
   identityId: string,
   after: CredentialSummary,
   opts: { source: SyncSource; flowId?: string | null; requestId?: string | null },
+  known?: Authorization | null,
 ): Promise<SyncResult | null> {
-  const row = await authorizationOf(d, identityId, after)
+  const row = known ?? (await authorizationOf(d, identityId, after))
   if (!row) return null
   if (driftOf(row, kratosSideOf(after)).length === 0 && row.syncedVersion === row.version)
     return null

@@ -16,6 +16,23 @@ const OS_NAMES: Record<string, string> = {
   "Chrome OS": "ChromeOS",
 }
 
+const PARSED_KEPT = 1000
+const parsedCache = new Map<string, UAParser.IResult>()
+
+/**
+ * ua-parser-js runs a few hundred regular expressions per string (about half a millisecond),
+ * and the same few User-Agents come back on every sign-in and in every mail: the newest
+ * PARSED_KEPT results are kept (oldest first out).
+ */
+function parseUa(ua: string): UAParser.IResult {
+  const hit = parsedCache.get(ua)
+  if (hit) return hit
+  const r = new UAParser(ua).getResult()
+  if (parsedCache.size >= PARSED_KEPT) parsedCache.delete(parsedCache.keys().next().value!)
+  parsedCache.set(ua, r)
+  return r
+}
+
 /**
  * What a User-Agent says about the device: browser family and OS, without versions, so a
  * browser update is not a "new device". Falls back to the raw string when nothing is known.
@@ -23,7 +40,7 @@ const OS_NAMES: Record<string, string> = {
 export function deviceFingerprint(userAgent: string | null | undefined): string {
   const ua = (userAgent ?? "").trim()
   if (!ua) return ""
-  const r = new UAParser(ua).getResult()
+  const r = parseUa(ua)
   const browser = r.browser.name ?? ""
   const os = r.os.name ?? ""
   return browser || os ? `${browser}|${os}` : `raw:${ua}`
@@ -33,7 +50,7 @@ export function deviceFingerprint(userAgent: string | null | undefined): string 
 export function deviceName(userAgent: string | null | undefined): string {
   const ua = (userAgent ?? "").trim().slice(0, 1000)
   if (!ua) return "Unknown device"
-  const { browser, os } = new UAParser(ua).getResult()
+  const { browser, os } = parseUa(ua)
   const osName = os.name ? (OS_NAMES[os.name] ?? os.name) : null
   const browserName = browser.name ? [browser.name, browser.major].filter(Boolean).join(" ") : null
   if (browserName && osName) return `${browserName} on ${osName}`

@@ -1,5 +1,5 @@
 import type { Database, Db } from "../../db/client"
-import { hookDeliveries } from "../../db/schema"
+import { rawQuery } from "../../db/raw"
 
 /**
  * What is kept of a hook call's body: the flow's shape, for an operator following a flow next
@@ -52,9 +52,19 @@ export function deliveryShape(body: {
   ) as DeliveryShape
 }
 
-/** Records a Kratos webhook call as received. */
+const INSERT_DELIVERY = `
+  insert into hook_deliveries (hook, flow_id, identity_id, payload, request_id)
+  values ($1, $2::uuid, $3::uuid, $4::jsonb, $5)`
+
+/** Records a Kratos webhook call as received (one statement on every hook call, so no drizzle). */
 export async function recordHookDelivery(db: Db, delivery: HookDelivery): Promise<void> {
-  await db.insert(hookDeliveries).values(delivery)
+  await rawQuery(db, INSERT_DELIVERY, [
+    delivery.hook,
+    delivery.flowId,
+    delivery.identityId,
+    JSON.stringify(delivery.payload),
+    delivery.requestId,
+  ])
 }
 
 /**

@@ -1,9 +1,11 @@
+import type { Identity } from "../kratos/types"
 import { compare } from "bcryptjs"
 import { and, desc, eq, notInArray } from "drizzle-orm"
 import type { Logger } from "pino"
 import type { Database } from "../../db/client"
 import { passwordHistory } from "../../db/schema"
 import type { KratosAdmin } from "../kratos/admin"
+import { summarise } from "../kratos/identity"
 
 /**
  * Password history ("password history" in Keycloak's terms): a new password may not be any of
@@ -142,13 +144,15 @@ export async function checkPasswordReuse(
 export async function rememberPasswordAfterChange(
   d: PasswordHistoryDeps,
   identityId: string,
+  /** The stored hash, when the caller reads the identity anyway (one admin read, not two). */
+  readHash: () => Promise<string | null> = () => currentHash(d.kratos, identityId),
 ): Promise<void> {
   try {
     if (!keepsHistory(d.size)) {
       await d.database.db.delete(passwordHistory).where(eq(passwordHistory.identityId, identityId))
       return
     }
-    const current = await currentHash(d.kratos, identityId)
+    const current = await readHash()
     if (current) await remember(d, identityId, current)
   } catch (err) {
     d.log.warn(
@@ -158,13 +162,35 @@ export async function rememberPasswordAfterChange(
   }
 }
 
-/** Kratos's stored hash of the identity's password, or null without one (or without the identity). */
-async function currentHash(kratos: KratosAdmin, identityId: string): Promise<string | null> {
-  const identity = await kratos.identity(identityId, { withPasswordHash: true })
+/** The stored password hash in an identity read with its password credential, or null. */
+export function passwordHashOf(identity: Identity | null): string | null {
   const config = identity?.credentials?.password?.config as
     { hashed_password?: unknown } | undefined
   const hash = config?.hashed_password
   return typeof hash === "string" && hash !== "" ? hash : null
+}
+
+/**
+ * One admin API read of an identity (credentials included) shared by the summary and the
+ * password hash a post-persist call needs; other identities are read as usual.
+ */
+export function sharedRead(kratos: KratosAdmin, identityId: string) {
+  let read: Promise<Identity | null> | undefined
+  const identity = () => (read ??= kratos.identityWithCredentials(identityId))
+  const shared: KratosAdmin = {
+    ...kratos,
+    summary: async (id) => {
+      if (id !== identityId) return kratos.summary(id)
+      const i = await identity()
+      return i ? summarise(i) : null
+    },
+  }
+  return { kratos: shared, passwordHash: async () => passwordHashOf(await identity()) }
+}
+
+/** Kratos's stored hash of the identity's password, or null without one (or without the identity). */
+async function currentHash(kratos: KratosAdmin, identityId: string): Promise<string | null> {
+  return passwordHashOf(await kratos.identity(identityId, { withPasswordHash: true }))
 }
 
 async function keptHashes(database: Database, identityId: string, size: number): Promise<string[]> {

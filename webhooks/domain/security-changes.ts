@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gt, inArray, lt } from "drizzle-orm"
+import { and, eq, lt } from "drizzle-orm"
 import type { Logger } from "pino"
 import type {
   LoginHookBody,
@@ -6,18 +6,21 @@ import type {
   SettingsHookBody,
   SettingsMethod,
 } from "../../kratos/hooks/bodies"
-import type { Database, Db } from "../../db/client"
-import { auditEvents, pendingChanges } from "../../db/schema"
+import type { Database } from "../../db/client"
+import { atomic, rawQuery, type Statement } from "../../db/raw"
+import { pendingChanges } from "../../db/schema"
 import type { KratosAdmin } from "../kratos/admin"
 import { fingerprint, posture, type CredentialSummary } from "../kratos/identity"
-import { appendAudit } from "./audit"
+import { appendStatements, checkChainLock } from "./audit"
 import {
   authorizationOf,
+  authzFromJson,
   authzRefusals,
+  insertAuthorizationStatement,
+  type Authorization,
   beginSettingsWrite,
   endSettingsWrite,
   expectedKratos,
-  insertAuthorization,
   kratosSideOf,
   newRevision,
   recheck,
@@ -26,7 +29,8 @@ import {
 } from "./authorization"
 import { changeEvents } from "./change-events"
 import { deviceFingerprint } from "./device"
-import { enqueueFor } from "./notifications/enqueue"
+import { notificationsFor } from "./notifications/enqueue"
+import { enqueueIfAuditedStatement } from "./outbox"
 import { getOrgPolicyCached } from "./org-policy"
 import { latestIntent } from "./settings-intents"
 import { checkSettingsChange, type Refusal, type SettingsIntent } from "./settings-rules"
@@ -60,13 +64,44 @@ export async function beforeSettingsChange(
   body: SettingsHookBody,
   requestId: string,
 ): Promise<PrePersistAnswer> {
-  const db = d.database.db
-  // Independent reads in parallel: this runs inside the user's settings submit.
-  const [write, policy, recent] = await Promise.all([
-    beginSettingsWrite(d, body),
-    getOrgPolicyCached(db),
-    method === "password" ? passwordChangesSince(d, body.identity_id, 60 * 60_000) : 0,
+  // Before the lock: its transaction holds a pool connection and must not wait for another.
+  const [policy, asked] = await Promise.all([
+    getOrgPolicyCached(d.database.db),
+    askedIntent(d, method, body),
   ])
+  // Under the identity's lock: the decision, then the lease and the pending record in the
+  // same transaction (a refusal writes nothing).
+  const write = await beginSettingsWrite(
+    d,
+    body,
+    async ({ authz, summary, recentPasswordChanges }) => {
+      const before = withAuthorization(summary, authz)
+      const intent = classify(method, body, before, asked)
+      const refusal = checkSettingsChange({
+        method,
+        intent,
+        before,
+        policy,
+        newTraits: body.identity.traits,
+        passwordChangesLastHour: recentPasswordChanges,
+        maxPasswordChangesPerHour: d.maxPasswordChangesPerHour,
+      })
+      if (refusal) return { refusal }
+      const pending = [
+        preKey(body, method, before),
+        body.flow_id,
+        method,
+        body.identity_id,
+        intent.kind,
+        JSON.stringify(before),
+        body.client.ip,
+        body.client.user_agent,
+        requestId,
+      ]
+      return { value: null, write: [INSERT_PENDING, pending] as const }
+    },
+    method === "password" ? { passwordWindowMs: 60 * 60_000 } : {},
+  )
   if (write.kind === "gone") {
     return { refusal: { id: 4100100, text: "This account no longer exists.", pointer: "#/" } }
   }
@@ -77,48 +112,15 @@ export async function beforeSettingsChange(
     )
     return { refusal: write.refusal }
   }
-  const release = () => endSettingsWrite(db, body.identity_id, body.flow_id)
-  try {
-    const before = withAuthorization(write.summary, write.authz)
-    const intent = await classify(d, method, body, before)
-    const refusal = checkSettingsChange({
-      method,
-      intent,
-      before,
-      policy,
-      newTraits: body.identity.traits,
-      passwordChangesLastHour: recent,
-      maxPasswordChangesPerHour: d.maxPasswordChangesPerHour,
-    })
-    if (refusal) {
-      d.log.info(
-        { identityId: body.identity_id, method, intent: intent.kind, refusal: refusal.id },
-        "settings change refused",
-      )
-      await release()
-      return { refusal }
-    }
-    await db
-      .insert(pendingChanges)
-      .values({
-        changeKey: preKey(body, method, before),
-        flowId: body.flow_id,
-        method,
-        identityId: body.identity_id,
-        intent: intent.kind,
-        before,
-        ip: body.client.ip,
-        userAgent: body.client.user_agent,
-        requestId,
-      })
-      .onConflictDoNothing()
-  } catch (err) {
-    await release().catch(() => {})
-    throw err
-  }
   // With a new revision: a submit that loaded the identity before this one persists is refused.
   return { identity: expectedKratos(write.authz, kratosSideOf(write.summary), newRevision()) }
 }
+
+const INSERT_PENDING = `
+  insert into pending_changes
+    (change_key, flow_id, method, identity_id, intent, before, ip, user_agent, request_id)
+  values ($1, $2::uuid, $3, $4::uuid, $5, $6::jsonb, $7, $8, $9)
+  on conflict do nothing`
 
 /**
  * Post-persist: Kratos has stored the change. Writes its audit entries (deduplicated, so a
@@ -131,24 +133,27 @@ export async function afterSettingsChange(
   requestId: string,
 ): Promise<void> {
   const db = d.database.db
-  const [pending] = await db
-    .select()
-    .from(pendingChanges)
-    .where(
-      and(
-        eq(pendingChanges.flowId, body.flow_id),
-        eq(pendingChanges.method, method),
-        eq(pendingChanges.status, "pending"),
-      ),
-    )
-    .orderBy(desc(pendingChanges.id))
-    .limit(1)
+  // The pending record and the service's record in one statement, beside the Kratos read.
+  const [[read], after] = await Promise.all([
+    rawQuery<{ pending: PendingJson | null; authz: Record<string, unknown> | null }>(
+      db,
+      POST_PERSIST_READ,
+      [body.flow_id, method, body.identity_id],
+    ),
+    d.kratos.summary(body.identity_id),
+  ])
   const release = () => endSettingsWrite(db, body.identity_id, body.flow_id)
-  const after = await d.kratos.summary(body.identity_id)
-  if (!after) return release()
+  if (!after) {
+    await release()
+    return
+  }
+  const pending = read?.pending ?? null
   const before = pending ? (pending.before as CredentialSummary) : null
+  let now: Authorization | null
   try {
-    const authz = await authorizationOf(d, body.identity_id, after)
+    const authz = read?.authz
+      ? authzFromJson(read.authz)
+      : await authorizationOf(d, body.identity_id, after)
     await recordChange(d, {
       method,
       before,
@@ -158,23 +163,36 @@ export async function afterSettingsChange(
       ip: body.client.ip,
       userAgent: body.client.user_agent,
       requestId,
-      pendingId: pending?.id ?? null,
+      pendingId: pending ? Number(pending.id) : null,
     })
   } finally {
     // After the audit entries: what this write did is in the trail before any other write of
     // this identity (a 2FA reset waiting for it, the next submit) can be.
-    await release()
+    now = await release()
   }
   // Kratos wrote what the pre-persist hook answered; a change made to the record since then
   // (its own sync waits for this release) or a write that slipped past is applied here.
-  await recheck(d, body.identity_id, after, {
-    source: "settings",
-    flowId: body.flow_id,
-    requestId,
-  }).catch((err: unknown) =>
+  await recheck(
+    d,
+    body.identity_id,
+    after,
+    { source: "settings", flowId: body.flow_id, requestId },
+    now,
+  ).catch((err: unknown) =>
     d.log.warn({ err, identityId: body.identity_id }, "settings: Kratos not brought in step"),
   )
 }
+
+interface PendingJson {
+  id: number | string
+  before: unknown
+}
+
+const POST_PERSIST_READ = `
+  select (select json_build_object('id', p.id, 'before', p.before) from pending_changes p
+           where p.flow_id = $1::uuid and p.method = $2 and p.status = 'pending'
+           order by p.id desc limit 1) as pending,
+         (select row_to_json(a) from identity_authz a where a.identity_id = $3::uuid) as authz`
 
 /**
  * Settles pending changes whose post-persist call never came (the service was down, or Kratos
@@ -241,48 +259,53 @@ interface RecordInput {
   pendingId: number | null
 }
 
+const CONFIRM_PENDING = `
+  update pending_changes set status = 'confirmed', resolved_at = now() where id = $1`
+
 async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void> {
   const events = changeEvents(r.method, r.before, r.after, r.traits)
-  await d.database.db.transaction(async (tx) => {
-    // Before the audit entries: appending takes the chain lock until this commits.
-    if (r.pendingId !== null) {
-      await tx
-        .update(pendingChanges)
-        .set({ status: "confirmed", resolvedAt: new Date() })
-        .where(eq(pendingChanges.id, r.pendingId))
-    }
-    for (const e of events) {
-      const occurredAt = new Date()
-      const details = { ...e.details, method: e.details.method ?? r.method }
-      const entry = await appendAudit(tx, {
+  // One transaction sent at once (db/raw.ts atomic): the pending record confirmed, then each
+  // entry (chain lock, append) with its notifications, which are written only if the entry
+  // is new (a replayed delivery finds the entry and its notifications already written).
+  const statements: Statement[] = []
+  if (r.pendingId !== null) statements.push([CONFIRM_PENDING, [r.pendingId]])
+  const locks: number[] = []
+  for (const e of events) {
+    const occurredAt = new Date()
+    const details = { ...e.details, method: e.details.method ?? r.method }
+    const append = appendStatements({
+      event: e.event,
+      actorType: "user",
+      actorId: r.after.identityId,
+      subjectId: r.after.identityId,
+      ip: r.ip,
+      userAgent: r.userAgent,
+      flowId: r.flowId,
+      requestId: r.requestId,
+      posture: posture(r.after),
+      details,
+      dedupKey: `settings:${r.flowId}:${r.method}:${e.event}:${e.discriminator}`,
+      occurredAt,
+    })
+    locks.push(statements.length)
+    statements.push(...append.statements)
+    const mail = enqueueIfAuditedStatement(
+      notificationsFor({
+        auditEventId: append.eventId,
         event: e.event,
-        actorType: "user",
-        actorId: r.after.identityId,
-        subjectId: r.after.identityId,
+        subject: { id: r.after.identityId, email: r.after.email },
+        details,
+        occurredAt,
         ip: r.ip,
         userAgent: r.userAgent,
-        flowId: r.flowId,
-        requestId: r.requestId,
-        posture: posture(r.after),
-        details,
-        dedupKey: `settings:${r.flowId}:${r.method}:${e.event}:${e.discriminator}`,
-        occurredAt,
-      })
-      // A replayed delivery finds the entry (and its notifications) already written.
-      if (entry.inserted) {
-        await enqueueFor(tx, {
-          auditEventId: entry.eventId,
-          event: e.event,
-          subject: { id: r.after.identityId, email: r.after.email },
-          details,
-          occurredAt,
-          ip: r.ip,
-          userAgent: r.userAgent,
-          publicUrl: d.publicUrl,
-        })
-      }
-    }
-  })
+        publicUrl: d.publicUrl,
+      }),
+    )
+    if (mail) statements.push(mail)
+  }
+  if (statements.length === 0) return
+  const results = await atomic(d.database.db, statements)
+  for (const i of locks) checkChainLock(results[i]!)
 }
 
 /**
@@ -297,13 +320,20 @@ export async function recordLogin(
   requestId: string,
 ): Promise<Refusal | null> {
   // Read before the transaction: the device check reads only history, and every statement
-  // after appendAudit runs under the chain lock.
-  const [after, newDevice] = await Promise.all([
+  // after appendAudit runs under the chain lock. The record and the history in one statement.
+  const [[read], after] = await Promise.all([
+    rawQuery<{ authz: Record<string, unknown> | null; earlier: EarlierLogin[] }>(
+      d.database.db,
+      LOGIN_READ,
+      [body.identity_id],
+    ),
     d.kratos.summary(body.identity_id),
-    isNewDevice(d.database.db, body.identity_id, body.client.user_agent),
   ])
   if (!after) return null
-  const authz = await authorizationOf(d, body.identity_id, after)
+  const newDevice = isNewDevice(read?.earlier ?? [], body.client.user_agent)
+  const authz = read?.authz
+    ? authzFromJson(read.authz)
+    : await authorizationOf(d, body.identity_id, after)
   if (authz?.state === "inactive") {
     d.log.info({ identityId: body.identity_id, method }, "login of a deactivated person refused")
     return authzRefusals.deactivated
@@ -312,67 +342,69 @@ export async function recordLogin(
   const aal = body.session?.aal ?? null
   // The flow id, not the session id: Kratos has not stored the new session when this runs.
   const key = `login:${body.flow_id}:${method}`
-  await d.database.db.transaction(async (tx) => {
-    const base = {
-      actorType: "user" as const,
-      actorId: body.identity_id,
-      subjectId: body.identity_id,
-      ip: body.client.ip,
-      userAgent: body.client.user_agent,
-      flowId: body.flow_id,
-      requestId,
-      posture: posture(decided, { aal }),
-    }
-    const occurredAt = new Date()
-    const notify = {
-      subject: { id: body.identity_id, email: after.email },
-      occurredAt,
-      ip: body.client.ip,
-      userAgent: body.client.user_agent,
-      publicUrl: d.publicUrl,
-    }
-    const login = await appendAudit(tx, {
-      ...base,
-      event: "auth.login",
-      details: { method, aal, refresh: body.refresh, requested_aal: body.requested_aal },
-      dedupKey: `${key}:auth.login`,
-      occurredAt,
-    })
-    if (login.inserted) {
-      if (newDevice) {
-        await enqueueFor(tx, {
-          ...notify,
-          auditEventId: login.eventId,
-          event: "auth.login",
-          newDevice,
-          details: { method },
-        })
-      }
-    }
-    if (method === "lookup_secret") {
-      const details = { recovery_codes_left: after.lookupSecret?.unused ?? 0 }
-      const used = await appendAudit(tx, {
-        ...base,
-        event: "auth.recovery_code_used",
-        details,
-        dedupKey: `${key}:auth.recovery_code_used`,
-        occurredAt,
-      })
-      if (used.inserted) {
-        await enqueueFor(tx, {
-          ...notify,
-          auditEventId: used.eventId,
-          event: "auth.recovery_code_used",
-          details,
-        })
-      }
-    }
-  })
-  await recheck(d, body.identity_id, after, {
-    source: "login",
+  const base = {
+    actorType: "user" as const,
+    actorId: body.identity_id,
+    subjectId: body.identity_id,
+    ip: body.client.ip,
+    userAgent: body.client.user_agent,
     flowId: body.flow_id,
     requestId,
-  }).catch((err: unknown) =>
+    posture: posture(decided, { aal }),
+  }
+  const occurredAt = new Date()
+  const notify = {
+    subject: { id: body.identity_id, email: after.email },
+    occurredAt,
+    ip: body.client.ip,
+    userAgent: body.client.user_agent,
+    publicUrl: d.publicUrl,
+  }
+  // One transaction sent at once (db/raw.ts atomic): each entry with its notification, written
+  // only if the entry is new (nothing for a replayed delivery).
+  const statements: Statement[] = []
+  const locks: number[] = []
+  const append = (
+    event: "auth.login" | "auth.recovery_code_used",
+    details: Record<string, unknown>,
+    mail: Omit<Parameters<typeof notificationsFor>[0], "auditEventId"> | null,
+  ) => {
+    const entry = appendStatements({
+      ...base,
+      event,
+      details,
+      dedupKey: `${key}:${event}`,
+      occurredAt,
+    })
+    locks.push(statements.length)
+    statements.push(...entry.statements)
+    const queued = mail
+      ? enqueueIfAuditedStatement(notificationsFor({ ...mail, auditEventId: entry.eventId }))
+      : null
+    if (queued) statements.push(queued)
+  }
+  append(
+    "auth.login",
+    { method, aal, refresh: body.refresh, requested_aal: body.requested_aal },
+    newDevice ? { ...notify, event: "auth.login", newDevice, details: { method } } : null,
+  )
+  if (method === "lookup_secret") {
+    const details = { recovery_codes_left: after.lookupSecret?.unused ?? 0 }
+    append("auth.recovery_code_used", details, {
+      ...notify,
+      event: "auth.recovery_code_used",
+      details,
+    })
+  }
+  const results = await atomic(d.database.db, statements)
+  for (const i of locks) checkChainLock(results[i]!)
+  await recheck(
+    d,
+    body.identity_id,
+    after,
+    { source: "login", flowId: body.flow_id, requestId },
+    authz,
+  ).catch((err: unknown) =>
     d.log.warn({ err, identityId: body.identity_id }, "login: Kratos not brought in step"),
   )
   return null
@@ -383,20 +415,24 @@ export async function recordLogin(
  * from before. The first login of an account is not "new" (there is nothing to compare with);
  * the device it registered from counts as known.
  */
-async function isNewDevice(db: Db, identityId: string, userAgent: string | null): Promise<boolean> {
-  const earlier = await db
-    .selectDistinct({ event: auditEvents.event, userAgent: auditEvents.userAgent })
-    .from(auditEvents)
-    .where(
-      and(
-        eq(auditEvents.subjectId, identityId),
-        inArray(auditEvents.event, ["auth.login", "auth.registered"]),
-      ),
-    )
+function isNewDevice(earlier: EarlierLogin[], userAgent: string | null): boolean {
   if (!earlier.some((e) => e.event === "auth.login")) return false
   const device = deviceFingerprint(userAgent)
-  return !earlier.some((e) => deviceFingerprint(e.userAgent) === device)
+  return !earlier.some((e) => deviceFingerprint(e.user_agent) === device)
 }
+
+interface EarlierLogin {
+  event: string
+  user_agent: string | null
+}
+
+/** The service's record and the devices of earlier sign-ins (see isNewDevice). */
+const LOGIN_READ = `
+  select (select row_to_json(a) from identity_authz a where a.identity_id = $1::uuid) as authz,
+         coalesce((select json_agg(h) from (
+           select distinct event, user_agent from audit_events
+            where subject_id = $1::uuid and event in ('auth.login', 'auth.registered')) h),
+           '[]'::json) as earlier`
 
 /** Everyone starts as a member; the role is set before Kratos stores the new identity. */
 export function registrationMetadata(body: RegistrationHookBody, now = new Date()) {
@@ -413,12 +449,9 @@ export async function recordRegistration(
   if (!body.identity_id) return
   const after = await d.kratos.summary(body.identity_id)
   if (!after) return
-  // The new member's record in the service, from what the pre-persist hook had Kratos store.
-  await insertAuthorization(
-    d.database.db,
-    seedFrom(body.identity_id, kratosSideOf(after), "registration"),
-  )
-  await appendAudit(d.database.db, {
+  // The new member's record in the service, from what the pre-persist hook had Kratos store,
+  // and the audit entry: one transaction, sent at once (db/raw.ts atomic).
+  const append = appendStatements({
     event: "auth.registered",
     actorType: "user",
     actorId: body.identity_id,
@@ -431,15 +464,37 @@ export async function recordRegistration(
     details: { method },
     dedupKey: `registered:${body.identity_id}`,
   })
+  const results = await atomic(d.database.db, [
+    insertAuthorizationStatement(seedFrom(body.identity_id, kratosSideOf(after), "registration")),
+    ...append.statements,
+  ])
+  checkChainLock(results[1]!)
 }
 
-async function classify(
-  d: ChangeDeps,
+/** The removal a settings form asked for (noted by the proxy), for the methods that have one. */
+const ASKED: Partial<Record<SettingsMethod, string>> = {
+  lookup_secret: "lookup_secret_disable",
+  webauthn: "webauthn_remove",
+  passkey: "passkey_remove",
+}
+
+/**
+ * The intent the proxy noted for this flow, read before the identity's lock is taken (the
+ * transaction under it holds a pool connection and must not wait for another).
+ */
+async function askedIntent(d: ChangeDeps, method: SettingsMethod, body: SettingsHookBody) {
+  const kind = ASKED[method]
+  if (!kind) return null
+  if (method === "lookup_secret" && body.action_nodes.includes("lookup_secret_confirm")) return null
+  return latestIntent(d.database.db, body.flow_id, [kind], INTENT_WINDOW_MS)
+}
+
+function classify(
   method: SettingsMethod,
   body: SettingsHookBody,
   before: CredentialSummary,
-): Promise<SettingsIntent> {
-  const db = d.database.db
+  asked: Awaited<ReturnType<typeof askedIntent>>,
+): SettingsIntent {
   switch (method) {
     case "password":
       return { kind: "password_change" }
@@ -451,48 +506,19 @@ async function classify(
     case "lookup_secret": {
       if (body.action_nodes.includes("lookup_secret_confirm"))
         return { kind: "recovery_codes_confirm" }
-      const asked = await latestIntent(
-        db,
-        body.flow_id,
-        ["lookup_secret_disable"],
-        INTENT_WINDOW_MS,
-      )
       // Kratos rewrites the form to a lone "regenerate" button before a disable runs its hooks.
       if (asked || before.lookupSecret) return { kind: "recovery_codes_disable" }
       return { kind: "recovery_codes_confirm" }
     }
-    case "webauthn": {
-      const asked = await latestIntent(db, body.flow_id, ["webauthn_remove"], INTENT_WINDOW_MS)
+    case "webauthn":
       return asked?.detail
         ? { kind: "webauthn_remove", keyId: asked.detail }
         : { kind: "webauthn_add" }
-    }
-    case "passkey": {
-      const asked = await latestIntent(db, body.flow_id, ["passkey_remove"], INTENT_WINDOW_MS)
+    case "passkey":
       return asked?.detail
         ? { kind: "passkey_remove", keyId: asked.detail }
         : { kind: "passkey_add" }
-    }
   }
-}
-
-async function passwordChangesSince(
-  d: ChangeDeps,
-  identityId: string,
-  windowMs: number,
-): Promise<number> {
-  const [row] = await d.database.db
-    .select({ n: count() })
-    .from(pendingChanges)
-    .where(
-      and(
-        eq(pendingChanges.identityId, identityId),
-        eq(pendingChanges.method, "password"),
-        inArray(pendingChanges.status, ["pending", "confirmed"]),
-        gt(pendingChanges.createdAt, new Date(Date.now() - windowMs)),
-      ),
-    )
-  return row?.n ?? 0
 }
 
 /**

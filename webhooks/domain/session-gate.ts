@@ -4,6 +4,7 @@ import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { authorizedSummary } from "./authorization"
 import { decideGate, type GateDecision } from "./gate"
+import { gateCache } from "./gate-cache"
 import { getOrgPolicyCached } from "./org-policy"
 import { passwordLastChanged } from "./security-overview"
 
@@ -23,11 +24,14 @@ export interface SessionGateDeps {
 export async function evaluateGate(
   d: SessionGateDeps,
   session: Session,
-  opts: { returnTo: string | null; rotation: boolean },
+  opts: { returnTo: string | null; rotation: boolean; cachedKratos?: boolean },
 ): Promise<GateDecision | null> {
   const identityId = session.identity?.id
-  // Role, flags and deactivation from the service's record; credentials from Kratos.
-  const found = identityId ? await authorizedSummary(d, identityId) : null
+  // Role, flags and deactivation from the service's record; credentials from Kratos (for the
+  // gate itself, read at most GATE_CACHE_MS ago: see gate-cache.ts).
+  const readSummary = (id: string) =>
+    opts.cachedKratos ? gateCache.summary(id, () => d.kratos.summary(id)) : d.kratos.summary(id)
+  const found = identityId ? await authorizedSummary(d, identityId, readSummary) : null
   if (!found || found.authz.state !== "active") return null
   const { summary } = found
   const policy = await getOrgPolicyCached(d.database.db)

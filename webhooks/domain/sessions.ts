@@ -8,6 +8,7 @@ import { posture } from "../kratos/identity"
 import { appendAudit } from "./audit"
 import { deviceName, locate, type Location } from "./device"
 import type { Actor } from "./force-password-change"
+import { gateCache } from "./gate-cache"
 
 export interface SessionView {
   id: string
@@ -183,6 +184,7 @@ export async function revokeMySession(
   if (!target || !(await revokeAtKratos(d, caller, sessionId))) {
     throw new AppError("NOT_FOUND", "no such active session")
   }
+  if (current.identity) gateCache.changing(current.identity.id)
   const revoked = await view(target, false)
   await audit(d, actor, current, [revoked])
   return { revoked }
@@ -204,6 +206,7 @@ export async function revokeMyOtherSessions(
       if (await revokeAtKratos(d, caller, s.id)) revoked.push(await view(s, false))
     }
   }
+  if (current.identity) gateCache.changing(current.identity.id)
   await audit(d, actor, current, revoked)
   return { revoked }
 }

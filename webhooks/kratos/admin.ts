@@ -23,6 +23,8 @@ export interface KratosAdmin {
   ready(timeoutMs?: number): Promise<void>
   /** The identity's credentials and metadata with every secret dropped; null if it is gone. */
   summary(identityId: string): Promise<CredentialSummary | null>
+  /** The identity with every credential the summary reads (the password hash among them). */
+  identityWithCredentials(identityId: string): Promise<Identity | null>
   /** The identity as Kratos stores it (with the password credential's hash when asked). */
   identity(identityId: string, opts?: { withPasswordHash?: boolean }): Promise<Identity | null>
   /** The identities among these ids that exist (one listing, no credentials). */
@@ -65,21 +67,24 @@ export function createKratosAdmin(adminUrl: string): KratosAdmin {
       throw err
     }
   }
+  const withCredentials = (identityId: string) =>
+    orNull(
+      async () =>
+        (
+          await identities.getIdentity({
+            id: identityId,
+            includeCredential: [...CREDENTIALS_TO_INCLUDE],
+          })
+        ).data,
+    )
   return {
     ready: async (timeoutMs = 2000) => {
       const res = await upstream.http.get("/admin/health/ready", { timeout: timeoutMs })
       if (res.status !== 200) throw new Error(`Kratos admin is not ready (${res.status})`)
     },
+    identityWithCredentials: (identityId) => withCredentials(identityId),
     summary: async (identityId) => {
-      const data = await orNull(
-        async () =>
-          (
-            await identities.getIdentity({
-              id: identityId,
-              includeCredential: [...CREDENTIALS_TO_INCLUDE],
-            })
-          ).data,
-      )
+      const data = await withCredentials(identityId)
       return data ? summarise(data) : null
     },
     identity: (identityId, opts) =>

@@ -3,6 +3,7 @@ import type { Deps } from "../app"
 import { ackAnswer, gateAnswer } from "./answers"
 import { actorOf, reply } from "./edge"
 import { acknowledgePasswordChange } from "../domain/force-password-change"
+import { credentialKey, gateCache } from "../domain/gate-cache"
 import { evaluateGate, gateRefusal, identityGone } from "../domain/session-gate"
 import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
 
@@ -15,14 +16,20 @@ import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/
 export function registerAuthRoutes(router: Router, deps: Deps): void {
   const { config, database, kratos, kratosPublic } = deps
   const withSession = requireSession(kratosPublic)
+  // The gate is every gated request's sub-request: Kratos's answers may be GATE_CACHE_MS old.
+  const withCachedSession = requireSession({
+    ...kratosPublic,
+    whoami: (caller) => gateCache.session(credentialKey(caller), () => kratosPublic.whoami(caller)),
+  })
   const csrf = requireCsrfProtection(config.PUBLIC_URL)
   const gateDeps = { database, kratos, publicUrl: config.PUBLIC_URL }
 
-  router.get("/api/auth/gate", withSession, async (req, res) => {
+  router.get("/api/auth/gate", withCachedSession, async (req, res) => {
     const decision = await evaluateGate(gateDeps, sessionOf(req), {
       returnTo: sameOriginReturnTo(req, config.PUBLIC_URL),
       // One extra query, only when the organisation has a rotation interval.
       rotation: true,
+      cachedKratos: true,
     })
     if (!decision) throw identityGone()
     res.set({

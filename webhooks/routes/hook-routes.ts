@@ -10,8 +10,9 @@ import {
   settingsMethods,
 } from "../../kratos/hooks/bodies"
 import type { Deps } from "../app"
+import { gateCache } from "../domain/gate-cache"
 import { deliveryShape, recordHookDelivery } from "../domain/hook-deliveries"
-import { rememberPasswordAfterChange } from "../domain/password-history"
+import { rememberPasswordAfterChange, sharedRead } from "../domain/password-history"
 import {
   afterSettingsChange,
   beforeSettingsChange,
@@ -70,6 +71,7 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
   router.post("/hooks/settings/:method/:phase", async (req, res) => {
     const { method, phase } = parseOr400(settingsParams, req.params, "hook path")
     const body = parseOr400(settingsHookBody, req.body, "settings hook body")
+    gateCache.changing(body.identity_id)
     const requestId = String(req.id)
     const received = record(
       `settings.${method}.${phase}`,
@@ -87,11 +89,18 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
       // Kratos persists these with the change, in place of the copy it loaded.
       res.json({ identity: answer.identity })
     } else {
+      // A password change reads the identity once, for the audit entry and the history.
+      const shared = method === "password" ? sharedRead(deps.kratos, body.identity_id) : null
       await Promise.all([
-        afterSettingsChange(changes, method, body, requestId),
+        afterSettingsChange(
+          shared ? { ...changes, kratos: shared.kratos } : changes,
+          method,
+          body,
+          requestId,
+        ),
         received,
         // The hash Kratos has just stored joins the password history.
-        method === "password" ? rememberPasswordAfterChange(history, body.identity_id) : null,
+        shared ? rememberPasswordAfterChange(history, body.identity_id, shared.passwordHash) : null,
       ])
       res.status(204).end()
     }
@@ -100,6 +109,7 @@ export function registerHookRoutes(router: Router, deps: Deps): void {
   router.post("/hooks/login/:method", async (req, res) => {
     const { method } = parseOr400(loginParams, req.params, "hook path")
     const body = parseOr400(loginHookBody, req.body, "login hook body")
+    gateCache.changing(body.identity_id)
     const requestId = String(req.id)
     await record(`login.${method}`, body.flow_id, body.identity_id, body, requestId)
     const refusal = await recordLogin(changes, method, body, requestId)

@@ -1,6 +1,6 @@
 import type { Db } from "../../../db/client"
 import type { AuditEventName } from "../audit"
-import { enqueueNotifications } from "../outbox"
+import { enqueueNotifications, type NotificationInput } from "../outbox"
 import { recipientsFor } from "./recipients"
 import { renderNotification, type NotificationKind } from "./templates"
 
@@ -37,27 +37,33 @@ export interface Queued {
  */
 export async function enqueueFor(tx: Db, input: NotifyInput): Promise<Queued[]> {
   const recipients = recipientsFor(input)
-  const queued = await enqueueNotifications(
-    tx,
-    recipients.map((r) => {
-      const mail = renderNotification(r.kind, {
-        subject: input.subject,
-        actor: input.actor,
-        occurredAt: input.occurredAt,
-        ip: input.ip,
-        userAgent: input.userAgent,
-        details: input.details,
-        publicUrl: input.publicUrl,
-      })
-      return {
-        auditEventId: input.auditEventId,
-        kind: r.kind,
-        recipient: r.to,
-        subject: mail.subject,
-        bodyText: mail.text,
-        bodyHtml: mail.html,
-      }
-    }),
-  )
+  const queued = await enqueueNotifications(tx, rendered(input, recipients))
   return recipients.map((r, i) => ({ kind: r.kind, recipient: r.to, queued: queued[i]! }))
+}
+
+/** The outbox rows of an audited event (who hears about it, and the rendered mail). */
+export function notificationsFor(input: NotifyInput): NotificationInput[] {
+  return rendered(input, recipientsFor(input))
+}
+
+function rendered(input: NotifyInput, recipients: ReturnType<typeof recipientsFor>) {
+  return recipients.map((r) => {
+    const mail = renderNotification(r.kind, {
+      subject: input.subject,
+      actor: input.actor,
+      occurredAt: input.occurredAt,
+      ip: input.ip,
+      userAgent: input.userAgent,
+      details: input.details,
+      publicUrl: input.publicUrl,
+    })
+    return {
+      auditEventId: input.auditEventId,
+      kind: r.kind,
+      recipient: r.to,
+      subject: mail.subject,
+      bodyText: mail.text,
+      bodyHtml: mail.html,
+    }
+  })
 }

@@ -1,10 +1,12 @@
 import os from "node:os"
+import { buildUiIfStale } from "../scripts/stack"
 import { runAuditBench } from "./audit"
 import { runHookOverhead, startStackWithBareHooks, startStackWithoutHooks } from "./hook-overhead"
 import { figure, formatTable, printFigure, writeResults, type Figure } from "./lib"
 import { runNotifications } from "./notifications"
 import { runProxyBench } from "./proxy"
 import { startBenchStack } from "./stack"
+import { runUiBench } from "./ui"
 import { runWebhookBench } from "./webhooks"
 
 /**
@@ -26,6 +28,8 @@ async function main(): Promise<void> {
   const raw: Record<string, unknown> = {}
   const section = (title: string) => console.log(`\n${title}`)
 
+  // The service serves ui/dist only when it finds it at start (benchmark 7 loads the UI).
+  buildUiIfStale()
   const [withoutHooks, bareHooks, stack] = await Promise.all([
     startStackWithoutHooks(),
     startStackWithBareHooks(),
@@ -68,6 +72,13 @@ async function main(): Promise<void> {
     const audit = await runAuditBench(stack)
     figures.push(...audit.figures)
     raw.audit = audit.raw
+
+    // After the loads: Lighthouse scales the main thread's work it observes by its CPU
+    // slowdown, so anything else running at the same time counts against the page.
+    section("7. UI first loads (Lighthouse, mobile)")
+    const ui = await runUiBench(stack)
+    figures.push(...ui.figures)
+    raw.ui = ui.raw
   } finally {
     await stack.stop()
   }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react"
+import { startTransition, useEffect, useState } from "react"
 import { pagePath } from "../../webhooks/routes/ui-pages"
 import { uiUrls } from "./ory.config"
 import {
@@ -28,6 +28,11 @@ export function useFlow<K extends FlowKind>(kind: K): FlowState<FlowByKind[K]> {
     status: "loading",
   })
 
+  // The flow's form is the page's largest render: as a transition React renders it in slices
+  // and the main thread stays free for input in between.
+  const showFlow = (flow: FlowByKind[K]) =>
+    startTransition(() => setState({ status: "ready", flow }))
+
   useEffect(() => {
     let active = true
     const id = new URLSearchParams(window.location.search).get("flow")
@@ -38,7 +43,7 @@ export function useFlow<K extends FlowKind>(kind: K): FlowState<FlowByKind[K]> {
         if (!active) return
         if (flow) {
           showFlowInAddress(flow.id)
-          setState({ status: "ready", flow })
+          showFlow(flow)
           return
         }
         const failed = restartFlow(kind)
@@ -54,7 +59,7 @@ export function useFlow<K extends FlowKind>(kind: K): FlowState<FlowByKind[K]> {
       (flow) => {
         if (!active) return
         forgetRestarts(kind)
-        setState({ status: "ready", flow })
+        showFlow(flow)
       },
       async (err: unknown) => {
         if (!active) return

@@ -80,6 +80,7 @@ describe("accessibility (axe-core): no serious or critical violations at 1280 an
     await page.goto(`${base()}/login`)
     await page.locator("input[name='identifier']").waitFor()
     await a.check("/login")
+    await screenshotBothWidths(page, "axe-login")
 
     await page.goto(`${base()}/registration`)
     await page.locator("input[name='traits.email']").waitFor()
@@ -128,6 +129,7 @@ describe("accessibility (axe-core): no serious or critical violations at 1280 an
     const secret = await enrolTotpInBrowser(page, base())
     await page.getByTestId("kg-codes-once").waitFor()
     await a.check("Security, recovery codes shown once")
+    await screenshotBothWidths(page, "axe-security-codes-once")
     await saveRecoveryCodesInBrowser(page)
     await a.check("Security, two-factor on")
 

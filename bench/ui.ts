@@ -181,7 +181,10 @@ function summarise(url: string, lhr: LighthouseResult): PageRun {
 }
 
 if (require.main === module) {
-  // The service only serves ui/dist when it finds it at start.
-  buildUiIfStale()
-  runAlone(runUiBench)
+  // BENCH_UI_DIST=<folder>: another build of the UI (e.g. an earlier commit's), served by this
+  // service, to compare with on the same machine and load.
+  const dist = process.env.BENCH_UI_DIST
+  // The service only serves a build it finds at start.
+  if (!dist) buildUiIfStale()
+  runAlone(runUiBench, dist ? { env: { UI_DIST_DIR: dist } } : {})
 }

@@ -41,6 +41,23 @@ export default tseslint.config(
     },
   },
   {
+    // webhooks/kratos/ is the one gateway to Kratos: its transport, the caller's credentials,
+    // and every admin and public call.
+    files: ["webhooks/**/*.ts"],
+    ignores: ["webhooks/kratos/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            { name: "axios", message: "call Kratos through webhooks/kratos/" },
+            { name: "@ory/client", message: "call Kratos through webhooks/kratos/" },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: [
       "scripts/**",
       "db/migrate.ts",

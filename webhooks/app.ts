@@ -7,7 +7,7 @@ import type { Database } from "../db/client"
 import type { Config } from "./config"
 import { AppError, errorHandler } from "./errors"
 import type { KratosAdmin } from "./kratos/admin"
-import type { SessionResolver } from "./kratos/sessions"
+import type { KratosPublic } from "./kratos/public"
 import { requireHookKey } from "./middleware/hook-auth"
 import { requirePublicHost, securityHeaders } from "./middleware/security-headers"
 import { redactUrl } from "./proxy/http-utils"
@@ -24,8 +24,9 @@ export interface Deps {
   config: Config
   log: Logger
   database: Database
+  /** Kratos admin, and Kratos public as the caller: the service's only ways to Kratos. */
   kratos: KratosAdmin
-  sessions: SessionResolver
+  kratosPublic: KratosPublic
 }
 
 function hasBody(req: express.Request): boolean {

@@ -162,9 +162,14 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const appErr = known ?? new AppError("INTERNAL", "internal error")
     if (res.headersSent) return
     if (isHookRequest(req)) return sendHookError(res, appErr)
-    res
-      .status(appErr.status)
-      .json({ error: { code: appErr.code, message: appErr.message, ...appErr.details, requestId } })
+    res.status(appErr.status).json({
+      error: {
+        code: appErr.code,
+        message: appErr.message,
+        ...appErr.details,
+        request_id: requestId,
+      },
+    })
   }
 }
 

@@ -3,7 +3,7 @@ import { isDriverWriteAfterClose, openDatabase } from "../db/client"
 import { createApp } from "./app"
 import { ConfigError, loadConfig } from "./config"
 import { createKratosAdmin } from "./kratos/admin"
-import { createSessionResolver } from "./kratos/sessions"
+import { createKratosPublic } from "./kratos/public"
 import { createDispatcher, type Dispatcher } from "./domain/notifications/dispatcher"
 import { pruneHookDeliveries } from "./domain/hook-deliveries"
 import { reconcileAuthorization } from "./domain/authorization"
@@ -46,8 +46,8 @@ async function main(): Promise<void> {
   log.info({ database: database.kind }, "database migrated")
 
   const kratos = createKratosAdmin(config.KRATOS_ADMIN_URL)
-  const sessions = createSessionResolver(config.KRATOS_PUBLIC_URL)
-  const app = createApp({ config, log, database, kratos, sessions })
+  const kratosPublic = createKratosPublic(config.KRATOS_PUBLIC_URL)
+  const app = createApp({ config, log, database, kratos, kratosPublic })
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     log.info(
       { url: config.PUBLIC_URL, port: config.PORT, host: config.HOST },

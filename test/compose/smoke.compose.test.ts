@@ -318,7 +318,7 @@ describe("docker compose up, in production mode", () => {
       await page.goto(`${PUBLIC_URL}/registration`)
       await page.fill("input[name='traits.email']", admin.email)
       await page.click("button[type=submit]")
-      await page.click("text=Enter your password")
+      await page.getByRole("button", { name: /^Password/ }).click()
       await page.fill("input[name='password']", PASSWORD)
       await page.click("button[name='method'][value='password']")
       await page.waitForURL(/\/verification\?flow=/)

@@ -206,6 +206,9 @@ describe("admin console: a person's page", () => {
     await page.getByRole("button", { name: "Reset 2FA" }).click()
     const dialog = page.getByRole("dialog", { name: "Reset two-factor authentication?" })
     await dialog.getByText("revokes all their sessions").waitFor()
+    // No manager is set; the test stack has a security team address: the dialog says just that.
+    expect(await dialog.getByText("The security team is notified.").count()).toBe(1)
+    expect(await dialog.getByText(/manager/).count()).toBe(0)
     await shots(page, "reset-2fa-confirm", { fullPage: false })
     await dialog.getByRole("button", { name: "Reset 2FA and sign out" }).click()
     await page.getByText(`Two-factor for ${member.email} was reset`).waitFor()
@@ -246,11 +249,51 @@ describe("admin console: a person's page", () => {
     expect(await created.getByLabel("Recovery link").inputValue()).toContain("/recovery?flow=")
     expect(await created.getByRole("button", { name: "Copy" }).count()).toBe(2)
     await shots(page, "provision-result", { fullPage: false })
+    const link = await created.getByLabel("Recovery link").inputValue()
     await created.getByRole("button", { name: "Done" }).click()
     await page.getByLabel("Search").fill(email)
     await page.getByRole("row").filter({ hasText: "Grace Hopper" }).waitFor()
+    // The admin looks at their record (audited as a view of it).
+    await page
+      .getByRole("row")
+      .filter({ hasText: "Grace Hopper" })
+      .getByRole("link")
+      .first()
+      .click()
+    await page.waitForURL(/\/admin\/users\//)
+    await page.getByText(email).first().waitFor()
+
+    // The new hire opens the link: no email was sent, and they have no password to have changed.
+    const hire = await newPage()
+    await hire.page.goto(link)
+    await hire.page.getByText("Enter the one-time recovery code you were given").waitFor()
+    expect(
+      await hire.page.getByText(/email containing a recovery code has been sent/).count(),
+    ).toBe(0)
+    await shots(hire.page, "provisioned-recovery")
+    await hire.page.fill("input[name='code']", code)
+    await hire.page.click("button[type=submit][name='method']")
+    await hire.page.waitForURL(/\/settings/)
+    const card = hire.page.getByTestId("kg-password")
+    await card.getByText("You have no password yet").waitFor()
+    expect(await card.getByText(/Last changed/).count()).toBe(0)
+    await shots(hire.page, "provisioned-security")
+    // Their Activity names the admin once, and shows none of the admin's looks or devices.
+    await hire.page.goto(`${base()}/settings?tab=activity`)
+    const provisioned = hire.page.locator(
+      "[data-testid='kg-activity-item'][data-event='admin.user_provisioned']",
+    )
+    await provisioned.waitFor()
+    expect((await provisioned.locator(".kg-list__title").innerText()).trim()).toBe(
+      "Account created by an administrator",
+    )
+    expect(await provisioned.locator(".kg-list__meta").innerText()).toBe("")
+    expect(await hire.page.locator("[data-event='admin.user_viewed']").count()).toBe(0)
+    await shots(hire.page, "provisioned-activity")
+    await hire.context.close()
 
     // The same address again: a readable refusal with the request id, in the dialog.
+    await page.goto(`${base()}/admin/team`)
     await page.getByRole("button", { name: "Add user" }).click()
     const again = page.getByRole("dialog", { name: "Add user" })
     await again.getByLabel("Work email").fill(email)
@@ -349,13 +392,23 @@ describe("admin console: policy, audit log and notifications", () => {
     await page.getByRole("link", { name: "Audit log" }).click()
     await page.getByRole("heading", { name: "Audit log" }).waitFor()
     await page.getByLabel("Event").selectOption("auth.force_password_change_required")
-    await page.getByLabel("Actor id").fill(admin.identityId)
+    // The actor by the 8 characters the log shows; the subject picked by email from the matches.
+    await page.getByLabel("Actor").fill(admin.identityId.slice(0, 8))
+    await page.getByLabel("Subject").fill(member.email)
+    const choice = page.locator(`datalist option[value='${member.identityId}']`)
+    await choice.waitFor({ state: "attached" })
+    expect(await choice.getAttribute("label")).toContain(member.email)
+    await page.getByLabel("Subject").fill(member.identityId)
+    const filterForm = page.getByRole("form", { name: "Audit log filters" })
+    await filterForm.getByText(member.email, { exact: true }).waitFor()
     await page.getByRole("button", { name: "Apply" }).click()
     await page.waitForURL(/event=auth\.force_password_change_required/)
     const rows = page.locator("tbody tr")
     await eventually(async () => expect(await rows.count()).toBe(1))
     expect(await rows.first().textContent()).toContain("Password change required")
     expect(await rows.first().getByTitle(member.identityId).count()).toBe(1)
+    // People by their email, not by an id.
+    expect(await rows.first().getByRole("link", { name: member.email }).count()).toBe(1)
     await shots(page, "audit")
 
     const [download] = await Promise.all([
@@ -366,6 +419,11 @@ describe("admin console: policy, audit log and notifications", () => {
     const csv = readFileSync((await download.path())!, "utf8").split("\r\n")
     expect(csv[0]).toMatch(/^id,event_id,occurred_at,event,actor_type,actor_id,subject_id,/)
     expect(csv.filter((line) => line.includes(member.identityId))).toHaveLength(1)
+
+    // A name is not an id: the field says to pick a person, and nothing is asked of the API.
+    await page.getByLabel("Subject").fill("not an id")
+    await page.getByRole("button", { name: "Apply" }).click()
+    await page.getByText("Pick a person from the list").waitFor()
     await context.close()
   })
 

@@ -23,7 +23,7 @@ describe("the UI on the one public origin", () => {
     await page.fill("input[name='traits.name.first']", "Ada")
     await page.click("button[type=submit]")
     // elements-react asks for the method first, then the password.
-    await page.click("text=Enter your password")
+    await page.getByRole("button", { name: /^Password/ }).click()
     await page.fill("input[name='password']", STRONG_PASSWORD)
     await page.click("button[name='method'][value='password']")
     await page.waitForURL(/\/verification\?flow=/)

@@ -3,7 +3,7 @@ import { openDatabase, type Database } from "../../db/client"
 import { createApp, type Deps } from "../../webhooks/app"
 import { loadConfig } from "../../webhooks/config"
 import { createKratosAdmin } from "../../webhooks/kratos/admin"
-import { createSessionResolver } from "../../webhooks/kratos/sessions"
+import { createKratosPublic } from "../../webhooks/kratos/public"
 import { stackInfo } from "./stack-info"
 
 /**
@@ -25,7 +25,7 @@ export function inProcessApp(opts: {
     log: pino({ level: "silent" }),
     database,
     kratos: createKratosAdmin(opts.kratosAdminUrl ?? s.kratosAdminUrl),
-    sessions: createSessionResolver(s.kratosPublicUrl),
+    kratosPublic: createKratosPublic(config.KRATOS_PUBLIC_URL),
   }
   return { app: createApp(deps), deps, close: () => database.close() }
 }

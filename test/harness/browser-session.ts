@@ -1,3 +1,4 @@
+import request from "supertest"
 import { STRONG_PASSWORD, uniqueEmail } from "./kratos"
 import { stackInfo } from "./stack-info"
 
@@ -60,4 +61,30 @@ export async function browserRegistration(publicUrl = stackInfo().publicUrl) {
     /** Every cookie a browser would now send. */
     cookieHeader: [...cookiePairs(csrfSetCookie), sessionCookie].join("; "),
   }
+}
+
+/** A supertest agent: it keeps the cookies Kratos sets, as a browser does. */
+export type BrowserAgent = ReturnType<typeof request.agent>
+
+/**
+ * Starts a Kratos browser flow on the agent (which then holds its CSRF cookie) and answers the
+ * flow's id and CSRF token, for form posts the way a browser without JavaScript sends them.
+ */
+export async function startBrowserFlow(
+  agent: BrowserAgent,
+  kind: "login" | "registration" | "settings",
+  headers: Record<string, string> = {},
+): Promise<{ id: string; csrf: string }> {
+  const res = await agent
+    .get(`/self-service/${kind}/browser`)
+    .set("Accept", "application/json")
+    .set(headers)
+  if (res.status !== 200) throw new Error(`${kind} browser flow: ${res.status}`)
+  const flow = res.body as {
+    id: string
+    ui: { nodes: { attributes: { name?: string; value?: unknown } }[] }
+  }
+  const csrf = flow.ui.nodes.find((n) => n.attributes.name === "csrf_token")?.attributes.value
+  if (typeof csrf !== "string") throw new Error(`${kind} browser flow without a CSRF token`)
+  return { id: flow.id, csrf }
 }

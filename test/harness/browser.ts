@@ -58,7 +58,7 @@ export async function registerInBrowser(page: Page, base: string, email: string,
   await page.fill("input[name='traits.email']", email)
   await page.click("button[type=submit]")
   // elements-react asks for the method first, then the password.
-  await page.click("text=Enter your password")
+  await page.getByRole("button", { name: /^Password/ }).click()
   await page.fill("input[name='password']", password)
   await page.click("button[name='method'][value='password']")
   await page.waitForURL(/\/verification\?flow=/)
@@ -160,7 +160,7 @@ export async function saveRecoveryCodesInBrowser(page: Page): Promise<string[]> 
 export async function stepUpTotpInBrowser(page: Page, secret: string) {
   await page.waitForURL(/\/login\?.*flow=/)
   // With more than one second factor enrolled, elements asks which one first.
-  const chooser = page.getByText("Use your Authenticator App (TOTP)")
+  const chooser = page.getByText("Authenticator app", { exact: true })
   const code = page.locator("input[name='totp_code']")
   await chooser.or(code).first().waitFor()
   if (await chooser.isVisible()) await chooser.click()

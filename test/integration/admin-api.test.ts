@@ -39,7 +39,7 @@ describe("admin API: who may call it", () => {
       api().post(`/api/admin/users/${member.identityId}/deactivate`),
       api().post(`/api/admin/users/${member.identityId}/reactivate`),
       api().get("/api/admin/policy"),
-      api().put("/api/admin/policy").send({ ssoRequired: false }),
+      api().put("/api/admin/policy").send({ sso_required: false }),
     ]
     for (const call of calls) {
       const res = await call.set("X-Session-Token", admin.token)
@@ -205,13 +205,13 @@ describe("admin API: managing people", () => {
     const denied = await api()
       .put("/api/admin/policy")
       .set("X-Session-Token", admin.token)
-      .send({ passwordRotationDays: current.passwordRotationDays })
+      .send({ password_rotation_days: current.password_rotation_days })
     expect(denied.status).toBe(403)
     // The same value again: the policy is shared by every test in this run.
     const ok = await api()
       .put("/api/admin/policy")
       .set("X-Session-Token", boss.token)
-      .send({ passwordRotationDays: current.passwordRotationDays })
+      .send({ password_rotation_days: current.password_rotation_days })
     expect(ok.status).toBe(200)
     const rows = await serviceDb()<{ n: number }[]>`
       select count(*)::int as n from audit_events where actor_id = ${boss.identityId} and event = 'policy.updated'`

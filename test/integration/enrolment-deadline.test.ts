@@ -32,7 +32,7 @@ describe("2FA enrolment deadlines count from when a person became covered", () =
     await updateOrgPolicy(database.db, { passwordRotationDays: 90 }, "t")
     await updateOrgPolicy(database.db, { ssoRequired: false, require2faForEveryone: true }, "t")
     const policy = await getOrgPolicy(database.db)
-    expect(policy.updatedAt.getTime()).toBeGreaterThan(first.getTime() - 48 * HOUR)
+    expect(policy.updatedAt!.getTime()).toBeGreaterThan(first.getTime() - 48 * HOUR)
     expect(enrolmentDeadline(member, policy)).toEqual(first)
   })
 

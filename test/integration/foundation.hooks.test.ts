@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto"
 import request from "supertest"
 import { closeServiceDb, serviceDb } from "../harness/db"
 import { eventually } from "../harness/eventually"
+import { recordedHookBody } from "../harness/hook-fixtures"
 import { kratosClients, registerNative } from "../harness/kratos"
 import { stackInfo } from "../harness/stack-info"
 
@@ -55,21 +55,7 @@ describe("Kratos webhooks reach the service", () => {
 })
 
 describe("the webhook API key", () => {
-  const body = () => ({
-    flow_id: randomUUID(),
-    flow_type: "browser",
-    flow_state: "show_form",
-    identity_id: randomUUID(),
-    identity: {
-      updated_at: null,
-      state: "active",
-      traits: { email: "x@example.com" },
-      metadata_public: null,
-    },
-    previous_traits: { email: "x@example.com" },
-    action_nodes: [],
-    client: { ip: "127.0.0.1", user_agent: "test" },
-  })
+  const body = () => recordedHookBody("settings.totp.pre")
 
   async function deliveriesFor(flowId: string): Promise<number> {
     const [row] = await serviceDb()<{ n: number }[]>`
@@ -97,7 +83,7 @@ describe("the webhook API key", () => {
 
   it("when the key is right, then the body is recorded once and answered in Kratos's shape", async () => {
     const user = await registerNative()
-    const b = { ...body(), identity_id: user.identityId }
+    const b = recordedHookBody("settings.totp.pre", user.identityId)
     const res = await request(stackInfo().publicUrl)
       .post("/hooks/settings/totp/pre")
       .set("Authorization", `Bearer ${stackInfo().webhookApiKey}`)
@@ -120,7 +106,7 @@ describe("the webhook API key", () => {
   it("when the body is larger than the limit, then the hook answers 413 and writes nothing", async () => {
     const b = {
       ...body(),
-      identity: { ...body().identity, traits: { email: "x".repeat(200_000) } },
+      identity: { traits: { email: "x".repeat(200_000) } },
     }
     const res = await request(stackInfo().publicUrl)
       .post("/hooks/settings/totp/pre")

@@ -33,7 +33,7 @@ const BODIES: Record<string, () => object> = {
   "POST /api/admin/users": () => ({ email: uniqueEmail("gated") }),
   "PUT /api/admin/users/:id/role": () => ({ role: "member" }),
   "PUT /api/admin/users/:id/manager": () => ({ manager_id: null }),
-  "PUT /api/admin/policy": () => ({ mfaGracePeriodHours: 72 }),
+  "PUT /api/admin/policy": () => ({ mfa_grace_period_hours: 72 }),
 }
 
 function send(route: string, token: string, targetId: string) {
@@ -46,7 +46,7 @@ function send(route: string, token: string, targetId: string) {
 
 /** The error without its request id: what two refusals must agree on. */
 const refusal = (res: { status: number; body: { error?: Record<string, unknown> } }) => {
-  const { requestId: _requestId, ...error } = res.body.error ?? {}
+  const { request_id: _requestId, ...error } = res.body.error ?? {}
   return { status: res.status, error }
 }
 

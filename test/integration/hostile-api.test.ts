@@ -241,7 +241,7 @@ const routes: Record<string, ApiRoute> = {
   // Only a super admin changes the policy: with an admin's session every body is refused.
   "PUT /api/admin/policy": {
     access: "nobody",
-    badBody: hostilePayload(mutated({ mfaGracePeriodHours: 1 }), { mfaGracePeriodHours: 1 }),
+    badBody: hostilePayload(mutated({ mfa_grace_period_hours: 1 }), { mfa_grace_period_hours: 1 }),
   },
 }
 

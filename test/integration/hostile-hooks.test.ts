@@ -12,6 +12,7 @@ import {
   settingsMethods,
 } from "../../kratos/hooks/bodies"
 import { inProcessApp } from "../harness/app"
+import { recordedHookBody } from "../harness/hook-fixtures"
 import { scratchDatabase } from "../harness/databases"
 import {
   badSegment,
@@ -34,44 +35,11 @@ import { stackInfo } from "../harness/stack-info"
  * for a delivery the service accepted, never for a rejected body.
  */
 
-const client = { ip: "203.0.113.7", user_agent: "Mozilla/5.0" }
+/** Bodies as the real jsonnet sends them (recorded), which the properties then mutate. */
 const validBodies = {
-  settings: {
-    flow_id: randomUUID(),
-    flow_type: "browser",
-    flow_state: "show_form",
-    identity_id: randomUUID(),
-    identity: {
-      updated_at: null,
-      state: "active",
-      traits: { email: "x@example.com" },
-      metadata_public: null,
-    },
-    previous_traits: { email: "x@example.com" },
-    action_nodes: ["method"],
-    client,
-  },
-  login: {
-    flow_id: randomUUID(),
-    flow_type: "api",
-    requested_aal: "aal1",
-    refresh: false,
-    identity_id: randomUUID(),
-    identity: { state: "active", metadata_public: { role: "member" } },
-    session: {
-      id: randomUUID(),
-      aal: "aal1",
-      authentication_methods: [{ method: "password", aal: "aal1" }],
-    },
-    client,
-  },
-  registration: {
-    flow_id: randomUUID(),
-    flow_type: "browser",
-    identity_id: null,
-    identity: { traits: { email: "x@example.com" }, metadata_public: null },
-    client,
-  },
+  settings: recordedHookBody("settings.totp.pre"),
+  login: recordedHookBody("login.password"),
+  registration: recordedHookBody("registration.password.pre"),
 }
 
 interface HookRoute {

@@ -141,10 +141,10 @@ describe("the user's sessions", () => {
           {
             database: deps.database,
             kratos: deps.kratos,
-            kratosPublicUrl: stackInfo().kratosPublicUrl,
+            kratosPublic: deps.kratosPublic,
             sessionsPageSize,
           },
-          { token: tokens[0] },
+          { token: tokens[0]!, cookies: [] },
           current,
           { ip: null, userAgent: null },
         )

@@ -20,7 +20,8 @@ describe("org policy on the hot paths (short-lived cache)", () => {
     const t = Date.now()
     expect((await getOrgPolicyCached(database.db, t)).ssoRequired).toBe(false)
     // As another replica would: straight in the database, not through this process.
-    await database.query("update org_policy set sso_required = true where id = 'default'")
+    await database.query(`insert into org_policy (id, sso_required) values ('default', true)
+      on conflict (id) do update set sso_required = true`)
 
     expect((await getOrgPolicyCached(database.db, t + POLICY_CACHE_MS - 1)).ssoRequired).toBe(false)
     expect((await getOrgPolicyCached(database.db, t + POLICY_CACHE_MS)).ssoRequired).toBe(true)

@@ -68,7 +68,7 @@ describe("role-based 2FA through real Kratos flows", () => {
     await setRole(user.identityId, "admin")
     const res = await gate(user.sessionToken)
     expect(res.status).toBe(200)
-    expect(res.body.mfa).toMatchObject({ required: true, requiredBy: "role", enrolled: false })
+    expect(res.body.mfa).toMatchObject({ required: true, required_by: "role", enrolled: false })
     expect(new Date(res.body.mfa.deadline).getTime()).toBeGreaterThan(Date.now())
   })
 

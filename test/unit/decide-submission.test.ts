@@ -63,14 +63,14 @@ describe("decideSubmission", () => {
     })
   })
 
-  it("when totp_unlink is spelled as Go reads a boolean, then it is one unlink, forwarded as true", () => {
+  it("when totp_unlink is spelled as Go reads a boolean, then it is one unlink, forwarded as true (no intent: the hook sees the credential it removes)", () => {
     for (const v of [true, "true", "1", "t", "T", "TRUE", "True"]) {
       const d = decideSubmission({ totp_unlink: v }, settings)
       expect(d).toMatchObject({
         action: "forward",
         strategy: "totp",
         fields: { totp_unlink: true, method: "totp" },
-        intents: [{ kind: "totp_unlink", detail: null }],
+        intents: [],
       })
     }
     expect(decideSubmission({ method: "totp", totp_unlink: "yes" }, settings).action).toBe("reject")

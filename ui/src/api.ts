@@ -1,12 +1,12 @@
 // Client for the service's own JSON API (/api/*), shared by the Security page and the admin
 // console. Cookie-authenticated; state-changing calls carry the CSRF header the service asks for.
 
-/** The service's error envelope: `{ error: { code, message, reason?, requestId, ... } }`. */
+/** The service's error envelope: `{ error: { code, message, reason?, request_id, ... } }`. */
 export type ApiErrorBody = {
   code?: string
   message?: string
   reason?: string
-  requestId?: string
+  request_id?: string
   [key: string]: unknown
 }
 

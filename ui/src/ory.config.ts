@@ -1,5 +1,6 @@
 import type { OryClientConfiguration } from "@ory/elements-react"
 import { disabledAccountMiddleware } from "./disabled-account"
+import { handedOverWording, signupWording, wording } from "./wording"
 
 // The service proxies Kratos public on the UI's own origin, so the SDK talks to wherever the
 // page was loaded from and the CSRF/session cookies stay first-party.
@@ -34,4 +35,17 @@ export const oryConfig: OryClientConfiguration = {
     verification_enabled: true,
     hide_ory_branding: true,
   },
+  intl: { locale: "en", customTranslations: { en: wording } },
+}
+
+/** The sign-up page's: its password is one being chosen. */
+export const signupConfig: OryClientConfiguration = {
+  ...oryConfig,
+  intl: { locale: "en", customTranslations: { en: { ...wording, ...signupWording } } },
+}
+
+/** The recovery page when its code was handed over with the link, not mailed (codeHandedOver). */
+export const handedOverConfig: OryClientConfiguration = {
+  ...oryConfig,
+  intl: { locale: "en", customTranslations: { en: { ...wording, ...handedOverWording } } },
 }

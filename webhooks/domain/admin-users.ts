@@ -1,5 +1,4 @@
-import type { Identity } from "@ory/client"
-import axios from "axios"
+import type { Identity } from "../kratos/types"
 import type { Database, Db } from "../../db/client"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
@@ -18,7 +17,7 @@ import {
   type Authorization,
 } from "./authorization"
 import { enqueueFor } from "./notifications"
-import type { Role } from "./org-policy"
+import type { Role } from "../policy/roles"
 import type { RoleActor } from "./roles"
 
 export interface AdminDeps {
@@ -56,15 +55,14 @@ export async function listUsers(
   const all: Identity[] = []
   let pageToken: string | undefined
   do {
-    // Asking for WebAuthn's config also lists every credential type (without its config), which
-    // is what tells TOTP from none and MFA keys from passwordless ones; no secret is in it.
-    const res = await d.kratos.identities.listIdentities({
+    // Credential types tell TOTP from none and MFA keys from passwordless ones; no secret.
+    const page = await d.kratos.listIdentities({
       pageSize: 500,
       pageToken,
-      includeCredential: ["webauthn"],
+      withCredentialTypes: true,
     })
-    all.push(...res.data)
-    pageToken = nextPageToken(res.headers.link as string | undefined)
+    all.push(...page.identities)
+    pageToken = page.nextPageToken
   } while (pageToken && all.length < LIST_CAP)
 
   // Role, flag and state as the service decides them; Kratos's copy for anyone it has no record of.
@@ -83,12 +81,32 @@ export async function listUsers(
   return { users: page, total: items.length, nextOffset: next < items.length ? next : null }
 }
 
-function nextPageToken(link: string | undefined): string | undefined {
-  const next = link?.split(",").find((part) => /rel="next"/.test(part))
-  const url = next?.match(/<([^>]+)>/)?.[1]
-  return url
-    ? (new URL(url, "http://kratos").searchParams.get("page_token") ?? undefined)
-    : undefined
+/** Who an id in the audit log is, as the console shows it in place of the id. */
+export type PersonName = { email: string | null; name: string | null }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * The email and name of each id that is still a person in Kratos, in one listing by id. Names
+ * only help the reader: when Kratos can't answer, the log is shown with ids alone.
+ */
+export async function peopleByIds(
+  d: Pick<AdminDeps, "kratos">,
+  ids: readonly (string | null)[],
+): Promise<Record<string, PersonName>> {
+  const wanted = [...new Set(ids.filter((id): id is string => !!id && UUID.test(id)))]
+  if (wanted.length === 0) return {}
+  try {
+    const found = await d.kratos.identitiesByIds(wanted)
+    return Object.fromEntries(
+      found.map((i) => {
+        const { email, name } = toListItem(i, undefined)
+        return [i.id, { email, name }]
+      }),
+    )
+  } catch {
+    return {}
+  }
 }
 
 function toListItem(i: Identity, record: Authorization | undefined): UserListItem {
@@ -187,7 +205,7 @@ export async function userDetail(d: AdminDeps, actor: AdminActor, id: string) {
   const s = await target(d, id)
   const [manager, sessions] = await Promise.all([
     s.managerId ? d.kratos.summary(s.managerId) : null,
-    d.kratos.identities.listIdentitySessions({ id, active: true }).then((r) => r.data),
+    d.kratos.activeSessions(id),
   ])
   await audit(d, actor, "admin.user_viewed", s, {}, `viewed:${actor.requestId}`)
   return {
@@ -197,6 +215,11 @@ export async function userDetail(d: AdminDeps, actor: AdminActor, id: string) {
     role: s.role,
     created_at: s.createdAt,
     manager: manager ? { id: manager.identityId, email: manager.email } : null,
+    // Who a reset or a deactivation is mailed to (recipientsFor): the dialogs say only that.
+    notified: {
+      manager: !!manager?.email,
+      security_team: d.config.SECURITY_TEAM_EMAILS.length > 0,
+    },
     force_password_change: s.metadataPublic.force_password_change ?? null,
     posture: posture(s),
     totp_enrolled_at: s.totp?.createdAt ?? null,
@@ -266,15 +289,10 @@ export async function resetTwoFactor(d: AdminDeps, actor: AdminActor, id: string
     requireRank(actor, record)
     const removed: string[] = []
     for (const type of ["totp", "lookup_secret", "webauthn"] as const) {
-      try {
-        await d.kratos.identities.deleteIdentityCredentials({ id, type })
-        removed.push(type)
-      } catch (err) {
-        if (!(axios.isAxiosError(err) && err.response?.status === 404)) throw err
-      }
+      if (await d.kratos.deleteCredential(id, type)) removed.push(type)
     }
     await bumpRevision(d.kratos, id)
-    await d.kratos.identities.deleteIdentitySessions({ id }).catch(ignore404)
+    await d.kratos.deleteSessions(id)
     const after = await d.kratos.summary(id)
     if (!after) throw new AppError("NOT_FOUND", "no such user")
     const subject = withAuthorization(after, record)
@@ -298,7 +316,7 @@ export async function resetTwoFactor(d: AdminDeps, actor: AdminActor, id: string
 
 export async function revokeSessions(d: AdminDeps, actor: AdminActor, id: string) {
   const s = await target(d, id)
-  await d.kratos.identities.deleteIdentitySessions({ id }).catch(ignore404)
+  await d.kratos.deleteSessions(id)
   await audit(d, actor, "admin.sessions_revoked", s, {}, `sessions:${actor.requestId}`)
   return { revoked: true }
 }
@@ -335,7 +353,7 @@ export async function setActive(d: AdminDeps, actor: AdminActor, id: string, act
     },
   )
   // Kratos refuses sessions of an inactive identity; they are ended too, as before.
-  if (!active) await d.kratos.identities.deleteIdentitySessions({ id }).catch(ignore404)
+  if (!active) await d.kratos.deleteSessions(id)
   const subject = withAuthorization(s, after)
   return { state: after.state, eventId, subject }
 }
@@ -352,22 +370,18 @@ export async function provisionUser(
   if (input.role !== "member" && actor.role !== "super_admin") {
     throw new AppError("FORBIDDEN", "only a super admin grants admin roles")
   }
-  const existing = await d.kratos.identities.listIdentities({ credentialsIdentifier: input.email })
-  if (existing.data.length > 0) throw new AppError("CONFLICT", "a user with this email exists")
+  if (await d.kratos.findByIdentifier(input.email))
+    throw new AppError("CONFLICT", "a user with this email exists")
   const name =
     input.first_name || input.last_name
       ? { first: input.first_name ?? "", last: input.last_name ?? "" }
       : undefined
-  const { data: identity } = await d.kratos.identities.createIdentity({
-    createIdentityBody: {
-      schema_id: "person",
-      traits: { email: input.email, ...(name ? { name } : {}) },
-      metadata_public: { role: input.role, role_assigned_at: new Date().toISOString() },
-    },
+  const identity = await d.kratos.createIdentity({
+    schema_id: "person",
+    traits: { email: input.email, ...(name ? { name } : {}) },
+    metadata_public: { role: input.role, role_assigned_at: new Date().toISOString() },
   })
-  const { data: recovery } = await d.kratos.identities.createRecoveryCodeForIdentity({
-    createRecoveryCodeForIdentityBody: { identity_id: identity.id, expires_in: "24h" },
-  })
+  const recovery = await d.kratos.createRecoveryCode(identity.id, "24h")
   // The service's record of the new person, taken from what Kratos just stored.
   await insertAuthorization(
     d.database.db,
@@ -390,8 +404,4 @@ export async function provisionUser(
     recovery_link: recovery.recovery_link,
     expires_at: recovery.expires_at ?? null,
   }
-}
-
-function ignore404(err: unknown): void {
-  if (!(axios.isAxiosError(err) && err.response?.status === 404)) throw err
 }

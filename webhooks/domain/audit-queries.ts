@@ -1,15 +1,35 @@
 import { once } from "node:events"
 import type { Writable } from "node:stream"
-import { and, asc, desc, eq, gt, gte, inArray, lt, sql, type SQL } from "drizzle-orm"
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  gt,
+  gte,
+  inArray,
+  lt,
+  lte,
+  notInArray,
+  sql,
+  type SQL,
+} from "drizzle-orm"
 import type { Database, Db } from "../../db/client"
 import { auditEvents } from "../../db/schema"
 import { AppError } from "../errors"
+import { idRange } from "../policy/id-prefix"
 
 /** Filters shared by the user's activity feed and the admin's org-wide log. */
 export interface AuditFilters {
   subjectId?: string
   actorId?: string
+  /** The start of the subject's id (idPrefix), as the console shows ids. */
+  subjectPrefix?: string
+  /** The start of the actor's id. */
+  actorPrefix?: string
   event?: string | string[]
+  /** Events left out (the user's own feed leaves out admins' looks at their record). */
+  excludeEvents?: readonly string[]
   /** Inclusive. */
   from?: Date
   /** Exclusive. */
@@ -51,12 +71,24 @@ function conditions(filters: AuditFilters): SQL[] {
   const out: SQL[] = []
   if (filters.subjectId !== undefined) out.push(eq(auditEvents.subjectId, filters.subjectId))
   if (filters.actorId !== undefined) out.push(eq(auditEvents.actorId, filters.actorId))
+  // A prefix is the range of ids that start with it: the subject's a uuid range its index
+  // reads; the actor's (text) compared byte-wise, whatever the database's collation.
+  if (filters.subjectPrefix !== undefined) {
+    const { lo, hi } = idRange(filters.subjectPrefix)
+    out.push(gte(auditEvents.subjectId, lo), lte(auditEvents.subjectId, hi))
+  }
+  if (filters.actorPrefix !== undefined) {
+    const { lo, hi } = idRange(filters.actorPrefix)
+    out.push(sql`${auditEvents.actorId} collate "C" between ${lo} and ${hi}`)
+  }
   if (filters.event !== undefined) {
     const events = Array.isArray(filters.event) ? filters.event : [filters.event]
     out.push(
       events.length === 1 ? eq(auditEvents.event, events[0]!) : inArray(auditEvents.event, events),
     )
   }
+  if (filters.excludeEvents && filters.excludeEvents.length > 0)
+    out.push(notInArray(auditEvents.event, [...filters.excludeEvents]))
   if (filters.from) out.push(gte(auditEvents.occurredAt, filters.from))
   if (filters.to) out.push(lt(auditEvents.occurredAt, filters.to))
   return out
@@ -94,6 +126,8 @@ export function listAuditQuery(db: Db, filters: AuditFilters, page: AuditPage) {
     (filters.from !== undefined || filters.to !== undefined) &&
     filters.subjectId === undefined &&
     filters.actorId === undefined &&
+    filters.subjectPrefix === undefined &&
+    filters.actorPrefix === undefined &&
     filters.event === undefined
   if (page.cursor !== undefined) {
     const before = decodeCursor(page.cursor)

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { setTimeout as sleep } from "node:timers/promises"
-import type { Identity, JsonPatch } from "@ory/client"
-import axios from "axios"
+import type { Identity, JsonPatch } from "../kratos/types"
 import { eq, getTableColumns, inArray, sql } from "drizzle-orm"
 import type { Logger } from "pino"
 import type { Database, Db } from "../../db/client"
@@ -15,7 +14,7 @@ import {
   type ForcePasswordChange,
 } from "../kratos/identity"
 import { appendAudit } from "./audit"
-import type { Role } from "./org-policy"
+import type { Role } from "../policy/roles"
 import type { Refusal } from "./settings-rules"
 
 /**
@@ -396,14 +395,8 @@ export interface SyncResult {
   waitedMs: number
 }
 
-async function readIdentity(kratos: KratosAdmin, id: string): Promise<Identity | null> {
-  try {
-    return (await kratos.identities.getIdentity({ id })).data
-  } catch (err) {
-    if (axios.isAxiosError(err) && err.response?.status === 404) return null
-    throw err
-  }
-}
+const readIdentity = (kratos: KratosAdmin, id: string): Promise<Identity | null> =>
+  kratos.identity(id)
 
 /** One JSON Patch that writes what differs; a deactivation also ends every session. */
 async function apply(
@@ -422,12 +415,8 @@ async function apply(
   if (drift.some((f) => (ADMIN_KEYS as readonly string[]).includes(f)))
     jsonPatch.push({ op: "add", path: "/metadata_admin", value: want.metadata_admin })
   if (drift.includes("state")) jsonPatch.push({ op: "replace", path: "/state", value: a.state })
-  await kratos.identities.patchIdentity({ id, jsonPatch })
-  if (drift.includes("state") && a.state === "inactive") {
-    await kratos.identities.deleteIdentitySessions({ id }).catch((err: unknown) => {
-      if (!(axios.isAxiosError(err) && err.response?.status === 404)) throw err
-    })
-  }
+  await kratos.patchIdentity(id, jsonPatch)
+  if (drift.includes("state") && a.state === "inactive") await kratos.deleteSessions(id)
 }
 
 /**
@@ -439,10 +428,7 @@ export async function bumpRevision(kratos: KratosAdmin, id: string): Promise<voi
   const identity = await readIdentity(kratos, id)
   if (!identity) return
   const value = { ...asObject(identity.metadata_public), [REVISION_KEY]: newRevision() }
-  await kratos.identities.patchIdentity({
-    id,
-    jsonPatch: [{ op: "add", path: "/metadata_public", value }],
-  })
+  await kratos.patchIdentity(id, [{ op: "add", path: "/metadata_public", value }])
 }
 
 /**
@@ -702,14 +688,6 @@ export async function recheck(
   return bringKratosInStep(d, identityId, opts)
 }
 
-function nextPageToken(link: string | undefined): string | undefined {
-  const next = link?.split(",").find((part) => /rel="next"/.test(part))
-  const url = next?.match(/<([^>]+)>/)?.[1]
-  return url
-    ? (new URL(url, "http://kratos").searchParams.get("page_token") ?? undefined)
-    : undefined
-}
-
 export interface ReconcileReport {
   checked: number
   seeded: number
@@ -730,15 +708,12 @@ export async function reconcileAuthorization(
   const report: ReconcileReport = { checked: 0, seeded: 0, applied: 0, repaired: 0, failed: 0 }
   let pageToken: string | undefined
   do {
-    const res = await d.kratos.identities.listIdentities({
-      pageSize: opts.pageSize ?? 500,
-      pageToken,
-    })
+    const page = await d.kratos.listIdentities({ pageSize: opts.pageSize ?? 500, pageToken })
     const rows = await loadAuthorizations(
       d.database.db,
-      res.data.map((i) => i.id),
+      page.identities.map((i) => i.id),
     )
-    for (const identity of res.data) {
+    for (const identity of page.identities) {
       report.checked++
       const k = kratosSide(identity)
       let row = rows.get(identity.id)
@@ -756,7 +731,7 @@ export async function reconcileAuthorization(
         d.log?.warn({ err, identityId: identity.id }, "could not bring Kratos in step")
       }
     }
-    pageToken = nextPageToken(res.headers.link as string | undefined)
+    pageToken = page.nextPageToken
   } while (pageToken)
   if (report.seeded + report.applied + report.repaired + report.failed > 0) {
     d.log?.info({ ...report }, "authorization state reconciled")

@@ -1,7 +1,8 @@
-import type { Session } from "@ory/client"
+import type { Session } from "../kratos/types"
 import type { CredentialSummary } from "../kratos/identity"
 import { secondFactors } from "../kratos/identity"
-import { requires2fa, type OrgPolicy } from "./org-policy"
+import { requires2fa } from "../policy/roles"
+import type { OrgPolicy } from "./org-policy"
 
 export type GateReason = "aal2_required" | "password_change_required" | "mfa_enrollment_required"
 

@@ -1,10 +1,8 @@
 import { eq } from "drizzle-orm"
-import { z } from "zod"
 import type { Db } from "../../db/client"
 import { orgPolicy } from "../../db/schema"
 
-export const roles = ["member", "admin", "super_admin"] as const
-export type Role = (typeof roles)[number]
+import { roles, type Role } from "../policy/roles"
 
 export interface OrgPolicy {
   rolesRequiring2fa: Role[]
@@ -14,37 +12,45 @@ export interface OrgPolicy {
   ssoRequired: boolean
   /** When each 2FA requirement was switched on: `everyone` or a role (see db/schema.ts). */
   coverageSince: Partial<Record<"everyone" | Role, Date>>
-  updatedAt: Date
+  /** Null until an admin first saves the policy (the defaults apply until then). */
+  updatedAt: Date | null
   updatedBy: string | null
 }
 
-/** What an admin may change (every field optional: a partial update). */
-export const orgPolicyUpdate = z
-  .object({
-    rolesRequiring2fa: z.array(z.enum(roles)).max(3),
-    require2faForEveryone: z.boolean(),
-    mfaGracePeriodHours: z
-      .number()
-      .int()
-      .min(0)
-      .max(24 * 90),
-    passwordRotationDays: z.number().int().min(1).max(3650).nullable(),
-    ssoRequired: z.boolean(),
-  })
-  .partial()
-  .strict()
-export type OrgPolicyUpdate = z.infer<typeof orgPolicyUpdate>
+/** What an admin may change (a partial update; checked at the API's edge, routes/answers.ts). */
+export type OrgPolicyUpdate = Partial<
+  Pick<
+    OrgPolicy,
+    | "rolesRequiring2fa"
+    | "require2faForEveryone"
+    | "mfaGracePeriodHours"
+    | "passwordRotationDays"
+    | "ssoRequired"
+  >
+>
 
 const ID = "default"
 
-/** The organisation's policy; the defaults row is created on first read. */
+/**
+ * The organisation's policy. Until an admin first saves one there is no row, and the defaults
+ * (the schema's column defaults) apply; a read never writes.
+ */
 export async function getOrgPolicy(db: Db): Promise<OrgPolicy> {
   const [row] = await db.select().from(orgPolicy).where(eq(orgPolicy.id, ID))
-  if (row) return toPolicy(row)
-  await db.insert(orgPolicy).values({ id: ID }).onConflictDoNothing()
-  const [created] = await db.select().from(orgPolicy).where(eq(orgPolicy.id, ID))
-  return toPolicy(created!)
+  return row ? toPolicy(row) : DEFAULT_POLICY
 }
+
+/** The policy before anyone saved one: the org_policy table's column defaults. */
+const DEFAULT_POLICY: OrgPolicy = Object.freeze({
+  rolesRequiring2fa: ["admin", "super_admin"] as Role[],
+  require2faForEveryone: false,
+  mfaGracePeriodHours: 72,
+  passwordRotationDays: null,
+  ssoRequired: false,
+  coverageSince: {},
+  updatedAt: null,
+  updatedBy: null,
+})
 
 /**
  * How long a policy read serves the hot paths (the password guard in the proxy, the settings
@@ -80,19 +86,25 @@ export async function updateOrgPolicy(
 ): Promise<{ before: OrgPolicy; after: OrgPolicy }> {
   const before = await getOrgPolicy(db)
   const now = new Date()
+  const values = {
+    ...change,
+    coverageSince: coverageAfter(before, change, now),
+    updatedAt: now,
+    updatedBy,
+  }
   const [row] = await db
-    .update(orgPolicy)
-    .set({
-      ...change,
-      coverageSince: coverageAfter(before, change, now),
-      updatedAt: now,
-      updatedBy,
-    })
-    .where(eq(orgPolicy.id, ID))
+    .insert(orgPolicy)
+    .values({ id: ID, ...values })
+    .onConflictDoUpdate({ target: orgPolicy.id, set: values })
     .returning()
   const after = toPolicy(row!)
-  cached.set(db, { policy: Promise.resolve(after), at: Date.now() })
+  rememberOrgPolicy(db, after)
   return { before, after }
+}
+
+/** The policy this replica now serves its hot paths (after a change it made, once committed). */
+export function rememberOrgPolicy(db: Db, policy: OrgPolicy): void {
+  cached.set(db, { policy: Promise.resolve(policy), at: Date.now() })
 }
 
 /**
@@ -115,16 +127,6 @@ export function coverageAfter(
     else if (!before.rolesRequiring2fa.includes(role)) out[role] = now.toISOString()
   }
   return out
-}
-
-/** Whether role or organisation policy requires this person to have a second factor. */
-export function requires2fa(
-  policy: OrgPolicy,
-  role: Role,
-): { required: boolean; by: "org" | "role" | null } {
-  if (policy.require2faForEveryone) return { required: true, by: "org" }
-  if (policy.rolesRequiring2fa.includes(role)) return { required: true, by: "role" }
-  return { required: false, by: null }
 }
 
 function toPolicy(row: typeof orgPolicy.$inferSelect): OrgPolicy {

@@ -1,4 +1,3 @@
-import axios from "axios"
 import { compare } from "bcryptjs"
 import { and, desc, eq, notInArray } from "drizzle-orm"
 import type { Logger } from "pino"
@@ -161,18 +160,11 @@ export async function rememberPasswordAfterChange(
 
 /** Kratos's stored hash of the identity's password, or null without one (or without the identity). */
 async function currentHash(kratos: KratosAdmin, identityId: string): Promise<string | null> {
-  try {
-    const { data } = await kratos.identities.getIdentity({
-      id: identityId,
-      includeCredential: ["password"],
-    })
-    const config = data.credentials?.password?.config as { hashed_password?: unknown } | undefined
-    const hash = config?.hashed_password
-    return typeof hash === "string" && hash !== "" ? hash : null
-  } catch (err) {
-    if (axios.isAxiosError(err) && err.response?.status === 404) return null
-    throw err
-  }
+  const identity = await kratos.identity(identityId, { withPasswordHash: true })
+  const config = identity?.credentials?.password?.config as
+    { hashed_password?: unknown } | undefined
+  const hash = config?.hashed_password
+  return typeof hash === "string" && hash !== "" ? hash : null
 }
 
 async function keptHashes(database: Database, identityId: string, size: number): Promise<string[]> {

@@ -4,7 +4,7 @@ import type { KratosAdmin } from "../kratos/admin"
 import { posture } from "../kratos/identity"
 import { appendAudit } from "./audit"
 import { changeAuthorization, withAuthorization } from "./authorization"
-import type { Role } from "./org-policy"
+import type { Role } from "../policy/roles"
 
 export interface RoleActor {
   type: "admin" | "system"

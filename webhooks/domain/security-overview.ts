@@ -6,7 +6,8 @@ import { listAudit, type AuditPage, type AuditRow } from "./audit-queries"
 import { authorizedSummary } from "./authorization"
 import { deviceName, locate, type Location } from "./device"
 import { enrolmentDeadline } from "./gate"
-import { getOrgPolicy, requires2fa } from "./org-policy"
+import { requires2fa } from "../policy/roles"
+import { getOrgPolicy } from "./org-policy"
 
 const DAY = 86_400_000
 
@@ -57,8 +58,17 @@ export async function passwordLastChanged(
   )
   const audited = changes.items[0]?.occurredAt.toISOString() ?? null
   if (audited) return { at: audited, source: "audit" }
-  const created = summary.password ? (summary.passwordCreatedAt ?? null) : null
+  const created = hasPassword(summary) ? (summary.passwordCreatedAt ?? null) : null
   return { at: created, source: created ? "credential" : null }
+}
+
+/**
+ * Whether the person has a password to sign in with. Kratos gives an account an administrator
+ * created a password credential that holds only the email (no hash) until a password is chosen,
+ * dated from the account's creation: that is not a password, nor a change of one.
+ */
+function hasPassword(summary: CredentialSummary): boolean {
+  return summary.password?.fingerprint != null
 }
 
 export async function securityOverview(
@@ -90,7 +100,7 @@ export async function securityOverview(
     identity_id: summary.identityId,
     role: summary.role,
     password: {
-      set: summary.password !== null,
+      set: hasPassword(summary),
       last_changed_at: lastChanged,
       last_changed_source: changed.source,
       rotation_days: policy.passwordRotationDays,
@@ -178,25 +188,44 @@ function actorKind(row: AuditRow): ActivityItem["actor"] {
   return "self"
 }
 
-/** The caller's own audit entries, newest first, one page at a time. */
+/**
+ * An administrator's look at someone's record (or an export of it) changes nothing about their
+ * account: it stays in the admins' audit log and is left out of the person's own feed, which
+ * lists what changed how they sign in (and whose device and address would be the admin's).
+ */
+export const ADMIN_LOOKS = ["admin.user_viewed", "admin.audit_exported", "admin.viewed"] as const
+
+/**
+ * The caller's own audit entries, newest first, one page at a time. The device, address and
+ * place are shown for what the person did themselves; on an administrator's or the system's
+ * action they would be the admin's machine, so they are left out.
+ */
 export async function myActivity(
   database: Database,
   identityId: string,
   page: AuditPage,
 ): Promise<{ items: ActivityItem[]; next_cursor: string | null }> {
-  const { items, nextCursor } = await listAudit(database.db, { subjectId: identityId }, page)
+  const { items, nextCursor } = await listAudit(
+    database.db,
+    { subjectId: identityId, excludeEvents: ADMIN_LOOKS },
+    page,
+  )
   return {
     items: await Promise.all(
-      items.map(async (row) => ({
-        id: row.eventId,
-        event: row.event,
-        occurred_at: row.occurredAt.toISOString(),
-        ip: row.ip,
-        device: row.userAgent ? deviceName(row.userAgent) : null,
-        location: await locate(row.ip),
-        actor: actorKind(row),
-        details: safeDetails(row.details),
-      })),
+      items.map(async (row) => {
+        const actor = actorKind(row)
+        const own = actor === "self"
+        return {
+          id: row.eventId,
+          event: row.event,
+          occurred_at: row.occurredAt.toISOString(),
+          ip: own ? row.ip : null,
+          device: own && row.userAgent ? deviceName(row.userAgent) : null,
+          location: own ? await locate(row.ip) : null,
+          actor,
+          details: safeDetails(row.details),
+        }
+      }),
     ),
     next_cursor: nextCursor,
   }

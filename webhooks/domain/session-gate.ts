@@ -1,4 +1,4 @@
-import type { Session } from "@ory/client"
+import type { Session } from "../kratos/types"
 import type { Database } from "../../db/client"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"

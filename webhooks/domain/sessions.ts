@@ -1,19 +1,13 @@
-import http from "node:http"
-import type { Session } from "@ory/client"
-import axios, { type AxiosInstance } from "axios"
+import type { Session } from "../kratos/types"
 import type { Database } from "../../db/client"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
+import type { KratosCaller } from "../kratos/caller"
+import { KratosUnauthorized, type KratosPublic } from "../kratos/public"
 import { posture } from "../kratos/identity"
 import { appendAudit } from "./audit"
 import { deviceName, locate, type Location } from "./device"
 import type { Actor } from "./force-password-change"
-
-/** The caller's own Kratos credentials, used to call Kratos public on their behalf. */
-export interface Caller {
-  cookie?: string
-  token?: string
-}
 
 export interface SessionView {
   id: string
@@ -35,7 +29,7 @@ export interface SessionView {
 export interface SessionDeps {
   database: Database
   kratos: KratosAdmin
-  kratosPublicUrl: string
+  kratosPublic: KratosPublic
   /** Kratos page size for `GET /sessions` (default 250; tests use a small one). */
   sessionsPageSize?: number
 }
@@ -44,26 +38,16 @@ export interface SessionDeps {
 const PAGE_SIZE = 250
 const MAX_PAGES = 20
 
-const clients = new Map<string, AxiosInstance>()
-function publicClient(baseURL: string): AxiosInstance {
-  let c = clients.get(baseURL)
-  if (!c) {
-    c = axios.create({
-      baseURL,
-      timeout: 5000,
-      httpAgent: new http.Agent({ keepAlive: true }),
-      validateStatus: () => true,
-    })
-    clients.set(baseURL, c)
-  }
-  return c
-}
+const sessionRequired = () =>
+  new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" })
 
-function authHeaders(caller: Caller): Record<string, string> {
-  return {
-    ...(caller.token ? { "x-session-token": caller.token } : {}),
-    ...(!caller.token && caller.cookie ? { cookie: caller.cookie } : {}),
-    accept: "application/json",
+/** Kratos's "no valid session" as the API's 401; anything else as it was thrown. */
+async function asCaller<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call
+  } catch (err) {
+    if (err instanceof KratosUnauthorized) throw sessionRequired()
+    throw err
   }
 }
 
@@ -75,23 +59,13 @@ function authHeaders(caller: Caller): Record<string, string> {
  * repeats one page and skips the last. Pages are requested as 1, 2, 3, … instead, until a short
  * page, with duplicates dropped by id.
  */
-async function otherSessions(d: SessionDeps, caller: Caller): Promise<Session[]> {
-  const client = publicClient(d.kratosPublicUrl)
+async function otherSessions(d: SessionDeps, caller: KratosCaller): Promise<Session[]> {
   const perPage = d.sessionsPageSize ?? PAGE_SIZE
   const byId = new Map<string, Session>()
   for (let page = 1; page <= MAX_PAGES; page++) {
-    const res = await client.get<Session[]>("/sessions", {
-      params: { per_page: perPage, page },
-      headers: authHeaders(caller),
-    })
-    if (res.status === 401 || res.status === 403) {
-      throw new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" })
-    }
-    if (res.status !== 200 || !Array.isArray(res.data)) {
-      throw new Error(`Kratos GET /sessions answered ${res.status}`)
-    }
-    for (const s of res.data) if (!byId.has(s.id)) byId.set(s.id, s)
-    if (res.data.length < perPage) break
+    const rows = await asCaller(d.kratosPublic.sessions(caller, page, perPage))
+    for (const s of rows) if (!byId.has(s.id)) byId.set(s.id, s)
+    if (rows.length < perPage) break
   }
   return [...byId.values()]
 }
@@ -143,7 +117,7 @@ function latest(times: (string | null | undefined)[]): string | null {
  */
 export async function listMySessions(
   d: SessionDeps,
-  caller: Caller,
+  caller: KratosCaller,
   current: Session,
   request: { ip: string | null; userAgent: string | null },
 ): Promise<SessionView[]> {
@@ -153,17 +127,8 @@ export async function listMySessions(
   return [await view(current, true, request), ...views]
 }
 
-async function revokeAtKratos(d: SessionDeps, caller: Caller, id: string): Promise<boolean> {
-  const res = await publicClient(d.kratosPublicUrl).delete(`/sessions/${encodeURIComponent(id)}`, {
-    headers: authHeaders(caller),
-  })
-  if (res.status === 204 || res.status === 200) return true
-  if (res.status === 404) return false
-  if (res.status === 401 || res.status === 403) {
-    throw new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" })
-  }
-  throw new Error(`Kratos DELETE /sessions/{id} answered ${res.status}`)
-}
+const revokeAtKratos = (d: SessionDeps, caller: KratosCaller, id: string) =>
+  asCaller(d.kratosPublic.revokeSession(caller, id))
 
 async function audit(d: SessionDeps, actor: Actor, current: Session, revoked: SessionView[]) {
   if (revoked.length === 0) return
@@ -202,7 +167,7 @@ async function audit(d: SessionDeps, actor: Actor, current: Session, revoked: Se
  */
 export async function revokeMySession(
   d: SessionDeps,
-  caller: Caller,
+  caller: KratosCaller,
   actor: Actor,
   current: Session,
   sessionId: string,
@@ -226,7 +191,7 @@ export async function revokeMySession(
 /** Revokes every session of the caller but the current one, one audit entry per session. */
 export async function revokeMyOtherSessions(
   d: SessionDeps,
-  caller: Caller,
+  caller: KratosCaller,
   actor: Actor,
   current: Session,
 ): Promise<{ revoked: SessionView[] }> {

@@ -4,16 +4,12 @@ import { settingsIntents } from "../../db/schema"
 
 /**
  * What a settings submission asked for that no Kratos webhook can see (the request body is not
- * in a webhook's context): which WebAuthn key or passkey is being removed, whether TOTP is being
- * unlinked or recovery codes disabled. The Kratos proxy records it before forwarding the
+ * in a webhook's context): which WebAuthn key or passkey is being removed, or whether recovery
+ * codes are being disabled. (A TOTP unlink needs none: the credential is still there when the
+ * pre-persist hook reads it, so its presence tells an unlink from a link.) The Kratos proxy records it before forwarding the
  * submission; the webhook that runs during the same submit reads it with `latestIntent`.
  */
-export const intentKinds = [
-  "webauthn_remove",
-  "passkey_remove",
-  "totp_unlink",
-  "lookup_secret_disable",
-] as const
+export const intentKinds = ["webauthn_remove", "passkey_remove", "lookup_secret_disable"] as const
 export type IntentKind = (typeof intentKinds)[number]
 
 export interface NewIntent {

@@ -1,7 +1,8 @@
 import type { SettingsMethod } from "../../kratos/hooks/bodies"
 import { secondFactors, webauthnIdToHex, type CredentialSummary } from "../kratos/identity"
 import { SSO_PASSWORD_TEXT } from "../proxy/refusals"
-import { requires2fa, type OrgPolicy } from "./org-policy"
+import { requires2fa } from "../policy/roles"
+import type { OrgPolicy } from "./org-policy"
 
 /** What a settings submission does, as far as kratos-guard cares. */
 export type SettingsIntent =

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto"
 import type { Identity } from "@ory/client"
 import { z } from "zod"
-import { roles, type Role } from "../domain/org-policy"
+import { roles, type Role } from "../policy/roles"
 
 /**
  * What kratos-guard keeps on a Kratos identity. `metadata_public` is readable by the user

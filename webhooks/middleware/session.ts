@@ -1,4 +1,4 @@
-import type { Session } from "@ory/client"
+import type { Session } from "../kratos/types"
 import type { NextFunction, Request, RequestHandler, Response } from "express"
 import {
   evaluateGate,
@@ -7,25 +7,40 @@ import {
   type SessionGateDeps,
 } from "../domain/session-gate"
 import { activeRoleOf } from "../domain/authorization"
-import type { Role } from "../domain/org-policy"
+import type { Role } from "../policy/roles"
 import { AppError } from "../errors"
-import type { SessionResolver } from "../kratos/sessions"
+import type { KratosCaller } from "../kratos/caller"
+import type { KratosPublic } from "../kratos/public"
+import { sessionCredential } from "../proxy/canonical"
 
-const sessions = new WeakMap<Request, Session>()
+const sessions = new WeakMap<Request, { session: Session; caller: KratosCaller }>()
 
 /** The session resolved by `requireSession` for this request. */
 export function sessionOf(req: Request): Session {
   const s = sessions.get(req)
   if (!s) throw new Error("sessionOf() called on a route without requireSession")
-  return s
+  return s.session
 }
 
-export function requireSession(resolver: SessionResolver): RequestHandler {
+/** The credentials `requireSession` found the session with, to call Kratos as the caller. */
+export function callerOf(req: Request): KratosCaller {
+  const s = sessions.get(req)
+  if (!s) throw new Error("callerOf() called on a route without requireSession")
+  return s.caller
+}
+
+/**
+ * The caller's Kratos session, from the credentials read as the proxy reads them (one token,
+ * or Kratos's cookies; an ambiguous pair is no session) and sent to Kratos the one way.
+ */
+export function requireSession(kratos: KratosPublic): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
-    const session = await resolver.fromRequest(req)
-    if (!session)
+    const credential = sessionCredential(req)
+    const caller = credential.ok ? { token: credential.token, cookies: credential.cookies } : null
+    const session = caller ? await kratos.whoami(caller) : null
+    if (!caller || !session)
       return next(new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" }))
-    sessions.set(req, session)
+    sessions.set(req, { session, caller })
     next()
   }
 }

@@ -1,6 +1,6 @@
 import type { BodyFormat } from "../proxy/canonical"
 import { normalizeIdentifier } from "../proxy/canonical"
-import type { FlowKind } from "../proxy/routes"
+import type { FlowKind } from "../kratos/public"
 import {
   PASSWORD_POLICY_FAILED,
   PASSWORD_POLICY_PARAM,
@@ -37,7 +37,7 @@ export const errorText = (
 
 /** A settings intent no webhook can see (the body is not in a webhook's context). */
 export interface SubmissionIntent {
-  kind: "webauthn_remove" | "passkey_remove" | "totp_unlink" | "lookup_secret_disable"
+  kind: "webauthn_remove" | "passkey_remove" | "lookup_secret_disable"
   detail: string | null
 }
 
@@ -334,9 +334,6 @@ export function decideSubmission(raw: Record<string, unknown>, ctx: SubmissionCo
     const passkey = remove("passkey_remove")
     if (strategy.id === "passkey" && passkey) {
       intents.push({ kind: "passkey_remove", detail: passkey.slice(0, 1024) })
-    }
-    if (strategy.id === "totp" && isTrueValue(fields.totp_unlink)) {
-      intents.push({ kind: "totp_unlink", detail: null })
     }
     if (strategy.id === "lookup_secret" && isTrueValue(fields.lookup_secret_disable)) {
       intents.push({ kind: "lookup_secret_disable", detail: null })

@@ -299,9 +299,6 @@ export function sessionCredential(req: IncomingMessage): Credential {
   return { ok: true, token: null, cookies }
 }
 
-export const cookieHeader = (cookies: [string, string][]): string | undefined =>
-  cookies.length ? cookies.map(([n, v]) => `${n}=${v}`).join("; ") : undefined
-
 // ---------------------------------------------------------------------------------------------
 // Identifiers
 

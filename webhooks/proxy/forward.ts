@@ -1,16 +1,13 @@
-import http, {
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type ServerResponse,
-} from "node:http"
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http"
 import type { Request } from "express"
-import { type BodyFormat, contentTypeOf, cookieHeader } from "./canonical"
+import type { PublicRequest } from "../kratos/public"
+import { type BodyFormat, contentTypeOf } from "./canonical"
 
 /**
  * The client's headers Kratos uses besides the session: content negotiation (`Accept` decides
  * between a JSON answer and a redirect), the language of its messages, and the device
  * (`User-Agent`, shown in session lists). Everything else stays here; the body's headers, the
- * session and the client IP are set by `forwardToKratos` itself.
+ * session and the client IP are set from decided values.
  */
 const PASSED_HEADERS = ["accept", "accept-language", "user-agent", "origin", "referer"]
 
@@ -28,46 +25,27 @@ export interface KratosRequest {
 }
 
 /**
- * Sends a request built from decided values to Kratos public and resolves with its response,
- * unread: the clean path, the re-encoded query and body with their own Content-Type and
- * length, the session in one header (`X-Session-Token`, or Kratos's own cookies), True-Client-IP
- * from the address Express resolved, and the few client headers in `PASSED_HEADERS`.
+ * The request to send, built from decided values only: the clean path, the re-encoded query
+ * and body with their own Content-Type, the session as settled, the address Express resolved
+ * (True-Client-IP), and the few client headers in `PASSED_HEADERS`.
  */
-export function forwardToKratos(
-  target: URL,
-  agent: http.Agent,
-  req: Request,
-  out: KratosRequest,
-): Promise<IncomingMessage> {
-  const headers: OutgoingHttpHeaders = { host: target.host }
+export function publicRequest(req: Request, out: KratosRequest): PublicRequest {
+  const headers: Record<string, string> = {}
   for (const name of PASSED_HEADERS) {
     const value = req.headersDistinct[name]?.[0]
     if (value !== undefined) headers[name] = value
   }
-  const cookie = cookieHeader(out.cookies)
-  if (cookie) headers.cookie = cookie
-  if (out.token) headers["x-session-token"] = out.token
-  if (req.ip) headers["true-client-ip"] = req.ip
-  if (out.body) {
-    headers["content-type"] = contentTypeOf(out.body.format)
-    headers["content-length"] = String(out.body.bytes.length)
+  return {
+    method: out.method,
+    path: out.path,
+    query: out.query,
+    caller: { token: out.token, cookies: out.cookies },
+    headers,
+    clientIp: req.ip ?? null,
+    ...(out.body
+      ? { body: { contentType: contentTypeOf(out.body.format), bytes: out.body.bytes } }
+      : {}),
   }
-  return new Promise((resolve, reject) => {
-    const upstream = http.request(
-      {
-        protocol: target.protocol,
-        hostname: target.hostname,
-        port: target.port,
-        method: out.method,
-        path: `${target.pathname.replace(/\/$/, "")}${out.path}${out.query ? `?${out.query}` : ""}`,
-        headers,
-        agent,
-      },
-      resolve,
-    )
-    upstream.on("error", reject)
-    upstream.end(out.body?.bytes)
-  })
 }
 
 const NOT_RETURNED = new Set([

@@ -1,4 +1,4 @@
-import http from "node:http"
+import type { IncomingMessage } from "node:http"
 import type { Logger } from "pino"
 import express, {
   type NextFunction,
@@ -23,7 +23,6 @@ import {
   bodyFormat,
   canonicalFlowId,
   codingProblem,
-  cookieHeader,
   encodeBody,
   encodePairs,
   parseBody,
@@ -32,23 +31,22 @@ import {
   sessionCredential,
 } from "./canonical"
 import {
-  forwardToKratos,
   type InternalOrigins,
   type KratosRequest,
+  publicRequest,
   relayResponse,
   sendUnreachable,
 } from "./forward"
 import { isJsonRequest, redactUrl } from "./http-utils"
+import type { KratosCaller } from "../kratos/caller"
 import {
   addFieldMessages,
   addFlowMessage,
-  type Caller,
-  createKratosPublic,
   type KratosFlow,
-  type KratosPublic,
   refillValues,
   resetMessages,
-} from "./kratos-flows"
+} from "../kratos/flows"
+import type { FlowKind, KratosPublic } from "../kratos/public"
 import {
   LOGIN_THROTTLED,
   PASSWORD_POLICY_PARAM,
@@ -58,7 +56,7 @@ import {
   THROTTLED_PARAM,
   throttledText,
 } from "./refusals"
-import { type FlowKind, kratosRoute } from "./routes"
+import { kratosRoute } from "./routes"
 
 /** Largest self-service submission read (a WebAuthn attestation is a few kB). */
 export const MAX_SUBMISSION_BYTES = 64 * 1024
@@ -96,9 +94,7 @@ export function createKratosProxy(
   deps: Deps,
 ): (req: Request, res: Response, next: NextFunction, path: string) => void {
   const { config, database, log } = deps
-  const target = new URL(config.KRATOS_PUBLIC_URL)
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 })
-  const kratos = createKratosPublic(config.KRATOS_PUBLIC_URL)
+  const kratos = deps.kratosPublic
   const throttle = new LoginThrottle(database, {
     maxFailures: config.LOGIN_MAX_FAILURES_PER_IDENTIFIER,
     failureWindowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
@@ -124,11 +120,11 @@ export function createKratosProxy(
     req: Request,
     res: Response,
     out: KratosRequest,
-    onAnswer?: (upstream: http.IncomingMessage | null) => Promise<void>,
+    onAnswer?: (upstream: IncomingMessage | null) => Promise<void>,
   ) => {
-    let upstream: http.IncomingMessage
+    let upstream: IncomingMessage
     try {
-      upstream = await forwardToKratos(target, agent, req, out)
+      upstream = await kratos.forward(publicRequest(req, out))
     } catch (err) {
       ;(req.log ?? log).warn(
         { err: { message: (err as Error).message }, url: redactUrl(req.originalUrl) },
@@ -236,7 +232,7 @@ type Send = (
   req: Request,
   res: Response,
   out: KratosRequest,
-  onAnswer?: (upstream: http.IncomingMessage | null) => Promise<void>,
+  onAnswer?: (upstream: IncomingMessage | null) => Promise<void>,
 ) => Promise<void>
 
 interface GuardContext {
@@ -250,7 +246,7 @@ interface GuardContext {
 interface Guarded {
   flow: FlowKind
   flowId: string
-  caller: Caller
+  caller: KratosCaller
   /** Everything of the request to Kratos but its body. */
   out: KratosRequest
 }
@@ -349,15 +345,12 @@ async function guardSubmission(
  */
 async function isPasswordReuse(
   ctx: GuardContext,
-  caller: Caller,
+  caller: KratosCaller,
   candidate: string,
   log: Logger,
 ): Promise<boolean> {
   try {
-    const session = await ctx.deps.sessions.fromCredential({
-      token: caller.token,
-      cookie: cookieHeader(caller.cookies),
-    })
+    const session = await ctx.kratos.whoami(caller)
     const identityId = session?.identity?.id
     if (!identityId) return false
     const verdict = await checkPasswordReuse({ ...ctx.history, log }, identityId, candidate)
@@ -376,14 +369,12 @@ async function isPasswordReuse(
  */
 async function loginSubject(
   ctx: GuardContext,
-  caller: Caller,
+  caller: KratosCaller,
   subject: ThrottleSubject,
 ): Promise<LoginSubject | null> {
   if (subject.kind === "identifier") return { kind: "identifier", value: subject.value }
   if (subject.kind === "none") return null
-  const session = await ctx.deps.sessions
-    .fromCredential({ token: caller.token, cookie: cookieHeader(caller.cookies) })
-    .catch(() => null)
+  const session = await ctx.kratos.whoami(caller).catch(() => null)
   const identityId = session?.identity?.id
   return identityId ? { kind: "identity", value: identityId } : null
 }
@@ -393,7 +384,7 @@ async function loginSubject(
  * the login UI (`/login?flow=`) for a browser. A 200 or any other redirect signs the person in
  * (or moves them on); an error page, other 4xx and 5xx are neither.
  */
-export function loginOutcome(upstream: http.IncomingMessage, publicUrl: string): AttemptOutcome {
+export function loginOutcome(upstream: IncomingMessage, publicUrl: string): AttemptOutcome {
   const status = upstream.statusCode ?? 0
   if (status === 400) return "failure"
   if (status === 200) return "success"

@@ -5,7 +5,7 @@
  * clean or case-fold into one of these.
  */
 
-export type FlowKind = "settings" | "registration" | "login" | "recovery" | "verification"
+import type { FlowKind } from "../kratos/public"
 
 export type KratosRoute =
   /** A self-service submission: parsed, decided and re-serialised (proxy/guards.ts). */

@@ -2,7 +2,29 @@ import type { Request, RequestHandler, Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
 import {
+  auditEntryOf,
+  auditPageAnswer,
+  failedNotificationOf,
+  forcedChangeAnswer,
+  managerChangeAnswer,
+  notificationPageAnswer,
+  notificationRetryAnswer,
+  policyAnswer,
+  policyAnswerOf,
+  policyChange,
+  policyUpdateOf,
+  provisionedAnswer,
+  roleChangeAnswer,
+  sessionsRevokedAnswer,
+  stateAnswer,
+  twoFactorResetAnswer,
+  userDetailAnswer,
+  userListAnswer,
+} from "./answers"
+import { actorOf, parseOr400, reply } from "./edge"
+import {
   listUsers,
+  peopleByIds,
   provisionUser,
   resetTwoFactor,
   revokeSessions,
@@ -11,7 +33,6 @@ import {
   userDetail,
   type AdminActor,
 } from "../domain/admin-users"
-import { appendAudit, type AuditEventName } from "../domain/audit"
 import {
   decodeCursor,
   listAudit,
@@ -26,7 +47,10 @@ import {
   retryNotification,
 } from "../domain/notifications/admin"
 import { requirePasswordChange } from "../domain/force-password-change"
-import { getOrgPolicy, orgPolicyUpdate, roles, updateOrgPolicy } from "../domain/org-policy"
+import { changeOrgPolicy, recordAdminAction } from "../domain/admin-actions"
+import { ID_PREFIX_MIN, idPrefix } from "../policy/id-prefix"
+import { getOrgPolicy } from "../domain/org-policy"
+import { roles } from "../policy/roles"
 import { setRole } from "../domain/roles"
 import { AppError } from "../errors"
 import {
@@ -36,8 +60,6 @@ import {
   requireSession,
   sessionOf,
 } from "../middleware/session"
-import { actorOf } from "./auth-routes"
-import { parseOr400 } from "./hook-routes"
 import { canonicalId, identityId, notificationId } from "./ids"
 
 const userParams = z.object({ id: identityId })
@@ -48,10 +70,27 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 })
 const roleBody = z.object({ role: z.enum(roles) }).strict()
+/** A whole user id or its start (the console shows 8 characters), in lower case. */
+function idOrPrefix(what: string) {
+  return z
+    .string()
+    .max(36)
+    .transform((text, ctx) => {
+      const prefix = idPrefix(text)
+      if (prefix === null) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${what} must be a user id or its first ${ID_PREFIX_MIN} or more characters`,
+        })
+        return z.NEVER
+      }
+      return prefix
+    })
+}
 const auditQuery = z
   .object({
-    actor: canonicalId("actor").optional(),
-    subject: canonicalId("subject").optional(),
+    actor: idOrPrefix("actor").optional(),
+    subject: idOrPrefix("subject").optional(),
     event: z
       .union([z.string().max(100), z.array(z.string().max(100)).max(30)])
       .optional()
@@ -91,9 +130,13 @@ function auditFilters(q: {
   from?: string
   to?: string
 }): AuditFilters {
+  const whole = (id?: string) => (id?.length === 36 ? id : undefined)
+  const start = (id?: string) => (id !== undefined && id.length < 36 ? id : undefined)
   return {
-    actorId: q.actor,
-    subjectId: q.subject,
+    actorId: whole(q.actor),
+    subjectId: whole(q.subject),
+    actorPrefix: start(q.actor),
+    subjectPrefix: start(q.subject),
     event: q.event && q.event.length > 0 ? q.event : undefined,
     from: q.from ? new Date(q.from) : undefined,
     to: q.to ? new Date(q.to) : undefined,
@@ -101,27 +144,6 @@ function auditFilters(q: {
 }
 
 /** An audit entry for an admin's action that concerns no one person's credentials. */
-function recordAdminAction(
-  database: Deps["database"],
-  admin: AdminActor,
-  event: AuditEventName,
-  details: Record<string, unknown>,
-  subjectId: string | null = null,
-) {
-  return appendAudit(database.db, {
-    event,
-    actorType: "admin",
-    actorId: admin.id,
-    subjectId,
-    ip: admin.ip,
-    userAgent: admin.userAgent,
-    requestId: admin.requestId,
-    posture: {},
-    details,
-    dedupKey: `${event}:${admin.requestId}`,
-  })
-}
-
 /**
  * Records an admin's read of org-wide data (the people list, the policy, the logs). The query
  * is checked first: a request answered 400 leaves no audit entry, and the entry holds the query
@@ -131,7 +153,7 @@ function auditView(database: Deps["database"], what: string, query?: z.ZodType):
   return async (req, _res, next) => {
     const parsed = query ? parseOr400(query, req.query, "query") : req.query
     const admin = adminOf(req)
-    await recordAdminAction(database, admin, "admin.viewed", { what, query: parsed })
+    await recordAdminAction(database.db, admin, "admin.viewed", { what, query: parsed })
     next()
   }
 }
@@ -150,10 +172,10 @@ function adminOf(req: Request): AdminActor {
  * a person's record) is audited with the admin as actor.
  */
 export function registerAdminRoutes(router: Router, deps: Deps): void {
-  const { config, database, kratos, sessions } = deps
+  const { config, database, kratos, kratosPublic } = deps
   const guard = [
     requireCsrfProtection(config.PUBLIC_URL),
-    requireSession(sessions),
+    requireSession(kratosPublic),
     requireAdmin({ ...deps, publicUrl: config.PUBLIC_URL }),
   ]
   const id = (req: Request) => parseOr400(userParams, req.params, "path").id
@@ -164,30 +186,29 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     auditView(database, "users", listQuery),
     async (req, res) => {
       const q = parseOr400(listQuery, req.query, "query")
-      res.json(await listUsers(deps, q))
+      const { users, total, nextOffset } = await listUsers(deps, q)
+      reply(res, userListAnswer, { users, total, next_offset: nextOffset })
     },
   )
 
   router.post("/api/admin/users", ...guard, async (req, res) => {
     const body = parseOr400(provisionBody, req.body, "body")
-    res
-      .status(201)
-      .set("cache-control", "no-store")
-      .json(await provisionUser(deps, adminOf(req), body))
+    res.set("cache-control", "no-store")
+    reply(res, provisionedAnswer, await provisionUser(deps, adminOf(req), body), 201)
   })
 
   router.get("/api/admin/users/:id", ...guard, async (req, res) => {
-    res.json(await userDetail(deps, adminOf(req), id(req)))
+    reply(res, userDetailAnswer, await userDetail(deps, adminOf(req), id(req)))
   })
 
   router.put("/api/admin/users/:id/role", ...guard, async (req, res) => {
     const { role } = parseOr400(roleBody, req.body, "body")
-    res.json(await setRole(deps, adminOf(req), id(req), role))
+    reply(res, roleChangeAnswer, await setRole(deps, adminOf(req), id(req), role))
   })
 
   router.put("/api/admin/users/:id/manager", ...guard, async (req, res) => {
     const body = parseOr400(managerBody, req.body, "body")
-    res.json(await setManager(deps, adminOf(req), id(req), body.manager_id))
+    reply(res, managerChangeAnswer, await setManager(deps, adminOf(req), id(req), body.manager_id))
   })
 
   router.post("/api/admin/users/:id/force-password-change", ...guard, async (req, res) => {
@@ -196,26 +217,30 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
       adminOf(req),
       id(req),
     )
-    res.json({ required: true, set_at: result.setAt, already_required: result.alreadyRequired })
+    reply(res, forcedChangeAnswer, {
+      required: true,
+      set_at: result.setAt,
+      already_required: result.alreadyRequired,
+    })
   })
 
   router.post("/api/admin/users/:id/reset-2fa", ...guard, async (req, res) => {
     const { removed } = await resetTwoFactor(deps, adminOf(req), id(req))
-    res.json({ removed, sessions_revoked: true })
+    reply(res, twoFactorResetAnswer, { removed, sessions_revoked: true })
   })
 
   router.post("/api/admin/users/:id/revoke-sessions", ...guard, async (req, res) => {
-    res.json(await revokeSessions(deps, adminOf(req), id(req)))
+    reply(res, sessionsRevokedAnswer, await revokeSessions(deps, adminOf(req), id(req)))
   })
 
   router.post("/api/admin/users/:id/deactivate", ...guard, async (req, res) => {
     const { state } = await setActive(deps, adminOf(req), id(req), false)
-    res.json({ state })
+    reply(res, stateAnswer, { state })
   })
 
   router.post("/api/admin/users/:id/reactivate", ...guard, async (req, res) => {
     const { state } = await setActive(deps, adminOf(req), id(req), true)
-    res.json({ state })
+    reply(res, stateAnswer, { state })
   })
 
   router.get(
@@ -230,7 +255,15 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
         cursor: q.cursor,
         limit: q.limit,
       })
-      res.json({ items: page.items, next_cursor: page.nextCursor })
+      const people = await peopleByIds(
+        deps,
+        page.items.flatMap((e) => [e.actorId, e.subjectId]),
+      )
+      reply(res, auditPageAnswer, {
+        items: page.items.map(auditEntryOf),
+        next_cursor: page.nextCursor,
+        people,
+      })
     },
   )
 
@@ -238,7 +271,9 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
   router.get("/api/admin/audit.csv", ...guard, async (req, res) => {
     const q = parseOr400(auditQuery.omit({ cursor: true, limit: true }), req.query, "query")
     const admin = adminOf(req)
-    await recordAdminAction(database, admin, "admin.audit_exported", { filters: q }, q.subject)
+    // One person's trail when the filter names one whole id; a prefix may match several.
+    const subject = q.subject?.length === 36 ? q.subject : null
+    await recordAdminAction(database.db, admin, "admin.audit_exported", { filters: q }, subject)
     res.set({
       "content-type": "text/csv; charset=utf-8",
       "content-disposition": `attachment; filename="audit-${new Date().toISOString().slice(0, 10)}.csv"`,
@@ -256,7 +291,10 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
       const q = parseOr400(outboxQuery, req.query, "query")
       try {
         const page = await listFailedNotifications(database.db, q)
-        res.json({ items: page.items, next_cursor: page.nextCursor })
+        reply(res, notificationPageAnswer, {
+          items: page.items.map(failedNotificationOf),
+          next_cursor: page.nextCursor,
+        })
       } catch (err) {
         if (err instanceof InvalidCursorError) throw new AppError("BAD_REQUEST", "invalid cursor")
         throw err
@@ -271,25 +309,18 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     if (result.status === "not_retryable") {
       throw new AppError("CONFLICT", `this notification is ${result.current}, not failed`)
     }
-    res.json(result)
+    reply(res, notificationRetryAnswer, result)
   })
 
   router.get("/api/admin/policy", ...guard, auditView(database, "policy"), async (_req, res) => {
-    res.json(await getOrgPolicy(database.db))
+    reply(res, policyAnswer, policyAnswerOf(await getOrgPolicy(database.db)))
   })
 
   router.put("/api/admin/policy", ...guard, async (req, res) => {
     const admin = adminOf(req)
-    // Weakening who needs 2FA is a super admin's call.
     if (admin.role !== "super_admin")
       throw new AppError("FORBIDDEN", "only a super admin changes the policy")
-    const change = parseOr400(orgPolicyUpdate, req.body, "body")
-    const { before, after } = await updateOrgPolicy(database.db, change, admin.id)
-    await recordAdminAction(database, admin, "policy.updated", {
-      before,
-      after,
-      changed: Object.keys(change),
-    })
-    res.json(after)
+    const change = policyUpdateOf(parseOr400(policyChange, req.body, "body"))
+    reply(res, policyAnswer, policyAnswerOf(await changeOrgPolicy(database, admin, change)))
   })
 }

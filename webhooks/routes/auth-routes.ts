@@ -1,18 +1,10 @@
 import type { Request, Router } from "express"
 import type { Deps } from "../app"
-import { acknowledgePasswordChange, type Actor } from "../domain/force-password-change"
+import { ackAnswer, gateAnswer } from "./answers"
+import { actorOf, reply } from "./edge"
+import { acknowledgePasswordChange } from "../domain/force-password-change"
 import { evaluateGate, gateRefusal, identityGone } from "../domain/session-gate"
 import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
-
-export function actorOf(req: Request, id: string, email: string | null = null): Actor {
-  return {
-    id,
-    email,
-    ip: req.ip ?? null,
-    userAgent: req.get("user-agent") ?? null,
-    requestId: String(req.id),
-  }
-}
 
 /**
  * `GET /api/auth/gate` answers whether the caller may use the apps behind kratos-guard: 200,
@@ -21,8 +13,8 @@ export function actorOf(req: Request, id: string, email: string | null = null): 
  * `POST /api/auth/ack-password-change` clears a forced password change after a real change.
  */
 export function registerAuthRoutes(router: Router, deps: Deps): void {
-  const { config, database, kratos, sessions } = deps
-  const withSession = requireSession(sessions)
+  const { config, database, kratos, kratosPublic } = deps
+  const withSession = requireSession(kratosPublic)
   const csrf = requireCsrfProtection(config.PUBLIC_URL)
   const gateDeps = { database, kratos, publicUrl: config.PUBLIC_URL }
 
@@ -40,11 +32,16 @@ export function registerAuthRoutes(router: Router, deps: Deps): void {
       "x-authenticator-assurance-level": decision.aal,
     })
     if (!decision.allow) throw gateRefusal(decision)
-    res.json({
+    reply(res, gateAnswer, {
       identity_id: decision.identityId,
       role: decision.role,
       aal: decision.aal,
-      mfa: decision.mfa,
+      mfa: {
+        required: decision.mfa.required,
+        required_by: decision.mfa.requiredBy,
+        enrolled: decision.mfa.enrolled,
+        deadline: decision.mfa.deadline,
+      },
       password_rotation_due: decision.passwordRotationDue,
       warnings: decision.warnings,
     })
@@ -56,7 +53,13 @@ export function registerAuthRoutes(router: Router, deps: Deps): void {
       { database, kratos, securityTeam: config.SECURITY_TEAM_EMAILS, publicUrl: config.PUBLIC_URL },
       actorOf(req, session.identity!.id),
     )
-    res.json(result)
+    reply(
+      res,
+      ackAnswer,
+      result.status === "cleared"
+        ? { status: "cleared", set_at: result.setAt, changed_at: result.changedAt || null }
+        : result,
+    )
   })
 }
 

@@ -21,18 +21,8 @@ import {
   type ChangeDeps,
 } from "../domain/security-changes"
 import type { Refusal } from "../domain/settings-rules"
-import { AppError, kratosMessages } from "../errors"
-
-/** Parses with zod and turns a failure into one readable 400. */
-export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const r = schema.safeParse(input)
-  if (r.success) return r.data
-  const first = r.error.issues[0]
-  throw new AppError(
-    "BAD_REQUEST",
-    `invalid ${what}: ${first?.path.join(".") || "body"} ${first?.message ?? ""}`.trim(),
-  )
-}
+import { kratosMessages } from "../errors"
+import { parseOr400 } from "./edge"
 
 const settingsParams = z.object({ method: z.enum(settingsMethods), phase: z.enum(hookPhases) })
 const loginParams = z.object({ method: z.enum(loginMethods) })

@@ -1,10 +1,10 @@
 import type { Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
-import { roles } from "../domain/org-policy"
+import { parseOr400 } from "./edge"
+import { roles } from "../policy/roles"
 import { setRole } from "../domain/roles"
 import { AppError } from "../errors"
-import { parseOr400 } from "./hook-routes"
 
 const grantBody = z
   .object({
@@ -30,8 +30,7 @@ const grantBody = z
 export function registerInternalRoutes(router: Router, deps: Deps): void {
   router.post("/internal/roles", async (req, res) => {
     const { email, role, assigned_at } = parseOr400(grantBody, req.body, "body")
-    const { data } = await deps.kratos.identities.listIdentities({ credentialsIdentifier: email })
-    const identity = data[0]
+    const identity = await deps.kratos.findByIdentifier(email)
     if (!identity) throw new AppError("NOT_FOUND", `no user with email ${email}`)
     const result = await setRole(
       deps,

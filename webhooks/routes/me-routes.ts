@@ -1,23 +1,25 @@
-import type { Request, RequestHandler, Router } from "express"
+import type { RequestHandler, Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
+import {
+  activityPageAnswer,
+  mySessionsAnswer,
+  revokedSessionAnswer,
+  revokedSessionsAnswer,
+  securityOverviewAnswer,
+} from "./answers"
+import { actorOf, parseOr400, reply } from "./edge"
 import { MAX_PAGE_SIZE, decodeCursor } from "../domain/audit-queries"
 import { AppError } from "../errors"
 import { myActivity, securityOverview } from "../domain/security-overview"
+import { listMySessions, revokeMyOtherSessions, revokeMySession } from "../domain/sessions"
 import {
-  type Caller,
-  listMySessions,
-  revokeMyOtherSessions,
-  revokeMySession,
-} from "../domain/sessions"
-import {
+  callerOf,
   requireCsrfProtection,
   requireGate,
   requireSession,
   sessionOf,
 } from "../middleware/session"
-import { actorOf } from "./auth-routes"
-import { parseOr400 } from "./hook-routes"
 import { sessionId } from "./ids"
 
 const activityQuery = z
@@ -38,10 +40,6 @@ const activityQuery = z
 const noQuery = z.object({}).strict()
 const sessionParams = z.object({ id: sessionId })
 
-function callerOf(req: Request): Caller {
-  return { cookie: req.get("cookie"), token: req.get("x-session-token") }
-}
-
 const anonymous401: RequestHandler = (req, _res, next) =>
   req.get("cookie") || req.get("x-session-token")
     ? next()
@@ -53,13 +51,13 @@ const anonymous401: RequestHandler = (req, _res, next) =>
  * the person change their password or enrol 2FA.
  */
 export function registerMeRoutes(router: Router, deps: Deps): void {
-  const { config, database, kratos, sessions } = deps
-  const withSession = requireSession(sessions)
+  const { config, database, kratos, kratosPublic } = deps
+  const withSession = requireSession(kratosPublic)
   const gated = requireGate({ database, kratos, publicUrl: config.PUBLIC_URL })
   // State-changing calls: no credentials at all → 401; then the CSRF check, before any call to
   // Kratos; then the session.
   const changing = [anonymous401, requireCsrfProtection(config.PUBLIC_URL), withSession]
-  const sessionDeps = { database, kratos, kratosPublicUrl: config.KRATOS_PUBLIC_URL }
+  const sessionDeps = { database, kratos, kratosPublic }
 
   router.use("/api/me", (_req, res, next) => {
     res.set("cache-control", "no-store")
@@ -68,34 +66,37 @@ export function registerMeRoutes(router: Router, deps: Deps): void {
 
   router.get("/api/me/security", withSession, async (req, res) => {
     parseOr400(noQuery, req.query, "query")
-    res.json(await securityOverview({ database, kratos }, sessionOf(req).identity!.id))
+    const overview = await securityOverview({ database, kratos }, sessionOf(req).identity!.id)
+    reply(res, securityOverviewAnswer, overview)
   })
 
   // Not needed to put a gated account right, so the gate applies (the UI keeps them off it too).
   router.get("/api/me/activity", withSession, gated, async (req, res) => {
     const q = parseOr400(activityQuery, req.query, "query")
     const page = { cursor: q.cursor, limit: q.limit ?? 20 }
-    res.json(await myActivity(database, sessionOf(req).identity!.id, page))
+    reply(res, activityPageAnswer, await myActivity(database, sessionOf(req).identity!.id, page))
   })
 
   router.get("/api/me/sessions", withSession, async (req, res) => {
     parseOr400(noQuery, req.query, "query")
     const request = { ip: req.ip ?? null, userAgent: req.get("user-agent") ?? null }
     const list = await listMySessions(sessionDeps, callerOf(req), sessionOf(req), request)
-    res.json({ sessions: list })
+    reply(res, mySessionsAnswer, { sessions: list })
   })
 
   router.delete("/api/me/sessions/:id", ...changing, async (req, res) => {
     const { id } = parseOr400(sessionParams, req.params, "path")
     const session = sessionOf(req)
     const actor = actorOf(req, session.identity!.id)
-    res.json(await revokeMySession(sessionDeps, callerOf(req), actor, session, id))
+    const revoked = await revokeMySession(sessionDeps, callerOf(req), actor, session, id)
+    reply(res, revokedSessionAnswer, revoked)
   })
 
   router.delete("/api/me/sessions", ...changing, async (req, res) => {
     parseOr400(noQuery, req.query, "query")
     const session = sessionOf(req)
     const actor = actorOf(req, session.identity!.id)
-    res.json(await revokeMyOtherSessions(sessionDeps, callerOf(req), actor, session))
+    const revoked = await revokeMyOtherSessions(sessionDeps, callerOf(req), actor, session)
+    reply(res, revokedSessionsAnswer, revoked)
   })
 }

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs"
 import path from "node:path"
 import express, { type Express } from "express"
-import { createProxyMiddleware } from "http-proxy-middleware"
 import type { Deps } from "../app"
 import { isUiPage, pagePath } from "./ui-pages"
 
@@ -20,8 +19,13 @@ const PLACEHOLDER = `<!doctype html>
  */
 export function registerUiRoutes(app: Express, { config }: Deps): void {
   if (config.DEV_MAIL_URL && config.NODE_ENV !== "production") {
-    // The local mail sink's inbox (npm start), so verification codes are one click away.
-    app.use("/dev/mail", createProxyMiddleware({ target: config.DEV_MAIL_URL }))
+    // The local mail sink's inbox (npm start), so verification codes are one click away. A
+    // development dependency, loaded only here: the production image doesn't install it.
+    const target = config.DEV_MAIL_URL
+    const proxy = import("http-proxy-middleware").then((m) => m.createProxyMiddleware({ target }))
+    app.use("/dev/mail", (req, res, next) => {
+      proxy.then((handle) => handle(req, res, next), next)
+    })
   }
   const dist = path.resolve(config.UI_DIST_DIR)
   const index = path.join(dist, "index.html")

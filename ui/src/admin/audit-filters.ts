@@ -1,4 +1,4 @@
-import { UUID_PATTERN } from "./lib"
+import { ID_PREFIX_MIN, idPrefix } from "../../../webhooks/policy/id-prefix"
 
 // The audit log's filters as the page's address holds them (`?event=&actor=&subject=&from=&to=`,
 // dates as YYYY-MM-DD in the admin's time zone), checked, and turned into the API's query.
@@ -27,10 +27,12 @@ export function filtersOf(query: URLSearchParams): Filters {
   }
 }
 
+export const PERSON_PROBLEM = `Pick a person from the list, or enter their id or its first ${ID_PREFIX_MIN} or more characters.`
+
 export function problemsOf(f: Filters): Partial<Record<keyof Filters, string>> {
   const out: Partial<Record<keyof Filters, string>> = {}
-  if (f.actor && !UUID_PATTERN.test(f.actor)) out.actor = "Enter a user id (a UUID)."
-  if (f.subject && !UUID_PATTERN.test(f.subject)) out.subject = "Enter a user id (a UUID)."
+  if (f.actor && !idPrefix(f.actor)) out.actor = PERSON_PROBLEM
+  if (f.subject && !idPrefix(f.subject)) out.subject = PERSON_PROBLEM
   if (f.from && !localDay(f.from)) out.from = "Enter a date."
   if (f.to && !localDay(f.to)) out.to = "Enter a date."
   if (!out.from && !out.to && f.from && f.to && f.from > f.to)
@@ -45,8 +47,10 @@ export function problemsOf(f: Filters): Partial<Record<keyof Filters, string>> {
 export function apiQuery(f: Filters): URLSearchParams {
   const q = new URLSearchParams()
   if (f.event) q.set("event", f.event)
-  if (f.actor) q.set("actor", f.actor.toLowerCase())
-  if (f.subject) q.set("subject", f.subject.toLowerCase())
+  const actor = idPrefix(f.actor)
+  if (actor) q.set("actor", actor)
+  const subject = idPrefix(f.subject)
+  if (subject) q.set("subject", subject)
   const from = localDay(f.from)
   if (from) q.set("from", from.toISOString())
   const end = localDay(f.to)

@@ -1,4 +1,5 @@
 import { useEffect, useId, useState, type FormEvent } from "react"
+import { idPrefix } from "../../../webhooks/policy/id-prefix"
 import { api } from "../api"
 import { Loading } from "../components/flow-status"
 import { useConsole } from "./admin-console"
@@ -13,7 +14,13 @@ import {
   type AdminLocation,
 } from "./lib"
 import { apiQuery, FILTER_KEYS, filtersOf, problemsOf, type Filters } from "./audit-filters"
-import { auditEventLabels, type AuditEntry, type AuditPage as AuditPageData } from "./types"
+import {
+  auditEventLabels,
+  type AuditEntry,
+  type AuditPage as AuditPageData,
+  type UserList,
+  type UserListItem,
+} from "./types"
 
 export function AuditPage({ location }: { location: AdminLocation }) {
   const filters = filtersOf(location.query)
@@ -29,6 +36,7 @@ export function AuditPage({ location }: { location: AdminLocation }) {
   })
   const more = useLoadMore(key, setData)
   const items = resource.status === "ready" ? resource.data.items : []
+  const people = (resource.status === "ready" && resource.data.people) || {}
   const cursor = resource.status === "ready" ? resource.data.next_cursor : null
 
   const loadMore = () => {
@@ -38,7 +46,11 @@ export function AuditPage({ location }: { location: AdminLocation }) {
     q.set("cursor", cursor)
     void more.loadMore(
       () => api.get<AuditPageData>(`/api/admin/audit?${q}`),
-      (data, page) => ({ items: [...data.items, ...page.items], next_cursor: page.next_cursor }),
+      (data, page) => ({
+        items: [...data.items, ...page.items],
+        next_cursor: page.next_cursor,
+        people: { ...data.people, ...page.people },
+      }),
     )
   }
 
@@ -85,7 +97,7 @@ export function AuditPage({ location }: { location: AdminLocation }) {
         </EmptyState>
       ) : (
         <>
-          <AuditTable items={items} />
+          <AuditTable items={items} people={people} />
           <div className="kg-admin-more">
             <span className="kg-admin-muted">
               {items.length} {items.length === 1 ? "entry" : "entries"} shown
@@ -154,26 +166,16 @@ function AuditFilters({
       </div>
       <div className="kg-admin-field">
         <label className="kg-admin-label" htmlFor={`${id}-actor`}>
-          Actor id
+          Actor
         </label>
-        <input
-          className="kg-admin-input kg-admin-input--mono"
-          placeholder="Who acted"
-          spellCheck={false}
-          {...field("actor")}
-        />
+        <PersonInput placeholder="Who acted: name, email or id" {...field("actor")} />
         {error("actor")}
       </div>
       <div className="kg-admin-field">
         <label className="kg-admin-label" htmlFor={`${id}-subject`}>
-          Subject id
+          Subject
         </label>
-        <input
-          className="kg-admin-input kg-admin-input--mono"
-          placeholder="Whose account"
-          spellCheck={false}
-          {...field("subject")}
-        />
+        <PersonInput placeholder="Whose account: name, email or id" {...field("subject")} />
         {error("subject")}
       </div>
       <div className="kg-admin-field">
@@ -204,13 +206,99 @@ function AuditFilters({
   )
 }
 
-function Person({ id, type }: { id: string | null; type?: AuditEntry["actorType"] }) {
+/**
+ * A person filter: an id, the start of one (as the log shows them), or a name or email to look
+ * up: the people who match are offered as choices that fill in their id.
+ */
+function PersonInput({
+  id,
+  value,
+  onChange,
+  placeholder,
+  ...rest
+}: {
+  id: string
+  value: string
+  placeholder: string
+  onChange: (e: { target: { value: string } }) => void
+  "aria-invalid"?: boolean
+  "aria-describedby"?: string
+}) {
+  const [people, setPeople] = useState<UserListItem[]>([])
+  const text = value.trim()
+  useEffect(() => {
+    if (text.length < 2 || idPrefix(text)) return
+    let live = true
+    const timer = window.setTimeout(() => {
+      const q = new URLSearchParams({ search: text, limit: "8" })
+      api
+        .get<UserList>(`/api/admin/users?${q}`)
+        .then((res) => live && setPeople(res.users))
+        .catch(() => live && setPeople([]))
+    }, 300)
+    return () => {
+      live = false
+      window.clearTimeout(timer)
+    }
+  }, [text])
+  // Who a chosen id is, while the choices it came from are at hand.
+  const picked = people.find((p) => p.id === text.toLowerCase()) ?? null
+  const listId = `${id}-people`
+  const hintId = `${id}-picked`
+  return (
+    <>
+      <input
+        id={id}
+        className="kg-admin-input"
+        list={listId}
+        autoComplete="off"
+        spellCheck={false}
+        placeholder={placeholder}
+        value={value}
+        onChange={onChange}
+        {...rest}
+        aria-describedby={
+          [rest["aria-describedby"], picked ? hintId : null].filter(Boolean).join(" ") || undefined
+        }
+      />
+      <datalist id={listId} data-testid={listId}>
+        {people.map((p) => (
+          <option key={p.id} value={p.id} label={[p.name, p.email].filter(Boolean).join(" · ")} />
+        ))}
+      </datalist>
+      {picked && (
+        <span id={hintId} className="kg-admin-muted">
+          {[picked.name, picked.email].filter(Boolean).join(" · ")}
+        </span>
+      )}
+    </>
+  )
+}
+
+type People = NonNullable<AuditPageData["people"]>
+
+/** A person in the log: "you", their name or email when Kratos still knows them, else the id. */
+function Person({
+  id,
+  type,
+  people,
+}: {
+  id: string | null
+  type?: AuditEntry["actor_type"]
+  people: People
+}) {
   const { viewer } = useConsole()
   if (type === "system") return <span className="kg-admin-muted">System</span>
   if (!id) return <span className="kg-admin-muted">—</span>
+  const known = people[id]
+  const label = id === viewer.id ? "you" : (known?.name ?? known?.email ?? null)
   return (
-    <Link href={`/admin/users/${id}`} title={id} className="kg-admin-mono">
-      {id === viewer.id ? "you" : shortId(id)}
+    <Link
+      href={`/admin/users/${id}`}
+      title={known?.email ? `${known.email} (${id})` : id}
+      className={label ? undefined : "kg-admin-mono"}
+    >
+      {label ?? shortId(id)}
     </Link>
   )
 }
@@ -226,7 +314,7 @@ function eventTone(event: string) {
   return "neutral" as const
 }
 
-function AuditTable({ items }: { items: AuditEntry[] }) {
+function AuditTable({ items, people }: { items: AuditEntry[]; people: People }) {
   return (
     <div className="kg-admin-table-wrap">
       <table className="kg-admin-table kg-admin-table--cards kg-admin-table--audit">
@@ -243,7 +331,7 @@ function AuditTable({ items }: { items: AuditEntry[] }) {
           {items.map((e) => (
             <tr key={e.id}>
               <td data-label="When" className="kg-admin-nowrap">
-                <time dateTime={e.occurredAt}>{formatDateTime(e.occurredAt)}</time>
+                <time dateTime={e.occurred_at}>{formatDateTime(e.occurred_at)}</time>
               </td>
               <td data-label="Event">
                 <div>
@@ -252,32 +340,32 @@ function AuditTable({ items }: { items: AuditEntry[] }) {
                 </div>
               </td>
               <td data-label="Actor">
-                <Person id={e.actorId} type={e.actorType} />
+                <Person id={e.actor_id} type={e.actor_type} people={people} />
               </td>
               <td data-label="Subject">
-                <Person id={e.subjectId} />
+                <Person id={e.subject_id} people={people} />
               </td>
               <td data-label="Details">
                 <details className="kg-admin-disclosure">
                   <summary>
-                    {[e.ip, e.userAgent ? deviceName(e.userAgent) : null]
+                    {[e.ip, e.user_agent ? deviceName(e.user_agent) : null]
                       .filter(Boolean)
                       .join(" · ") || "Show"}
                   </summary>
                   <dl className="kg-admin-kv">
-                    {e.requestId && (
+                    {e.request_id && (
                       <>
                         <dt>Request</dt>
                         <dd>
-                          <code>{e.requestId}</code>
+                          <code>{e.request_id}</code>
                         </dd>
                       </>
                     )}
-                    {e.flowId && (
+                    {e.flow_id && (
                       <>
                         <dt>Kratos flow</dt>
                         <dd>
-                          <code>{e.flowId}</code>
+                          <code>{e.flow_id}</code>
                         </dd>
                       </>
                     )}

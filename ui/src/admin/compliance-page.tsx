@@ -6,24 +6,24 @@ import { asApiError, formatDateTime, shortId } from "./lib"
 import { roleLabels, roles, type OrgPolicy, type Role } from "./types"
 
 type Draft = {
-  rolesRequiring2fa: Role[]
-  require2faForEveryone: boolean
+  roles_requiring_2fa: Role[]
+  require_2fa_for_everyone: boolean
   grace: string
   rotate: boolean
   rotationDays: string
-  ssoRequired: boolean
+  sso_required: boolean
 }
 
 const MAX_GRACE_HOURS = 24 * 90
 
 function draftOf(p: OrgPolicy): Draft {
   return {
-    rolesRequiring2fa: p.rolesRequiring2fa,
-    require2faForEveryone: p.require2faForEveryone,
-    grace: String(p.mfaGracePeriodHours),
-    rotate: p.passwordRotationDays !== null,
-    rotationDays: String(p.passwordRotationDays ?? 90),
-    ssoRequired: p.ssoRequired,
+    roles_requiring_2fa: p.roles_requiring_2fa,
+    require_2fa_for_everyone: p.require_2fa_for_everyone,
+    grace: String(p.mfa_grace_period_hours),
+    rotate: p.password_rotation_days !== null,
+    rotationDays: String(p.password_rotation_days ?? 90),
+    sso_required: p.sso_required,
   }
 }
 
@@ -59,11 +59,11 @@ export function CompliancePage() {
     setError(null)
     try {
       const saved = await api.put<OrgPolicy>("/api/admin/policy", {
-        rolesRequiring2fa: draft.rolesRequiring2fa,
-        require2faForEveryone: draft.require2faForEveryone,
-        mfaGracePeriodHours: grace,
-        passwordRotationDays: rotation,
-        ssoRequired: draft.ssoRequired,
+        roles_requiring_2fa: draft.roles_requiring_2fa,
+        require_2fa_for_everyone: draft.require_2fa_for_everyone,
+        mfa_grace_period_hours: grace,
+        password_rotation_days: rotation,
+        sso_required: draft.sso_required,
       })
       setPolicy(saved)
       toast("Policy saved. It applies from the next sign-in or page load.")
@@ -78,9 +78,9 @@ export function CompliancePage() {
   const toggleRole = (role: Role, on: boolean) =>
     setDraft((d) => ({
       ...d,
-      rolesRequiring2fa: on
-        ? roles.filter((r) => r === role || d.rolesRequiring2fa.includes(r))
-        : d.rolesRequiring2fa.filter((r) => r !== role),
+      roles_requiring_2fa: on
+        ? roles.filter((r) => r === role || d.roles_requiring_2fa.includes(r))
+        : d.roles_requiring_2fa.filter((r) => r !== role),
     }))
 
   return (
@@ -91,13 +91,17 @@ export function CompliancePage() {
             Compliance
           </h2>
           <p className="kg-admin-muted">
-            Organisation policy. Last changed {formatDateTime(policy.updatedAt)}
-            {policy.updatedBy && (
+            {policy.updated_at === null ? (
+              "Organisation policy: the defaults, never changed"
+            ) : (
+              <>Organisation policy. Last changed {formatDateTime(policy.updated_at)}</>
+            )}
+            {policy.updated_at !== null && policy.updated_by && (
               <>
                 {" "}
                 by{" "}
-                <Link href={`/admin/users/${policy.updatedBy}`} title={policy.updatedBy}>
-                  {policy.updatedBy === viewer.id ? "you" : shortId(policy.updatedBy)}
+                <Link href={`/admin/users/${policy.updated_by}`} title={policy.updated_by}>
+                  {policy.updated_by === viewer.id ? "you" : shortId(policy.updated_by)}
                 </Link>
               </>
             )}
@@ -123,8 +127,8 @@ export function CompliancePage() {
             <label className="kg-admin-check">
               <input
                 type="checkbox"
-                checked={draft.require2faForEveryone}
-                onChange={(e) => setDraft({ ...draft, require2faForEveryone: e.target.checked })}
+                checked={draft.require_2fa_for_everyone}
+                onChange={(e) => setDraft({ ...draft, require_2fa_for_everyone: e.target.checked })}
               />
               <span>
                 <span className="kg-admin-check__label">Require for everyone</span>
@@ -140,8 +144,10 @@ export function CompliancePage() {
                   <label key={r} className="kg-admin-check kg-admin-check--pill">
                     <input
                       type="checkbox"
-                      checked={draft.require2faForEveryone || draft.rolesRequiring2fa.includes(r)}
-                      disabled={draft.require2faForEveryone}
+                      checked={
+                        draft.require_2fa_for_everyone || draft.roles_requiring_2fa.includes(r)
+                      }
+                      disabled={draft.require_2fa_for_everyone}
                       onChange={(e) => toggleRole(r, e.target.checked)}
                     />
                     <span className="kg-admin-check__label">{roleLabels[r]}</span>
@@ -192,8 +198,8 @@ export function CompliancePage() {
             <label className="kg-admin-check">
               <input
                 type="checkbox"
-                checked={draft.ssoRequired}
-                onChange={(e) => setDraft({ ...draft, ssoRequired: e.target.checked })}
+                checked={draft.sso_required}
+                onChange={(e) => setDraft({ ...draft, sso_required: e.target.checked })}
               />
               <span>
                 <span className="kg-admin-check__label">Lock passwords</span>

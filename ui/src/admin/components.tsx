@@ -137,9 +137,9 @@ export function ErrorState({
     <section className="kg-admin-panel kg-admin-error" role="alert">
       <h2 className="kg-admin-panel__title">{title}</h2>
       <p className="kg-admin-muted">{sentence(error.message)}</p>
-      {error.body.requestId && (
+      {error.body.request_id && (
         <p className="kg-admin-error__id">
-          Request id <code>{error.body.requestId}</code>
+          Request id <code>{error.body.request_id}</code>
         </p>
       )}
       {onRetry && (
@@ -168,8 +168,8 @@ export function InlineError({ error }: { error: ApiError | null }) {
   return (
     <p className="kg-admin-inline-error" role="alert">
       {sentence(error.message)}
-      {error.body.requestId && (
-        <span className="kg-admin-inline-error__id"> (request {error.body.requestId})</span>
+      {error.body.request_id && (
+        <span className="kg-admin-inline-error__id"> (request {error.body.request_id})</span>
       )}
     </p>
   )

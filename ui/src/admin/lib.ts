@@ -89,14 +89,6 @@ export function useLoadMore<T>(key: string, setData: (update: (data: T) => T) =>
   return { loading, error, loadMore }
 }
 
-/** Whether an error means "you can't be here" rather than "this request failed". */
-export function isAccessError(err: ApiError): boolean {
-  return (
-    err.status === 401 ||
-    (err.status === 403 && (err.reason === "aal2_required" || err.reason === "admin_required"))
-  )
-}
-
 /** The service's terse messages ("no such user") as a sentence for people. */
 export function sentence(message: string | undefined, fallback = "Something went wrong."): string {
   const text = (message ?? "").trim()

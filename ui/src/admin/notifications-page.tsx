@@ -140,7 +140,7 @@ function NotificationTable({ rows, onRetried }: { rows: Row[]; onRetried: (id: s
               <td data-label="Message">
                 <span className="kg-admin-cell-title">{n.subject}</span>
                 <span className="kg-admin-cell-sub">
-                  {notificationKindLabels[n.kind] ?? n.kind} · queued {formatDateTime(n.createdAt)}
+                  {notificationKindLabels[n.kind] ?? n.kind} · queued {formatDateTime(n.created_at)}
                 </span>
               </td>
               <td data-label="Recipient" className="kg-admin-break">
@@ -153,14 +153,14 @@ function NotificationTable({ rows, onRetried }: { rows: Row[]; onRetried: (id: s
                     {n.retried
                       ? "Attempts reset; sending now"
                       : `${n.attempts} attempt${n.attempts === 1 ? "" : "s"}${
-                          n.status === "dead" ? "" : ` · next ${formatRelative(n.nextAttemptAt)}`
+                          n.status === "dead" ? "" : ` · next ${formatRelative(n.next_attempt_at)}`
                         }`}
                   </span>
                 </div>
               </td>
               <td data-label="Last error" className="kg-admin-break">
-                {n.lastError ? (
-                  <code className="kg-admin-error-text">{n.lastError}</code>
+                {n.last_error ? (
+                  <code className="kg-admin-error-text">{n.last_error}</code>
                 ) : (
                   <span className="kg-admin-muted">—</span>
                 )}

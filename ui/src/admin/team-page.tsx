@@ -30,6 +30,7 @@ import {
   type UserList,
   type UserListItem,
 } from "./types"
+import { requires2fa as twoFactorRule } from "../../../webhooks/policy/roles"
 
 const PAGE_SIZE = 25
 
@@ -37,9 +38,13 @@ function isRole(value: string | null): value is Role {
   return value !== null && (roles as readonly string[]).includes(value)
 }
 
-/** Whether policy asks this role for a second factor (the org-wide switch or the role list). */
+/** Whether policy asks this role for a second factor: the service's own rule. */
 export function requires2fa(policy: OrgPolicy, role: Role): boolean {
-  return policy.require2faForEveryone || policy.rolesRequiring2fa.includes(role)
+  const rule = {
+    require2faForEveryone: policy.require_2fa_for_everyone,
+    rolesRequiring2fa: policy.roles_requiring_2fa,
+  }
+  return twoFactorRule(rule, role).required
 }
 
 function usersUrl(search: string, role: Role | null, offset: number) {
@@ -64,7 +69,7 @@ export function TeamPage({ location }: { location: AdminLocation }) {
 
   const first = resource.status === "ready" ? resource.data : null
   const users = first?.users ?? []
-  const nextOffset = first?.nextOffset ?? null
+  const nextOffset = first?.next_offset ?? null
 
   const loadMore = () => {
     if (nextOffset === null) return
@@ -73,7 +78,7 @@ export function TeamPage({ location }: { location: AdminLocation }) {
       (data, page) => ({
         ...data,
         users: [...data.users, ...page.users],
-        nextOffset: page.nextOffset,
+        next_offset: page.next_offset,
       }),
     )
   }

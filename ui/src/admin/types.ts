@@ -1,7 +1,18 @@
-// Shapes of the admin API's answers, as far as the console reads them.
+import type { Role } from "../../../webhooks/policy/roles"
+import type {
+  AuditEntryAnswer,
+  AuditPageAnswer,
+  FailedNotificationAnswer,
+  NotificationPageAnswer,
+  PolicyAnswer,
+  ProvisionedAnswer,
+  UserDetailAnswer,
+  UserListAnswer,
+  UserListItemAnswer,
+  UserSessionAnswer,
+} from "../../../webhooks/routes/answers"
 
-export const roles = ["member", "admin", "super_admin"] as const
-export type Role = (typeof roles)[number]
+export { roles, type Role } from "../../../webhooks/policy/roles"
 
 export const roleLabels: Record<Role, string> = {
   member: "Member",
@@ -9,97 +20,17 @@ export const roleLabels: Record<Role, string> = {
   super_admin: "Super admin",
 }
 
-export type UserListItem = {
-  id: string
-  email: string | null
-  name: string | null
-  role: Role
-  state: string | null
-  created_at: string | null
-  /** Absent from services that predate it; the console then shows "unknown". */
-  second_factors?: string[]
-  force_password_change?: boolean
-}
-
-export type UserList = { users: UserListItem[]; total: number; nextOffset: number | null }
-
-export type UserSession = {
-  id: string
-  aal?: string
-  authenticated_at?: string
-  expires_at?: string
-  devices: { ip?: string | null; user_agent?: string | null }[]
-}
-
-export type UserDetail = {
-  id: string
-  email: string | null
-  state: string | null
-  role: Role
-  created_at: string | null
-  manager: { id: string; email: string | null } | null
-  force_password_change: {
-    required: boolean
-    set_at: string
-    set_by: string
-    cleared_at?: string | null
-  } | null
-  posture: {
-    role: Role
-    methods: string[]
-    second_factor: boolean
-    webauthn_keys: number
-    recovery_codes_left: number
-    force_password_change: boolean
-  }
-  totp_enrolled_at: string | null
-  security_keys: { name: string; added_at: string | null; passwordless: boolean }[]
-  passkeys: number
-  sessions: UserSession[]
-}
-
-export type Provisioned = {
-  id: string
-  email: string
-  role: Role
-  recovery_code: string
-  recovery_link: string
-  expires_at: string | null
-}
-
-export type OrgPolicy = {
-  rolesRequiring2fa: Role[]
-  require2faForEveryone: boolean
-  mfaGracePeriodHours: number
-  passwordRotationDays: number | null
-  ssoRequired: boolean
-  updatedAt: string
-  updatedBy: string | null
-}
-
-export type AuditEntry = {
-  id: number
-  eventId: string
-  occurredAt: string
-  event: string
-  actorType: "user" | "admin" | "system"
-  actorId: string | null
-  subjectId: string | null
-  ip: string | null
-  userAgent: string | null
-  flowId: string | null
-  requestId: string | null
-  posture: Record<string, unknown> | null
-  details: Record<string, unknown> | null
-}
-
-export type AuditPage = { items: AuditEntry[]; next_cursor: string | null }
-
-// The service's own type (a type-only import: no server code reaches the bundle).
-export type { FailedNotification } from "../../../webhooks/domain/notifications/admin"
-import type { FailedNotification } from "../../../webhooks/domain/notifications/admin"
-
-export type NotificationPage = { items: FailedNotification[]; next_cursor: string | null }
+// The admin API's answers are the service's own types (routes/answers.ts; type-only imports).
+export type UserListItem = UserListItemAnswer
+export type UserList = UserListAnswer
+export type UserSession = UserSessionAnswer
+export type UserDetail = UserDetailAnswer
+export type Provisioned = ProvisionedAnswer
+export type OrgPolicy = PolicyAnswer
+export type AuditEntry = AuditEntryAnswer
+export type AuditPage = AuditPageAnswer
+export type FailedNotification = FailedNotificationAnswer
+export type NotificationPage = NotificationPageAnswer
 
 /** The signed-in admin, from Kratos's whoami. */
 export type Viewer = { id: string; email: string | null; role: Role }

@@ -59,6 +59,15 @@ export function UserPage({ userId }: { userId: string }) {
   )
 }
 
+/** Who is mailed about a reset or a deactivation, as the service will send it. */
+export function whoIsTold({ notified }: Pick<UserDetail, "notified">): string {
+  if (notified.manager && notified.security_team)
+    return "Their manager and the security team are notified."
+  if (notified.manager) return "Their manager is notified."
+  if (notified.security_team) return "The security team is notified."
+  return "No one else is notified: they have no manager and no security team address is set."
+}
+
 function UserView({ user, reload }: { user: UserDetail; reload: () => void }) {
   const { viewer, policy } = useConsole()
   const toast = useToast()
@@ -308,14 +317,13 @@ function UserView({ user, reload }: { user: UserDetail; reload: () => void }) {
       >
         <p>
           This removes <strong>{name}</strong>'s authenticator app, recovery codes and security
-          keys, and <strong>revokes all their sessions</strong>. Their manager and the security team
-          are notified.
+          keys, and <strong>revokes all their sessions</strong>. {whoIsTold(user)}
         </p>
         {required && (
           <p>
             Policy requires them to set up two-factor again
-            {policy.mfaGracePeriodHours > 0
-              ? ` within ${policy.mfaGracePeriodHours} hours.`
+            {policy.mfa_grace_period_hours > 0
+              ? ` within ${policy.mfa_grace_period_hours} hours.`
               : " when they next sign in."}
           </p>
         )}
@@ -341,8 +349,8 @@ function UserView({ user, reload }: { user: UserDetail; reload: () => void }) {
         onClose={() => setAction(null)}
       >
         <p>
-          <strong>{name}</strong> can't sign in until reactivated, and every session ends now. Their
-          manager and the security team are notified.
+          <strong>{name}</strong> can't sign in until reactivated, and every session ends now.{" "}
+          {whoIsTold(user)}
         </p>
       </ConfirmDialog>
       <ConfirmDialog

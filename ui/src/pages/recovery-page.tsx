@@ -1,7 +1,8 @@
 import { Recovery } from "@ory/elements-react/theme"
 import { AuthLayout, authCardComponents } from "../components/auth-layout"
 import { FlowView } from "../components/flow-status"
-import { oryConfig } from "../ory.config"
+import { handedOverConfig, oryConfig } from "../ory.config"
+import { codeHandedOver } from "../recovery-notice"
 import { browserFlowUrl } from "../sdk"
 import { useFlow } from "../use-flow"
 
@@ -11,7 +12,12 @@ export function RecoveryPage() {
     <AuthLayout>
       <FlowView state={state} retryHref={browserFlowUrl("recovery")}>
         {(flow) => (
-          <Recovery key={flow.id} flow={flow} config={oryConfig} components={authCardComponents} />
+          <Recovery
+            key={flow.id}
+            flow={flow}
+            config={codeHandedOver(flow) ? handedOverConfig : oryConfig}
+            components={authCardComponents}
+          />
         )}
       </FlowView>
     </AuthLayout>

@@ -2,7 +2,7 @@ import { Registration } from "@ory/elements-react/theme"
 import { AuthLayout, authCardComponents } from "../components/auth-layout"
 import { FlowView } from "../components/flow-status"
 import { flowWithRefusal } from "../components/refusal-messages"
-import { oryConfig } from "../ory.config"
+import { signupConfig } from "../ory.config"
 import { refusalFor } from "../refusal"
 import { browserFlowUrl } from "../sdk"
 import { useFlow } from "../use-flow"
@@ -16,7 +16,7 @@ export function RegistrationPage() {
           <Registration
             key={flow.id}
             flow={flowWithRefusal(flow, refusalFor("registration", flow.id))}
-            config={oryConfig}
+            config={signupConfig}
             components={authCardComponents}
           />
         )}

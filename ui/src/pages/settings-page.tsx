@@ -1,16 +1,14 @@
-import type { OryFlowComponentOverrides } from "@ory/elements-react"
-import { Settings } from "@ory/elements-react/theme"
 import type { SettingsFlow } from "@ory/client-fetch"
 import { useState } from "react"
 import { AppShell } from "../components/app-shell"
 import { FlowView } from "../components/flow-status"
-import { oryConfig } from "../ory.config"
 import { browserFlowUrl } from "../sdk"
 import { ActivityTab } from "../security/activity-tab"
 import { SecurityBanners } from "../security/banners"
 import { ReverifyDialog, type Retry } from "../security/reverify-dialog"
 import { hasGroup } from "../security/flow-submit"
 import { PasswordCard, PasswordRefusalNotice } from "../security/password-card"
+import { ProfileCard } from "../security/profile-card"
 import { SessionsCard } from "../security/sessions-card"
 import { TwoFactorCard } from "../security/two-factor-card"
 import type { SecurityOverview } from "../security/types"
@@ -92,18 +90,12 @@ function FlowTab({ tab }: { tab: "profile" | "security" }) {
   )
 }
 
-const profileComponents: OryFlowComponentOverrides = { Page: { Header: () => null } }
-
 function ProfileTab({ flow }: { flow: SettingsFlow }) {
+  const [retry, setRetry] = useState<Retry | null>(null)
   return (
-    <div className="kg-section kg-profile-forms" data-testid="kg-profile">
-      <Settings
-        key={flow.id}
-        flow={flow}
-        config={oryConfig}
-        components={profileComponents}
-        className="kg-settings"
-      />
+    <div className="kg-stack">
+      <ReverifyDialog retry={retry} onClose={() => setRetry(null)} section="kg-profile-title" />
+      <ProfileCard flow={flow} onRefreshRequired={(r) => setRetry(() => r)} />
     </div>
   )
 }

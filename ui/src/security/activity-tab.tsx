@@ -4,6 +4,7 @@ import { Loading } from "../components/flow-status"
 import { formatDateTime, formatLocation, formatRelative } from "./format"
 import type { ActivityItem } from "./types"
 
+// Who acted is added after the sentence (actorLabel), so no sentence names the actor itself.
 const wording: Record<string, string> = {
   "auth.registered": "Account created",
   "auth.login": "Signed in",
@@ -18,15 +19,15 @@ const wording: Record<string, string> = {
   "auth.recovery_code_used": "Recovery code used to sign in",
   "auth.profile_updated": "Profile updated",
   "auth.session_revoked": "Session signed out",
-  "auth.force_password_change_required": "Password change requested by an administrator",
+  "auth.force_password_change_required": "Password change requested",
   "auth.force_password_change_cleared": "Requested password change completed",
   "admin.role_changed": "Role changed",
   "admin.manager_changed": "Manager changed",
-  "admin.2fa_reset": "Two-factor authentication reset by an administrator",
-  "admin.sessions_revoked": "Signed out everywhere by an administrator",
+  "admin.2fa_reset": "Two-factor authentication reset",
+  "admin.sessions_revoked": "Signed out everywhere",
   "admin.user_deactivated": "Account deactivated",
   "admin.user_reactivated": "Account reactivated",
-  "admin.user_provisioned": "Account created by an administrator",
+  "admin.user_provisioned": "Account created",
   "system.authorization_repaired": "Role and account status set again after an outside change",
 }
 

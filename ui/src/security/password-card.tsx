@@ -1,8 +1,9 @@
 import type { SettingsFlow, UiText } from "@ory/client-fetch"
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from "react"
-import { checkPassword, passwordRules } from "../../../webhooks/policy/password-rules"
+import { checkPassword } from "../../../webhooks/policy/password-rules"
 import { REUSED_TEXT, SSO_PASSWORD_TEXT } from "../../../webhooks/proxy/refusals"
 import { api, ApiError } from "../api"
+import { PasswordRuleList } from "../components/password-rules"
 import { useToast } from "../components/toaster"
 import type { Refusal } from "../refusal"
 import { formatRelative } from "./format"
@@ -105,9 +106,11 @@ export function PasswordCard({
             Password
           </h2>
           <p className="kg-section__description">
-            {lastChanged
-              ? `Last changed ${formatRelative(lastChanged)}.`
-              : "Use a password you don't use anywhere else."}
+            {overview && !overview.password.set
+              ? "You have no password yet. Choose one to sign in with next time."
+              : lastChanged
+                ? `Last changed ${formatRelative(lastChanged)}.`
+                : "Use a password you don't use anywhere else."}
             {overview?.password.rotation_due && " Your organisation asks you to change it now."}
           </p>
         </div>
@@ -140,30 +143,12 @@ export function PasswordCard({
               {reveal ? "Hide" : "Show"}
             </button>
           </div>
-          <ul className="kg-rules" id={ids.rules} aria-label="Password requirements">
-            {passwordRules
-              .filter((r) => r.key !== "max_bytes" || failing.has("max_bytes"))
-              .map((rule) => {
-                const ok = password.length > 0 && !failing.has(rule.key)
-                const bad = touched && failing.has(rule.key)
-                return (
-                  <li
-                    key={rule.key}
-                    className={`kg-rule ${ok ? "kg-rule--ok" : ""} ${bad ? "kg-rule--bad" : ""}`}
-                    data-rule={rule.key}
-                    data-state={ok ? "ok" : bad ? "failing" : "pending"}
-                  >
-                    <span className="kg-rule__icon" aria-hidden="true">
-                      {ok ? "✓" : bad ? "✕" : "•"}
-                    </span>
-                    {rule.text}
-                    <span className="kg-visually-hidden">
-                      {ok ? " (met)" : bad ? " (not met)" : ""}
-                    </span>
-                  </li>
-                )
-              })}
-          </ul>
+          <PasswordRuleList
+            id={ids.rules}
+            password={password}
+            failing={failing}
+            touched={touched}
+          />
           <div id={ids.errors} aria-live="polite">
             {serverMessages.map((m) => (
               <p key={m.id} className="kg-field__error" data-testid={`kg-message-${m.id}`}>
@@ -198,7 +183,11 @@ export function PasswordCard({
         </p>
         <div className="kg-form__actions">
           <button type="submit" className="kg-button kg-button--primary" disabled={busy}>
-            {busy ? "Saving…" : "Change password"}
+            {busy
+              ? "Saving…"
+              : overview && !overview.password.set
+                ? "Set password"
+                : "Change password"}
           </button>
         </div>
       </form>

@@ -1,7 +1,14 @@
-// The shapes the Security page reads are the service's own answer types (type-only imports: the
-// bundle carries none of the server code).
-export type { ActivityItem, SecurityOverview } from "../../../webhooks/domain/security-overview"
-export type { SessionView } from "../../../webhooks/domain/sessions"
-export type { Location } from "../../../webhooks/domain/device"
+// The shapes the Security page reads are the service's answer types (routes/answers.ts; type-only
+// imports: the bundle carries none of the server code).
+import type {
+  ActivityItemAnswer,
+  SecurityOverviewAnswer,
+  SessionViewAnswer,
+} from "../../../webhooks/routes/answers"
+
+export type SecurityOverview = SecurityOverviewAnswer
+export type ActivityItem = ActivityItemAnswer
+export type SessionView = SessionViewAnswer
+export type Location = NonNullable<SessionView["location"]>
 
 export const adminRoles = new Set(["admin", "super_admin"])

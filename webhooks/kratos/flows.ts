@@ -1,12 +1,10 @@
 /**
- * Reading self-service flows from Kratos public (internal URL) on behalf of the client, and
- * editing them the way Kratos does when it answers a validation error, so a refusal by the
- * proxy looks to the flow client (elements-react, a native app) exactly like one by Kratos.
+ * Self-service flows as Kratos answers them, and the edits Kratos itself makes when it answers
+ * a validation error, so a refusal by the proxy looks to the flow client (elements-react, a
+ * native app) exactly like one by Kratos.
  */
 
 import type { UiText } from "../policy/submission"
-import { cookieHeader } from "./canonical"
-import type { FlowKind } from "./routes"
 
 export type { UiText }
 
@@ -23,60 +21,6 @@ export interface KratosFlow {
   type: string
   ui: { action: string; method: string; nodes: UiNode[]; messages?: UiText[] }
   [k: string]: unknown
-}
-
-export type FlowFetch =
-  | { ok: true; flow: KratosFlow; setCookie: string[] }
-  | { ok: false; status: number; body: string; contentType: string }
-
-/** The caller as the proxy settled it (`sessionCredential`). */
-export interface Caller {
-  token: string | null
-  cookies: [string, string][]
-}
-
-function callerHeaders(caller: Caller): Record<string, string> {
-  const out: Record<string, string> = { accept: "application/json" }
-  const cookie = cookieHeader(caller.cookies)
-  if (cookie) out.cookie = cookie
-  if (caller.token) out["x-session-token"] = caller.token
-  return out
-}
-
-const UNREACHABLE = JSON.stringify({
-  error: { code: 502, status: "Bad Gateway", message: "The identity service is unreachable." },
-})
-
-export interface KratosPublic {
-  /** `GET /self-service/<kind>/flows?id=` as the caller (their cookie / session token). */
-  getFlow(kind: FlowKind, id: string, caller: Caller): Promise<FlowFetch>
-}
-
-export function createKratosPublic(baseUrl: string, timeoutMs = 5000): KratosPublic {
-  return {
-    async getFlow(kind, id, caller) {
-      const url = `${baseUrl}/self-service/${kind}/flows?id=${encodeURIComponent(id)}`
-      let res: Response
-      try {
-        res = await fetch(url, {
-          headers: callerHeaders(caller),
-          signal: AbortSignal.timeout(timeoutMs),
-        })
-      } catch {
-        return { ok: false, status: 502, body: UNREACHABLE, contentType: "application/json" }
-      }
-      const body = await res.text()
-      const contentType = res.headers.get("content-type") ?? "application/json"
-      if (res.status !== 200) return { ok: false, status: res.status, body, contentType }
-      try {
-        const flow = JSON.parse(body) as KratosFlow
-        if (!Array.isArray(flow?.ui?.nodes)) throw new Error("not a flow")
-        return { ok: true, flow, setCookie: res.headers.getSetCookie() }
-      } catch {
-        return { ok: false, status: 502, body: UNREACHABLE, contentType: "application/json" }
-      }
-    },
-  }
 }
 
 /** Kratos clears every message before it renders a new validation result (`ResetMessages`). */

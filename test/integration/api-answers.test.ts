@@ -1,0 +1,310 @@
+import { randomUUID } from "node:crypto"
+import request from "supertest"
+import type { z } from "zod"
+import * as answers from "../../webhooks/routes/answers"
+import { inProcessApp } from "../harness/app"
+import { enrolRecoveryCodes, enrolTotp, loginPassword, staff } from "../harness/flows"
+import { appRoutes } from "../harness/hostile"
+import { registerNative, uniqueEmail } from "../harness/kratos"
+import { changePasswordVia } from "../harness/stack-flows"
+import { stackInfo } from "../harness/stack-info"
+
+/**
+ * Every `/api` route's real answers, from the running service against real Kratos, checked
+ * against its schema in webhooks/routes/answers.ts (the types the UI is built on). A route
+ * added without an entry here fails the first test.
+ */
+
+const api = () => request(stackInfo().publicUrl)
+
+type Call = () => Promise<{ status: number; body: unknown }>
+interface Case {
+  status: number
+  schema: z.ZodType
+  call: Call
+}
+
+let admin: Awaited<ReturnType<typeof staff>>
+let boss: Awaited<ReturnType<typeof staff>>
+let member: Awaited<ReturnType<typeof registerNative>>
+
+beforeAll(async () => {
+  ;[admin, boss, member] = await Promise.all([
+    staff("admin"),
+    staff("super_admin"),
+    registerNative(),
+  ])
+  await enrolTotp(member.sessionToken)
+  await enrolRecoveryCodes(member.sessionToken)
+})
+
+const as = (token: string) => ({ "X-Session-Token": token })
+
+const cases: Record<string, Case[]> = {
+  "GET /api/auth/gate": [
+    {
+      status: 200,
+      schema: answers.gateAnswer,
+      call: () => api().get("/api/auth/gate").set(as(member.sessionToken)),
+    },
+    { status: 401, schema: answers.errorAnswer, call: () => api().get("/api/auth/gate") },
+  ],
+  "POST /api/auth/ack-password-change": [
+    {
+      status: 200,
+      schema: answers.ackAnswer,
+      call: () => api().post("/api/auth/ack-password-change").set(as(member.sessionToken)),
+    },
+    {
+      status: 200,
+      schema: answers.ackAnswer,
+      call: async () => {
+        const forced = await registerNative()
+        await api()
+          .post(`/api/admin/users/${forced.identityId}/force-password-change`)
+          .set(as(admin.token))
+          .expect(200)
+        await changePasswordVia(stackInfo(), forced.sessionToken, "Violet-Canyon-Ledger-58!")
+        return api().post("/api/auth/ack-password-change").set(as(forced.sessionToken))
+      },
+    },
+  ],
+  "GET /api/me/security": [
+    {
+      status: 200,
+      schema: answers.securityOverviewAnswer,
+      call: () => api().get("/api/me/security").set(as(member.sessionToken)),
+    },
+  ],
+  "GET /api/me/activity": [
+    {
+      status: 200,
+      schema: answers.activityPageAnswer,
+      call: () => api().get("/api/me/activity?limit=5").set(as(member.sessionToken)),
+    },
+  ],
+  "GET /api/me/sessions": [
+    {
+      status: 200,
+      schema: answers.mySessionsAnswer,
+      call: () => api().get("/api/me/sessions").set(as(member.sessionToken)),
+    },
+  ],
+  "DELETE /api/me/sessions/:id": [
+    {
+      status: 200,
+      schema: answers.revokedSessionAnswer,
+      call: async () => {
+        const other = await loginPassword(member.email, member.password)
+        const list = await api().get("/api/me/sessions").set(as(other))
+        const current = (list.body as { sessions: { id: string; current: boolean }[] }).sessions
+        const target = current.find((s) => s.current)!.id
+        return api().delete(`/api/me/sessions/${target}`).set(as(member.sessionToken))
+      },
+    },
+    {
+      status: 404,
+      schema: answers.errorAnswer,
+      call: () => api().delete(`/api/me/sessions/${randomUUID()}`).set(as(member.sessionToken)),
+    },
+  ],
+  "DELETE /api/me/sessions": [
+    {
+      status: 200,
+      schema: answers.revokedSessionsAnswer,
+      call: async () => {
+        await loginPassword(member.email, member.password)
+        return api().delete("/api/me/sessions").set(as(member.sessionToken))
+      },
+    },
+  ],
+  "GET /api/admin/users": [
+    {
+      status: 200,
+      schema: answers.userListAnswer,
+      call: () => api().get("/api/admin/users?limit=5").set(as(admin.token)),
+    },
+    {
+      status: 403,
+      schema: answers.errorAnswer,
+      call: () => api().get("/api/admin/users").set(as(member.sessionToken)),
+    },
+  ],
+  "POST /api/admin/users": [
+    {
+      status: 201,
+      schema: answers.provisionedAnswer,
+      call: () =>
+        api().post("/api/admin/users").set(as(admin.token)).send({ email: uniqueEmail() }),
+    },
+    {
+      status: 400,
+      schema: answers.errorAnswer,
+      call: () => api().post("/api/admin/users").set(as(admin.token)).send({ email: "nope" }),
+    },
+  ],
+  "GET /api/admin/users/:id": [
+    {
+      status: 200,
+      schema: answers.userDetailAnswer,
+      call: () => api().get(`/api/admin/users/${member.identityId}`).set(as(admin.token)),
+    },
+  ],
+  "PUT /api/admin/users/:id/role": [
+    {
+      status: 200,
+      schema: answers.roleChangeAnswer,
+      call: async () => {
+        const someone = await registerNative()
+        return api()
+          .put(`/api/admin/users/${someone.identityId}/role`)
+          .set(as(boss.token))
+          .send({ role: "member" })
+      },
+    },
+  ],
+  "PUT /api/admin/users/:id/manager": [
+    {
+      status: 200,
+      schema: answers.managerChangeAnswer,
+      call: async () => {
+        const someone = await registerNative()
+        return api()
+          .put(`/api/admin/users/${someone.identityId}/manager`)
+          .set(as(admin.token))
+          .send({ manager_id: admin.identityId })
+      },
+    },
+  ],
+  "POST /api/admin/users/:id/force-password-change": [
+    {
+      status: 200,
+      schema: answers.forcedChangeAnswer,
+      call: async () => {
+        const someone = await registerNative()
+        return api()
+          .post(`/api/admin/users/${someone.identityId}/force-password-change`)
+          .set(as(admin.token))
+      },
+    },
+  ],
+  "POST /api/admin/users/:id/reset-2fa": [
+    {
+      status: 200,
+      schema: answers.twoFactorResetAnswer,
+      call: async () => {
+        const someone = await registerNative()
+        await enrolTotp(someone.sessionToken)
+        return api().post(`/api/admin/users/${someone.identityId}/reset-2fa`).set(as(admin.token))
+      },
+    },
+  ],
+  "POST /api/admin/users/:id/revoke-sessions": [
+    {
+      status: 200,
+      schema: answers.sessionsRevokedAnswer,
+      call: async () => {
+        const someone = await registerNative()
+        return api()
+          .post(`/api/admin/users/${someone.identityId}/revoke-sessions`)
+          .set(as(admin.token))
+      },
+    },
+  ],
+  "POST /api/admin/users/:id/deactivate": [
+    {
+      status: 200,
+      schema: answers.stateAnswer,
+      call: async () => {
+        const someone = await registerNative()
+        return api().post(`/api/admin/users/${someone.identityId}/deactivate`).set(as(admin.token))
+      },
+    },
+  ],
+  "POST /api/admin/users/:id/reactivate": [
+    {
+      status: 200,
+      schema: answers.stateAnswer,
+      call: async () => {
+        const someone = await registerNative()
+        await api()
+          .post(`/api/admin/users/${someone.identityId}/deactivate`)
+          .set(as(admin.token))
+          .expect(200)
+        return api().post(`/api/admin/users/${someone.identityId}/reactivate`).set(as(admin.token))
+      },
+    },
+  ],
+  "GET /api/admin/audit": [
+    {
+      status: 200,
+      schema: answers.auditPageAnswer,
+      call: () =>
+        api().get(`/api/admin/audit?subject=${member.identityId}&limit=5`).set(as(admin.token)),
+    },
+  ],
+  "GET /api/admin/notifications": [
+    {
+      status: 200,
+      schema: answers.notificationPageAnswer,
+      call: () => api().get("/api/admin/notifications?limit=5").set(as(admin.token)),
+    },
+  ],
+  "POST /api/admin/notifications/:id/retry": [
+    {
+      status: 404,
+      schema: answers.errorAnswer,
+      call: () => api().post(`/api/admin/notifications/${randomUUID()}/retry`).set(as(admin.token)),
+    },
+  ],
+  "GET /api/admin/policy": [
+    {
+      status: 200,
+      schema: answers.policyAnswer,
+      call: () => api().get("/api/admin/policy").set(as(admin.token)),
+    },
+  ],
+  "PUT /api/admin/policy": [
+    {
+      status: 200,
+      schema: answers.policyAnswer,
+      call: async () => {
+        // The same value again: the policy is shared by every test in this run.
+        const current = await api().get("/api/admin/policy").set(as(boss.token))
+        const days = (current.body as answers.PolicyAnswer).password_rotation_days
+        return api()
+          .put("/api/admin/policy")
+          .set(as(boss.token))
+          .send({ password_rotation_days: days })
+      },
+    },
+  ],
+}
+
+/** Routes whose answer is not JSON (their own tests check them). */
+const NOT_JSON = { "GET /api/admin/audit.csv": "CSV, streamed (admin-api.test.ts)" }
+
+describe("every /api answer matches its schema", () => {
+  it("when the app's routes are listed, then every /api route has cases here", () => {
+    const { app, close } = inProcessApp({})
+    try {
+      const routes = appRoutes(app).filter((r) => r.split(" ")[1]!.startsWith("/api/"))
+      const covered = new Set([...Object.keys(cases), ...Object.keys(NOT_JSON)])
+      expect(routes.filter((r) => !covered.has(r))).toEqual([])
+      expect([...covered].filter((r) => !routes.includes(r))).toEqual([])
+    } finally {
+      void close()
+    }
+  })
+
+  for (const [route, list] of Object.entries(cases)) {
+    list.forEach((c, i) => {
+      it(`${route} (${c.status}, case ${i + 1})`, async () => {
+        const res = await c.call()
+        expect(res.status).toBe(c.status)
+        const parsed = c.schema.safeParse(res.body)
+        expect(parsed.success ? [] : parsed.error.issues).toEqual([])
+      })
+    })
+  }
+})

@@ -1,0 +1,48 @@
+import type { Request, Response } from "express"
+import type { z } from "zod"
+import type { Actor } from "../domain/force-password-change"
+import { AppError } from "../errors"
+
+/** Parses with zod and turns a failure into one readable 400. */
+export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const r = schema.safeParse(input)
+  if (r.success) return r.data
+  const first = r.error.issues[0]
+  throw new AppError(
+    "BAD_REQUEST",
+    `invalid ${what}: ${first?.path.join(".") || "body"} ${first?.message ?? ""}`.trim(),
+  )
+}
+
+/** Who made this request, for the audit trail: the identity, and the request's own marks. */
+export function actorOf(req: Request, id: string, email: string | null = null): Actor {
+  return {
+    id,
+    email,
+    ip: req.ip ?? null,
+    userAgent: req.get("user-agent") ?? null,
+    requestId: String(req.id),
+  }
+}
+
+/**
+ * Sends an `/api` answer typed by its schema (routes/answers.ts). Outside production the value
+ * is checked against the schema first, so every test that calls a route checks its contract.
+ */
+export function reply<S extends z.ZodType>(
+  res: Response,
+  schema: S,
+  value: z.input<S>,
+  status = 200,
+): void {
+  if (res.app.get("env") !== "production") {
+    const r = schema.safeParse(value)
+    if (!r.success) {
+      const first = r.error.issues[0]
+      throw new Error(
+        `answer does not match its schema at ${first?.path.join(".") || "(root)"}: ${first?.message}`,
+      )
+    }
+  }
+  res.status(status).json(value)
+}

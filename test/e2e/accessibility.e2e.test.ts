@@ -87,7 +87,7 @@ describe("accessibility (axe-core): no serious or critical violations at 1280 an
     await a.check("/registration")
     await page.fill("input[name='traits.email']", uniqueEmail("axe-registration"))
     await page.click("button[type=submit]")
-    await page.click("text=Enter your password")
+    await page.getByRole("button", { name: /^Password/ }).click()
     await page.locator("input[name='password']").waitFor()
     await a.check("/registration, password step")
 
@@ -174,7 +174,7 @@ describe("accessibility (axe-core): no serious or critical violations at 1280 an
     await loginInBrowser(page, base(), email, STRONG_PASSWORD)
     await page
       .locator("input[name='totp_code']")
-      .or(page.getByText("Use your Authenticator App (TOTP)"))
+      .or(page.getByText("Authenticator app", { exact: true }))
       .first()
       .waitFor()
     await a.check("/login, second step")

@@ -11,11 +11,12 @@ import { runAlone, type BenchStack } from "./stack"
 /**
  * Benchmark 7, the UI's first loads: Lighthouse 12 with its default configuration (the mobile
  * preset: a mid-range phone, simulated slow 4G and a 4× slower CPU) in Debian's Chromium,
- * against the production build of the UI as the service serves it (the caller builds it
- * with buildUiIfStale() before the stack starts): `/login`, and the Security
- * page signed in (the session cookie goes with every request). Each page is measured RUNS
- * times; the run with the median performance score is the one reported. Each report is kept
- * in bench/results/lighthouse/ (open it in the Lighthouse viewer).
+ * against the production build of the UI as the service serves it (the caller builds it with
+ * buildUiIfStale() before the stack starts): `/login`, and the Security page signed in (the
+ * session cookie goes with every request). Each page is measured RUNS times; the run with the
+ * median performance score is the one reported. Each report is kept in bench/results/lighthouse/
+ * (open it in the Lighthouse viewer). JavaScript is counted in units of 1024 bytes, as the
+ * first-page test (test/e2e/ui-bundle.e2e.test.ts) counts its budget.
  */
 const BENCH = "7 ui"
 const RUNS = Number(process.env.BENCH_LIGHTHOUSE_RUNS ?? 3)
@@ -44,6 +45,7 @@ export interface PageRun {
   /** JavaScript the page loaded, bytes on the wire (compressed, headers included). */
   scriptBytes: number
   scriptRequests: number
+  /** Empty when Lighthouse could not read it from the trace (newer Chromium traces). */
   lcpElement: string
   /** Opportunities and diagnostics that cost the page something, for a look when a bar fails. */
   findings: string[]

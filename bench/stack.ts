@@ -83,9 +83,12 @@ function serviceBundle(): string {
 }
 
 /** `npx tsx bench/<file>.ts`: one benchmark on a bench stack of its own, stopped afterwards. */
-export function runAlone(bench: (p: BenchStack) => Promise<unknown>): void {
+export function runAlone(
+  bench: (p: BenchStack) => Promise<unknown>,
+  opts: Parameters<typeof startBenchStack>[0] = {},
+): void {
   void (async () => {
-    const p = await startBenchStack()
+    const p = await startBenchStack(opts)
     try {
       await bench(p)
     } finally {

@@ -50,6 +50,8 @@ export default defineConfig({
   build: {
     outDir: path.join(uiDir, "dist"),
     emptyOutDir: true,
+    // The service reads it to preload each page's own chunks (webhooks/routes/ui.ts).
+    manifest: true,
     // Each page is a chunk of its own (ui/src/app.tsx); the flow pages share elements-react's.
     chunkSizeWarningLimit: 1200,
     rolldownOptions: {
@@ -57,7 +59,21 @@ export default defineConfig({
         // The flow pages' shared code under a name that says what it is.
         advancedChunks: {
           groups: [
-            { name: "ory-elements", test: /[\\/]node_modules[\\/]@ory[\\/]elements-react[\\/]/ },
+            {
+              name: "react",
+              test: /[\\/]node_modules[\\/](react|react-dom|scheduler)[\\/]/,
+              priority: 2,
+            },
+            {
+              name: "ory-client",
+              test: /[\\/]node_modules[\\/]@ory[\\/]client-fetch[\\/]/,
+              priority: 2,
+            },
+            {
+              name: "ory-elements",
+              test: /[\\/]node_modules[\\/]@ory[\\/]elements-react[\\/].*\.m?js$/,
+              priority: 1,
+            },
           ],
         },
       },

@@ -4,10 +4,11 @@ import "@ory/elements-react/theme/styles.css"
 import "./styles.css"
 import { App } from "./app"
 import { takeRefusal } from "./refusal"
-import { restorePageParams } from "./use-flow"
+import { loadFlowEarly, restorePageParams } from "./use-flow"
 
 restorePageParams()
 takeRefusal()
+loadFlowEarly()
 
 const root = document.getElementById("root")
 if (!root) throw new Error("index.html is missing #root")

@@ -1,7 +1,12 @@
 import {
   Configuration,
   FrontendApi,
+  LoginFlowFromJSON,
+  RecoveryFlowFromJSON,
+  RegistrationFlowFromJSON,
   ResponseError,
+  SettingsFlowFromJSON,
+  VerificationFlowFromJSON,
   type LoginFlow,
   type RecoveryFlow,
   type RegistrationFlow,
@@ -27,6 +32,37 @@ export type FlowByKind = {
   recovery: RecoveryFlow
   verification: VerificationFlow
   settings: SettingsFlow
+}
+
+const fromJson: { [K in FlowKind]: (json: unknown) => FlowByKind[K] } = {
+  login: LoginFlowFromJSON,
+  registration: RegistrationFlowFromJSON,
+  recovery: RecoveryFlowFromJSON,
+  verification: VerificationFlowFromJSON,
+  settings: SettingsFlowFromJSON,
+}
+
+/**
+ * Creates a browser flow without leaving the page: Kratos answers a JSON request to the same
+ * address a browser would be sent to (cookies and CSRF as for the redirect) with the flow
+ * itself. Null when it answers anything else (already signed in, sign-in needed, a refused
+ * return_to): the caller then goes the browser way, where Kratos's redirects decide.
+ */
+export async function createFlow<K extends FlowKind>(kind: K): Promise<FlowByKind[K] | null> {
+  try {
+    const res = await fetch(browserFlowUrl(kind), {
+      credentials: "include",
+      headers: { Accept: "application/json" },
+      redirect: "manual",
+    })
+    if (res.status !== 200) return null
+    const json: unknown = await res.json()
+    if (!json || typeof json !== "object" || typeof (json as { id?: unknown }).id !== "string")
+      return null
+    return fromJson[kind](json)
+  } catch {
+    return null
+  }
 }
 
 export const getFlow: {

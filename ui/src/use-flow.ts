@@ -1,7 +1,9 @@
-import { useEffect, useState } from "react"
+import { startTransition, useEffect, useState } from "react"
+import { pagePath } from "../../webhooks/routes/ui-pages"
 import { uiUrls } from "./ory.config"
 import {
   browserFlowUrl,
+  createFlow,
   forwardedParams,
   getFlow,
   loginUrlReturningHere,
@@ -17,29 +19,47 @@ export type FlowState<T> =
   | { status: "failed"; title: string; message: string }
 
 /**
- * Loads the flow named by `?flow=`, or asks Kratos to create one (Kratos redirects back here
- * with `?flow=`). Recoverable failures navigate away and leave the state at "loading".
+ * Loads the flow named by `?flow=`, or asks Kratos to create one (by a JSON request, or else
+ * the browser way: Kratos redirects back here with `?flow=`). Recoverable failures navigate
+ * away and leave the state at "loading".
  */
 export function useFlow<K extends FlowKind>(kind: K): FlowState<FlowByKind[K]> {
   const [state, setState] = useState<FlowState<FlowByKind[K]>>({
     status: "loading",
   })
 
+  // The flow's form is the page's largest render: as a transition React renders it in slices
+  // and the main thread stays free for input in between.
+  const showFlow = (flow: FlowByKind[K]) =>
+    startTransition(() => setState({ status: "ready", flow }))
+
   useEffect(() => {
     let active = true
     const id = new URLSearchParams(window.location.search).get("flow")
     if (!id) {
-      const failed = restartFlow(kind)
-      if (failed) setState(failed)
-      return
+      // One request instead of a round trip through Kratos's redirect, which loaded the page
+      // and its scripts a second time.
+      void (takeEarly(kind, null) ?? createFlow(kind)).then((flow) => {
+        if (!active) return
+        if (flow) {
+          showFlowInAddress(flow.id)
+          showFlow(flow)
+          return
+        }
+        const failed = restartFlow(kind)
+        if (failed) setState(failed)
+      })
+      return () => {
+        active = false
+      }
     }
     // Side effects (navigation, the restart counter) only for the live effect: StrictMode runs
     // effects twice in development, and two instances would double-count restarts.
-    getFlow[kind](id).then(
+    ;(takeEarly(kind, id) ?? getFlow[kind](id)).then(
       (flow) => {
         if (!active) return
         forgetRestarts(kind)
-        setState({ status: "ready", flow })
+        showFlow(flow)
       },
       async (err: unknown) => {
         if (!active) return
@@ -53,6 +73,40 @@ export function useFlow<K extends FlowKind>(kind: K): FlowState<FlowByKind[K]> {
   }, [kind])
 
   return state
+}
+
+/** The flow pages, by path. */
+const flowPages: Record<string, FlowKind> = {
+  "/login": "login",
+  "/registration": "registration",
+  "/recovery": "recovery",
+  "/verification": "verification",
+  "/settings": "settings",
+}
+
+let early: { kind: FlowKind; id: string | null; request: Promise<unknown> } | undefined
+
+/**
+ * Called once before the app renders: starts the request for this page's flow (creating it
+ * when the address names none), so it runs while the page's own code is still loading.
+ * useFlow takes it instead of asking again.
+ */
+export function loadFlowEarly() {
+  const kind = flowPages[pagePath(window.location.pathname)]
+  if (!kind) return
+  const id = new URLSearchParams(window.location.search).get("flow")
+  const request: Promise<unknown> = id ? getFlow[kind](id) : createFlow(kind)
+  // A failure is dealt with by the page that takes it.
+  request.catch(() => undefined)
+  early = { kind, id, request }
+}
+
+function takeEarly<K extends FlowKind>(kind: K, id: null): Promise<FlowByKind[K] | null> | undefined
+function takeEarly<K extends FlowKind>(kind: K, id: string): Promise<FlowByKind[K]> | undefined
+function takeEarly(kind: FlowKind, id: string | null): Promise<unknown> | undefined {
+  const taken = early
+  early = undefined
+  return taken && taken.kind === kind && taken.id === id ? taken.request : undefined
 }
 
 type Failed = { status: "failed"; title: string; message: string }
@@ -143,6 +197,18 @@ function restartFlow(kind: FlowKind): Failed | null {
   keepPageParams()
   navigate(browserFlowUrl(kind))
   return null
+}
+
+/**
+ * The address Kratos's redirect would have given the page, `?flow=<id>` first, with the page's
+ * own parameters after it (the settings tab, a reason) and without those Kratos took.
+ */
+function showFlowInAddress(id: string) {
+  const url = new URL(window.location.href)
+  const own = new URLSearchParams(url.search)
+  for (const name of ["flow", ...forwardedParams]) own.delete(name)
+  url.search = new URLSearchParams([["flow", id], ...own]).toString()
+  window.history.replaceState(window.history.state, "", url)
 }
 
 const pageParamsKey = (path: string) => `kratos-guard:page-params:${path}`

@@ -1,8 +1,8 @@
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync, statSync } from "node:fs"
 import path from "node:path"
 import express, { type Express } from "express"
 import type { Deps } from "../app"
-import { isUiPage } from "./ui-pages"
+import { isUiPage, pagePath } from "./ui-pages"
 
 const PLACEHOLDER = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -45,7 +45,56 @@ export function registerUiRoutes(app: Express, { config }: Deps): void {
     res.set("cache-control", "no-store")
     // Any other path still gets the UI, which shows its "Page not found" page, under a 404.
     if (!isUiPage(req.path)) res.status(404)
-    if (built) res.sendFile(index)
+    if (built) res.type("html").send(pageHtml(dist, req.path))
     else res.type("html").send(PLACEHOLDER)
   })
+}
+
+/** The module each page of the UI loads (ui/src/app.tsx), as Vite's manifest names it. */
+function pageModule(pathname: string): string | null {
+  const p = pagePath(pathname)
+  if (p === "/admin" || p.startsWith("/admin/")) return "src/admin/admin-console.tsx"
+  if (p === "/") return null
+  if (!isUiPage(p)) return "src/pages/not-found-page.tsx"
+  return `src/pages${p}-page.tsx`
+}
+
+type Manifest = Record<string, { file: string; imports?: string[] }>
+
+let cache: { mtimeMs: number; html: string; manifest: Manifest | null } | undefined
+
+/**
+ * index.html, with the page's own scripts preloaded: the browser fetches them (the sign-in
+ * form's, and elements-react for it) beside the entry's instead of after it has run. Read
+ * again when the build changes; without Vite's manifest, index.html as it is.
+ */
+function pageHtml(dist: string, pathname: string): string {
+  const index = path.join(dist, "index.html")
+  const mtimeMs = statSync(index).mtimeMs
+  if (cache?.mtimeMs !== mtimeMs) {
+    const manifestFile = path.join(dist, ".vite", "manifest.json")
+    cache = {
+      mtimeMs,
+      html: readFileSync(index, "utf8"),
+      manifest: existsSync(manifestFile)
+        ? (JSON.parse(readFileSync(manifestFile, "utf8")) as Manifest)
+        : null,
+    }
+  }
+  const { html, manifest } = cache
+  const page = pageModule(pathname)
+  if (!manifest || !page || !manifest[page]) return html
+  const files = new Set<string>()
+  const visit = (key: string) => {
+    const chunk = manifest[key]
+    if (!chunk || files.has(chunk.file)) return
+    files.add(chunk.file)
+    chunk.imports?.forEach(visit)
+  }
+  visit(page)
+  const links = [...files]
+    .filter((f) => !html.includes(`/${f}"`))
+    .map((f) => `<link rel="modulepreload" crossorigin href="/${f}">`)
+    .join("")
+  return html.replace("</head>", `${links}</head>`)
 }

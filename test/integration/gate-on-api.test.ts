@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto"
 import request from "supertest"
 import { inProcessApp } from "../harness/app"
+import { browserRegistration } from "../harness/browser-session"
 import { closeServiceDb, serviceDb } from "../harness/db"
 import { setRole, staff, submitSettings } from "../harness/flows"
 import { appRoutes } from "../harness/hostile"
@@ -208,5 +209,21 @@ describe("the gate on the API", () => {
     expect([res.status, res.body.error?.reason]).toEqual([403, "admin_required"])
     const activity = await send("GET /api/me/activity", member.sessionToken, member.identityId)
     expect(activity.status).toBe(200)
+  })
+})
+
+describe("the gate behind a reverse proxy's auth sub-request", () => {
+  it("when the app's own Authorization header comes along, then the gate reads only Kratos's session and never takes the app's bearer for one", async () => {
+    const browser = await browserRegistration()
+    const appJwt = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhcHAifQ.c2lnbmF0dXJl"
+
+    const withCookie = await api()
+      .get("/api/auth/gate")
+      .set("Cookie", browser.cookieHeader)
+      .set("Authorization", appJwt)
+    expect([withCookie.status, withCookie.body.identity_id]).toEqual([200, browser.identityId])
+
+    const bearerOnly = await api().get("/api/auth/gate").set("Authorization", appJwt)
+    expect([bearerOnly.status, bearerOnly.body.error?.reason]).toEqual([401, "session_required"])
   })
 })

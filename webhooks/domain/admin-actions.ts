@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm"
 import type { Database, Db } from "../../db/client"
 import type { AdminActor } from "./admin-users"
 import { appendAudit, type AuditEventName } from "./audit"
@@ -8,6 +9,9 @@ import {
   updateOrgPolicy,
 } from "./org-policy"
 import { AppError } from "../errors"
+
+/** The advisory lock that serialises policy changes ("kg-policy" as a number). */
+const POLICY_LOCK_KEY = 0x6b67_706f
 
 /** An audit entry with the admin as actor; one per request (a retry adds nothing). */
 export function recordAdminAction(
@@ -45,6 +49,8 @@ export async function changeOrgPolicy(
     throw new AppError("FORBIDDEN", "only a super admin changes the policy")
   }
   const after = await database.db.transaction(async (tx) => {
+    // One change at a time: each computes its requirements' start times from the one before.
+    await tx.execute(sql`select pg_advisory_xact_lock(${POLICY_LOCK_KEY})`)
     const { before, after } = await updateOrgPolicy(tx, change, admin.id)
     await recordAdminAction(tx, admin, "policy.updated", {
       before,

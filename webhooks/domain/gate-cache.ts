@@ -33,7 +33,10 @@ class AnswerCache<V> {
   private readonly entries = new Map<string, Entry<V>>()
   /** The keys of each identity's entries. */
   private readonly byIdentity = new Map<string, Set<string>>()
-  private readonly loading = new Map<string, Promise<V | null>>()
+  private readonly loading = new Map<
+    string,
+    { read: Promise<V | null>; generation: number; sentAt: number }
+  >()
 
   constructor(
     private readonly ttlMs: number,
@@ -51,12 +54,26 @@ class AnswerCache<V> {
       return hit.value
     }
     if (hit) this.drop(key)
+    // Join a read under way only if it began after the last of our own writes and recently
+    // enough to be kept: an answer sent for before a revocation is not served after it.
     const running = this.loading.get(key)
-    if (running) return running
+    if (
+      running &&
+      running.generation === this.shared.generation &&
+      now - running.sentAt < this.ttlMs
+    ) {
+      return running.read
+    }
     const sentAt = now
     const generation = this.shared.generation
-    const read = load().finally(() => this.loading.delete(key))
-    this.loading.set(key, read)
+    const entry = { read: load(), generation, sentAt }
+    entry.read
+      .finally(() => {
+        if (this.loading.get(key) === entry) this.loading.delete(key)
+      })
+      .catch(() => {})
+    this.loading.set(key, entry)
+    const read = entry.read
     const value = await read
     const identityId = value === null ? null : identityOf(value)
     // Not kept: a refusal, an answer read before one of our own writes finished (it may be

@@ -58,12 +58,17 @@ export function createKratosPublic(publicUrl: string): KratosPublic {
   const upstream = createUpstream(publicUrl)
   const { base, agent } = upstream
   const json = (caller: KratosCaller) => ({ ...callerHeaders(caller), accept: "application/json" })
+  /** The whole call, socket wait included, is bounded. */
+  const bounded = () => ({ signal: AbortSignal.timeout(upstream.timeoutMs) })
   const refused = (status: number) => status === 401 || status === 403
 
   return {
     whoami: async (caller) => {
       if (!caller.token && caller.cookies.length === 0) return null
-      const res = await upstream.http.get<Session>("/sessions/whoami", { headers: json(caller) })
+      const res = await upstream.http.get<Session>("/sessions/whoami", {
+        headers: json(caller),
+        ...bounded(),
+      })
       if (res.status === 200 && res.data?.identity) return res.data
       if (refused(res.status)) return null
       throw new Error(`Kratos whoami answered ${res.status}`)
@@ -73,6 +78,7 @@ export function createKratosPublic(publicUrl: string): KratosPublic {
       const res = await upstream.http.get<Session[]>("/sessions", {
         params: { per_page: perPage, page },
         headers: json(caller),
+        ...bounded(),
       })
       if (refused(res.status)) throw new KratosUnauthorized()
       if (res.status !== 200 || !Array.isArray(res.data)) {
@@ -84,6 +90,7 @@ export function createKratosPublic(publicUrl: string): KratosPublic {
     revokeSession: async (caller, sessionId) => {
       const res = await upstream.http.delete(`/sessions/${encodeURIComponent(sessionId)}`, {
         headers: json(caller),
+        ...bounded(),
       })
       if (res.status === 204 || res.status === 200) return true
       if (res.status === 404) return false
@@ -99,6 +106,7 @@ export function createKratosPublic(publicUrl: string): KratosPublic {
           headers: json(caller),
           responseType: "text",
           transformResponse: (body: string) => body,
+          ...bounded(),
         })
       } catch {
         return { ok: false, status: 502, body: UNREACHABLE, contentType: "application/json" }

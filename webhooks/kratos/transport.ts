@@ -17,7 +17,9 @@ export interface Upstream {
 
 export function createUpstream(baseUrl: string, timeoutMs = 5000): Upstream {
   const base = new URL(baseUrl)
-  const options = { keepAlive: true, maxSockets: 256 }
+  // No socket cap: a call waiting for a free socket has no timeout of its own, so a cap would
+  // let slow proxied submissions hold up every session check behind them.
+  const options = { keepAlive: true }
   const agent = base.protocol === "https:" ? new https.Agent(options) : new http.Agent(options)
   const client = axios.create({
     baseURL: baseUrl,

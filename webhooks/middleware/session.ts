@@ -30,12 +30,13 @@ export function callerOf(req: Request): KratosCaller {
 }
 
 /**
- * The caller's Kratos session, from the credentials read as the proxy reads them (one token,
- * or Kratos's cookies; an ambiguous pair is no session) and sent to Kratos the one way.
+ * The caller's Kratos session, from `X-Session-Token` or Kratos's cookies read as the proxy
+ * reads them (an ambiguous pair is no session; `Authorization` is the app's, not read) and sent
+ * to Kratos the one way.
  */
 export function requireSession(kratos: KratosPublic): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
-    const credential = sessionCredential(req)
+    const credential = sessionCredential(req, { bearer: false })
     const caller = credential.ok ? { token: credential.token, cookies: credential.cookies } : null
     const session = caller ? await kratos.whoami(caller) : null
     if (!caller || !session)

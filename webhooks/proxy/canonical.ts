@@ -254,12 +254,19 @@ export type Credential = { ok: true; token: string | null; cookies: [string, str
  *   tell;
  * - a header or Kratos cookie sent twice, or a value outside the token alphabet, is refused.
  * Cookies that are not Kratos's are not forwarded.
+ *
+ * `bearer: false` (the service's own API and the gate) leaves `Authorization` alone: an app
+ * behind the gate may send its own bearer credential, which is neither Kratos's nor ours to
+ * read, and must never be passed on to Kratos.
  */
-export function sessionCredential(req: IncomingMessage): Credential {
+export function sessionCredential(
+  req: IncomingMessage,
+  opts: { bearer: boolean } = { bearer: true },
+): Credential {
   const h = req.headersDistinct
   const xToken = h["x-session-token"]
   if (xToken && xToken.length > 1) return ambiguous("send one X-Session-Token header")
-  const auth = h.authorization
+  const auth = opts.bearer ? h.authorization : undefined
   if (auth && auth.length > 1) return ambiguous("send one Authorization header")
   let bearer: string | null = null
   if (auth) {

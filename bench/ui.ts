@@ -3,7 +3,7 @@ import os from "node:os"
 import path from "node:path"
 import type { Result as LighthouseResult } from "lighthouse"
 import { buildUiIfStale } from "../scripts/stack"
-import { CHROMIUM } from "../test/harness/browser"
+import { CHROMIUM, CHROMIUM_FLAGS } from "../test/harness/browser"
 import { browserRegistration } from "../test/harness/browser-session"
 import { figure, printFigure, RESULTS_DIR, round, type Figure } from "./lib"
 import { runAlone, type BenchStack } from "./stack"
@@ -22,17 +22,6 @@ const BENCH = "8 ui"
 const RUNS = Number(process.env.BENCH_LIGHTHOUSE_RUNS ?? 3)
 const LOGIN_JS_BUDGET_KB = 250
 const REPORTS_DIR = path.join(RESULTS_DIR, "lighthouse")
-
-/** The Chromium flags of the browser tests (test/harness/browser.ts), headless. */
-const CHROME_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-]
 
 export interface PageRun {
   url: string
@@ -128,7 +117,7 @@ async function lighthouseRun(
   // Both are ES modules only.
   const { default: lighthouse } = await import("lighthouse")
   const { launch } = await import("chrome-launcher")
-  const chrome = await launch({ chromePath: CHROMIUM, chromeFlags: CHROME_FLAGS })
+  const chrome = await launch({ chromePath: CHROMIUM, chromeFlags: CHROMIUM_FLAGS })
   try {
     const result = await lighthouse(url, {
       port: chrome.port,

@@ -1,20 +1,8 @@
-import { StrictMode } from "react"
-import { createRoot } from "react-dom/client"
 import "@ory/elements-react/theme/styles.css"
 import "./styles.css"
-import { App } from "./app"
-import { takeRefusal } from "./refusal"
-import { loadFlowEarly, restorePageParams } from "./use-flow"
+import { startPage } from "./page-start"
 
-restorePageParams()
-takeRefusal()
-loadFlowEarly()
-
-const root = document.getElementById("root")
-if (!root) throw new Error("index.html is missing #root")
-
-createRoot(root).render(
-  <StrictMode>
-    <App />
-  </StrictMode>,
-)
+// The first script is small: it starts the page's flow request, then loads the app, whose
+// chunks the service has already named for preloading (webhooks/routes/ui.ts).
+startPage()
+void import("./boot")

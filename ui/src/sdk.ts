@@ -14,6 +14,7 @@ import {
   type VerificationFlow,
 } from "@ory/client-fetch"
 import { origin, uiUrls } from "./ory.config"
+import { browserFlowUrl, type FlowKind } from "./page-start"
 import { forgetSignedIn } from "./signed-in-marker"
 
 export const frontend = new FrontendApi(
@@ -24,7 +25,7 @@ export const frontend = new FrontendApi(
   }),
 )
 
-export type FlowKind = "login" | "registration" | "recovery" | "verification" | "settings"
+export { browserFlowUrl, forwardedParams, type FlowKind } from "./page-start"
 
 export type FlowByKind = {
   login: LoginFlow
@@ -49,12 +50,23 @@ const fromJson: { [K in FlowKind]: (json: unknown) => FlowByKind[K] } = {
  * return_to): the caller then goes the browser way, where Kratos's redirects decide.
  */
 export async function createFlow<K extends FlowKind>(kind: K): Promise<FlowByKind[K] | null> {
-  try {
-    const res = await fetch(browserFlowUrl(kind), {
+  return createdFlow(
+    kind,
+    fetch(browserFlowUrl(kind), {
       credentials: "include",
       headers: { Accept: "application/json" },
       redirect: "manual",
-    })
+    }),
+  )
+}
+
+/** Kratos's answer to a JSON request that creates a flow: the flow, or null (see createFlow). */
+export async function createdFlow<K extends FlowKind>(
+  kind: K,
+  response: Promise<Response>,
+): Promise<FlowByKind[K] | null> {
+  try {
+    const res = await response
     if (res.status !== 200) return null
     const json: unknown = await res.json()
     if (!json || typeof json !== "object" || typeof (json as { id?: unknown }).id !== "string")
@@ -63,6 +75,16 @@ export async function createFlow<K extends FlowKind>(kind: K): Promise<FlowByKin
   } catch {
     return null
   }
+}
+
+/** Kratos's answer to a flow read, as the SDK's getFlow would give it (or throw it). */
+export async function readFlow<K extends FlowKind>(
+  kind: K,
+  response: Promise<Response>,
+): Promise<FlowByKind[K]> {
+  const res = await response
+  if (res.status < 200 || res.status >= 300) throw new ResponseError(res, "Response returned an error code")
+  return fromJson[kind](await res.json())
 }
 
 export const getFlow: {
@@ -99,21 +121,6 @@ export async function toApiFailure(err: unknown): Promise<ApiFailure> {
     kind: "network",
     message: err instanceof Error ? err.message : String(err),
   }
-}
-
-// Only these parameters mean something to Kratos' browser-flow endpoints; everything else in
-// the UI URL (notably a stale `flow`) must not leak into the new flow.
-/** Query parameters a flow page passes on to Kratos when it creates the flow. */
-export const forwardedParams = ["return_to", "refresh", "aal"] as const
-
-export function browserFlowUrl(kind: FlowKind, from = window.location.href) {
-  const current = new URL(from)
-  const url = new URL(`/self-service/${kind}/browser`, origin)
-  for (const name of forwardedParams) {
-    const value = current.searchParams.get(name)
-    if (value) url.searchParams.set(name, value)
-  }
-  return url.href
 }
 
 export function navigate(to: string) {

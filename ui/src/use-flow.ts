@@ -1,11 +1,12 @@
 import { startTransition, useEffect, useState } from "react"
-import { pagePath } from "../../webhooks/routes/ui-pages"
 import { uiUrls } from "./ory.config"
+import { forwardedParams, keepPageParams, takeEarlyFlow } from "./page-start"
 import {
   browserFlowUrl,
+  createdFlow,
   createFlow,
-  forwardedParams,
   getFlow,
+  readFlow,
   loginUrlReturningHere,
   navigate,
   toApiFailure,
@@ -75,38 +76,16 @@ export function useFlow<K extends FlowKind>(kind: K): FlowState<FlowByKind[K]> {
   return state
 }
 
-/** The flow pages, by path. */
-const flowPages: Record<string, FlowKind> = {
-  "/login": "login",
-  "/registration": "registration",
-  "/recovery": "recovery",
-  "/verification": "verification",
-  "/settings": "settings",
-}
-
-let early: { kind: FlowKind; id: string | null; request: Promise<unknown> } | undefined
-
-/**
- * Called once before the app renders: starts the request for this page's flow (creating it
- * when the address names none), so it runs while the page's own code is still loading.
- * useFlow takes it instead of asking again.
- */
-export function loadFlowEarly() {
-  const kind = flowPages[pagePath(window.location.pathname)]
-  if (!kind) return
-  const id = new URLSearchParams(window.location.search).get("flow")
-  const request: Promise<unknown> = id ? getFlow[kind](id) : createFlow(kind)
-  // A failure is dealt with by the page that takes it.
-  request.catch(() => undefined)
-  early = { kind, id, request }
-}
-
 function takeEarly<K extends FlowKind>(kind: K, id: null): Promise<FlowByKind[K] | null> | undefined
 function takeEarly<K extends FlowKind>(kind: K, id: string): Promise<FlowByKind[K]> | undefined
-function takeEarly(kind: FlowKind, id: string | null): Promise<unknown> | undefined {
-  const taken = early
-  early = undefined
-  return taken && taken.kind === kind && taken.id === id ? taken.request : undefined
+/** The request ui/src/page-start.ts began for this flow, read as createFlow or getFlow would. */
+function takeEarly<K extends FlowKind>(
+  kind: K,
+  id: string | null,
+): Promise<FlowByKind[K] | null> | undefined {
+  const response = takeEarlyFlow(kind, id)
+  if (!response) return undefined
+  return id === null ? createdFlow(kind, response) : readFlow(kind, response)
 }
 
 type Failed = { status: "failed"; title: string; message: string }
@@ -209,45 +188,6 @@ function showFlowInAddress(id: string) {
   for (const name of ["flow", ...forwardedParams]) own.delete(name)
   url.search = new URLSearchParams([["flow", id], ...own]).toString()
   window.history.replaceState(window.history.state, "", url)
-}
-
-const pageParamsKey = (path: string) => `kratos-guard:page-params:${path}`
-
-/**
- * The page's own query parameters (the settings tab, the reason a user was sent there) do not
- * survive Kratos's round trip: it sends the browser back to `<ui_url>?flow=<id>`. They are
- * kept for the way back, where restorePageParams puts them into the address again.
- */
-function keepPageParams() {
-  const params = new URLSearchParams(window.location.search)
-  for (const name of ["flow", ...forwardedParams]) params.delete(name)
-  try {
-    if ([...params.keys()].length > 0)
-      sessionStorage.setItem(pageParamsKey(window.location.pathname), params.toString())
-  } catch {
-    // Without storage the page opens on its default tab.
-  }
-}
-
-/**
- * Called once before the app renders: back from Kratos with `?flow=`, adds the parameters
- * keepPageParams saved for this path (those the address does not already have).
- */
-export function restorePageParams() {
-  const url = new URL(window.location.href)
-  if (!url.searchParams.has("flow")) return
-  try {
-    const key = pageParamsKey(url.pathname)
-    const saved = sessionStorage.getItem(key)
-    sessionStorage.removeItem(key)
-    if (!saved) return
-    for (const [name, value] of new URLSearchParams(saved)) {
-      if (!url.searchParams.has(name)) url.searchParams.append(name, value)
-    }
-    window.history.replaceState(window.history.state, "", url)
-  } catch {
-    // Storage unavailable: the page opens on its default tab.
-  }
 }
 
 const restartsKey = (kind: FlowKind) => `kratos-guard:restarts:${kind}`

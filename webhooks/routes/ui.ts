@@ -59,13 +59,17 @@ function pageModule(pathname: string): string | null {
   return `src/pages${p}-page.tsx`
 }
 
+/** The app's module, loaded by the entry (ui/src/main.tsx) with import(). */
+const APP_MODULE = "src/boot.tsx"
+
 type Manifest = Record<string, { file: string; imports?: string[] }>
 
 let cache: { mtimeMs: number; html: string; manifest: Manifest | null } | undefined
 
 /**
- * index.html, with the page's own scripts preloaded: the browser fetches them (the sign-in
- * form's, and elements-react for it) beside the entry's instead of after it has run. Read
+ * index.html, with the app's and the page's own scripts preloaded: the browser fetches them
+ * (React, the sign-in form's, elements-react for it) beside the entry's instead of after it
+ * has run. Read
  * again when the build changes; without Vite's manifest, index.html as it is.
  */
 function pageHtml(dist: string, pathname: string): string {
@@ -82,8 +86,8 @@ function pageHtml(dist: string, pathname: string): string {
     }
   }
   const { html, manifest } = cache
+  if (!manifest) return html
   const page = pageModule(pathname)
-  if (!manifest || !page || !manifest[page]) return html
   const files = new Set<string>()
   const visit = (key: string) => {
     const chunk = manifest[key]
@@ -91,7 +95,9 @@ function pageHtml(dist: string, pathname: string): string {
     files.add(chunk.file)
     chunk.imports?.forEach(visit)
   }
-  visit(page)
+  // The app itself, which the first script loads once it has started the flow's request.
+  visit(APP_MODULE)
+  if (page) visit(page)
   const links = [...files]
     .filter((f) => !html.includes(`/${f}"`))
     .map((f) => `<link rel="modulepreload" crossorigin href="/${f}">`)

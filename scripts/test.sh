@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 summary=test-output/summary.txt
 rm -f "$summary"
 bash kratos/build.sh >/dev/null || { echo "Kratos build failed"; echo "0 passed, 1 failed"; exit 1; }
-bash scripts/with-test-postgres.sh npx jest "$@" --selectProjects unit integration e2e
+# Two workers, each with a stack of its own (test/harness/global-setup.ts): most of a test's time
+# is spent waiting on Kratos, Postgres or Chromium, so two files at once use both cores.
+bash scripts/with-test-postgres.sh npx jest --maxWorkers=2 "$@" --selectProjects unit integration e2e
 rc=$?
 echo
 if [ -s "$summary" ]; then cat "$summary"; else echo "0 passed, 1 failed"; rc=${rc/#0/1}; fi

@@ -5,17 +5,25 @@ import { buildUiIfStale, freePort, ROOT, startStack, type Stack } from "../../sc
 import { createDatabases, SECURITY_TEAM, TEST_POSTGRES_ADMIN_URL } from "./databases"
 import { STACK_FILE_ENV, type StackInfo } from "./stack-info"
 
+type Started = { stack: Stack; dropDatabases: () => Promise<void> }
+const started = globalThis as { __stacks?: Started[] }
+
 /**
- * Starts the real stack once per `jest` run: Kratos v1.3.1 (built if needed) and the service,
- * on free ports, each on a throw-away Postgres database made for this run. Without Postgres it
- * stops at once: most tests read the service's database (`npm test` starts a Postgres when none
- * answers).
+ * Starts the real stack once per `jest` run and worker: Kratos v1.3.1 (built if needed) and the
+ * service, on free ports, each on throw-away Postgres databases made for this run. Each jest
+ * worker gets a stack of its own (stackInfo() picks it by JEST_WORKER_ID), so test files that
+ * run at the same time never share an organisation policy, a rate limit or an inbox. Without
+ * Postgres it stops at once: most tests read the service's database (`npm test` starts a
+ * Postgres when none answers).
  */
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(globalConfig: { maxWorkers: number }): Promise<void> {
+  // Jest runs the setup once per project that names it: the integration and browser tests
+  // share one set of stacks.
+  if (started.__stacks) return
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`
   const outDir = path.join(ROOT, "test-output")
   // Stack folders (logs, rendered config) are kept for a look after a failure; earlier runs'
-  // are removed. Jest runs each project's setup, so this run's other stacks are left alone.
+  // are removed.
   mkdirSync(outDir, { recursive: true })
   for (const old of readdirSync(outDir)) {
     const p = path.join(outDir, old)
@@ -23,6 +31,25 @@ export default async function globalSetup(): Promise<void> {
       rmSync(p, { recursive: true, force: true })
     }
   }
+  buildUiIfStale()
+  const workers = Math.max(1, globalConfig.maxWorkers || 1)
+  const results = await Promise.allSettled(
+    Array.from({ length: workers }, (_, i) =>
+      startTestStack(workers === 1 ? runId : `${runId}_w${i + 1}`, outDir),
+    ),
+  )
+  started.__stacks = results.flatMap((r) => (r.status === "fulfilled" ? [r.value.started] : []))
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected")
+  if (failed) throw failed.reason
+  process.env[STACK_FILE_ENV] = results
+    .map((r) => (r as PromiseFulfilledResult<{ file: string }>).value.file)
+    .join(path.delimiter)
+}
+
+async function startTestStack(
+  runId: string,
+  outDir: string,
+): Promise<{ started: Started; file: string }> {
   const dataDir = path.join(outDir, `stack-${runId}`)
   mkdirSync(dataDir, { recursive: true })
 
@@ -31,7 +58,6 @@ export default async function globalSetup(): Promise<void> {
     throw new Error(
       `no Postgres at ${TEST_POSTGRES_ADMIN_URL.replace(/\/\/[^@/]*@/, "//")}: run the tests with npm test (it starts one when none answers) or set TEST_POSTGRES_URL`,
     )
-  buildUiIfStale()
   const [publicPort, kratosPublicPort, kratosAdminPort, smtpPort, mailHttpPort] = [
     await freePort(),
     await freePort(),
@@ -78,7 +104,5 @@ export default async function globalSetup(): Promise<void> {
   }
   const file = path.join(dataDir, "stack.json")
   writeFileSync(file, JSON.stringify(info, null, 2))
-  process.env[STACK_FILE_ENV] = file
-  ;(globalThis as { __stack?: Stack; __dropDatabases?: () => Promise<void> }).__stack = stack
-  ;(globalThis as { __dropDatabases?: () => Promise<void> }).__dropDatabases = pg.drop
+  return { started: { stack, dropDatabases: pg.drop }, file }
 }

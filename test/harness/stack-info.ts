@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs"
+import path from "node:path"
 
 export const STACK_FILE_ENV = "KG_STACK_FILE"
 
@@ -25,6 +26,9 @@ export function stackInfo(): StackInfo {
     throw new Error(
       `${STACK_FILE_ENV} is not set: run integration tests through jest's global setup`,
     )
-  cached = JSON.parse(readFileSync(file, "utf8")) as StackInfo
+  // One stack per jest worker (test/harness/global-setup.ts); a run in band has one.
+  const files = file.split(path.delimiter)
+  const worker = Math.max(1, Number(process.env.JEST_WORKER_ID ?? 1))
+  cached = JSON.parse(readFileSync(files[(worker - 1) % files.length]!, "utf8")) as StackInfo
   return cached
 }

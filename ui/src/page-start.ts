@@ -106,10 +106,24 @@ function loadFlowEarly() {
     credentials: "include",
     headers: { Accept: "application/json" },
     redirect: "manual",
-  })
+  }).then(whole)
   // A failure is dealt with by the page that takes it.
   response.catch(() => undefined)
   early = { kind, id, response }
+}
+
+/**
+ * The answer with its body read: a page that never takes it (a tab that shows no form) must not
+ * leave a download open.
+ */
+async function whole(res: Response): Promise<Response> {
+  if (res.type === "opaqueredirect") return res
+  const body = await res.arrayBuffer()
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  })
 }
 
 /** The early request, once, when it is the one the page asks for. */

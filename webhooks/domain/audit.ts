@@ -400,7 +400,8 @@ export async function verifyAuditChain(
   let checked = 0
   let prevHash: string | null = null
   let lastSeq = Number.MIN_SAFE_INTEGER
-  for (;;) {
+  let brokenAt: AuditChainReport["brokenAt"]
+  walk: for (;;) {
     const rows = await database.db
       .select()
       .from(auditEvents)
@@ -409,25 +410,27 @@ export async function verifyAuditChain(
       .limit(batchSize)
     for (const row of rows) {
       const reason = brokenReason(row, prevHash)
-      if (reason) return { ok: false, checked, brokenAt: { id: row.id, reason } }
+      if (reason) {
+        brokenAt = { id: row.id, reason }
+        break walk
+      }
       prevHash = row.hash
       checked++
     }
     if (rows.length < batchSize) break
     lastSeq = rows[rows.length - 1]!.seq!
   }
+  const report: AuditChainReport = brokenAt
+    ? { ok: false, checked, brokenAt }
+    : { ok: true, checked }
   const [waiting] = await rawQuery<{ n: number | string; id: number | string | null; at: string }>(
     database.db,
     `select count(*) as n, min(id) as id, to_json(min(occurred_at)) #>> '{}' as at
        from audit_events where seq is null`,
   )
   const count = Number(waiting?.n ?? 0)
-  if (count === 0) return { ok: true, checked }
-  return {
-    ok: true,
-    checked,
-    unsealed: { count, oldestId: Number(waiting!.id), oldestAt: waiting!.at },
-  }
+  if (count > 0) report.unsealed = { count, oldestId: Number(waiting!.id), oldestAt: waiting!.at }
+  return report
 }
 
 function brokenReason(row: AuditRow, expectedPrev: string | null): string | null {

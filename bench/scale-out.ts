@@ -257,7 +257,7 @@ async function startProfiler(databaseUrl: string, pids: number[], kratosPid: num
         const [u] = await sql<{ n: number; age: number }[]>`
           select count(*)::int as n,
                  coalesce(extract(epoch from clock_timestamp() - min(occurred_at)) * 1000, 0)::float8 as age
-            from audit_events where seq is null`
+            from audit_events where seq is null and hash is null`
         unsealedMaxMs = Math.max(unsealedMaxMs, u!.age)
         unsealedMax = Math.max(unsealedMax, u!.n)
       }

@@ -79,7 +79,7 @@ export const auditEvents = pgTable(
     // The sealer's queue: only the entries still unsealed (few, and short-lived).
     index("audit_events_unsealed_idx")
       .on(t.id)
-      .where(sql`${t.seq} is null`),
+      .where(sql`${t.seq} is null and ${t.hash} is null`),
     // Each filter of the activity feed and the admin log has an index that yields its rows
     // newest first, so a page is a short index range scan (see audit-queries.ts).
     index("audit_events_subject_idx").on(t.subjectId, t.id),

@@ -6,7 +6,7 @@ ALTER TABLE "audit_events" DISABLE TRIGGER "audit_events_no_update_delete";--> s
 UPDATE "audit_events" SET "seq" = "id" WHERE "hash" IS NOT NULL;--> statement-breakpoint
 ALTER TABLE "audit_events" ENABLE TRIGGER "audit_events_no_update_delete";--> statement-breakpoint
 CREATE UNIQUE INDEX "audit_events_seq_key" ON "audit_events" USING btree ("seq");--> statement-breakpoint
-CREATE INDEX "audit_events_unsealed_idx" ON "audit_events" USING btree ("id") WHERE "audit_events"."seq" is null;--> statement-breakpoint
+CREATE INDEX "audit_events_unsealed_idx" ON "audit_events" USING btree ("id") WHERE "audit_events"."seq" is null and "audit_events"."hash" is null;--> statement-breakpoint
 -- Still append-only: the one update allowed is the seal itself, once per entry (an unsealed
 -- entry given its place and hashes) and changing no other column.
 CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger

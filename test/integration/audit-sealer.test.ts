@@ -1,17 +1,23 @@
 import { execFile } from "node:child_process"
 import { randomUUID } from "node:crypto"
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import os from "node:os"
 import path from "node:path"
 import { promisify } from "node:util"
 import { sql } from "drizzle-orm"
+import { drizzle } from "drizzle-orm/postgres-js"
+import { migrate } from "drizzle-orm/postgres-js/migrator"
+import postgres from "postgres"
 import { type Database, openDatabase } from "../../db/client"
 import {
   type AuditEntryInput,
   appendAudit,
+  auditHash,
   sealAudit,
   SEAL_INTERVAL_MS,
   verifyAuditChain,
 } from "../../webhooks/domain/audit"
-import { scratchDatabase } from "../harness/databases"
+import { scratchDatabase, TEST_POSTGRES_ADMIN_URL } from "../harness/databases"
 import { stackInfo } from "../harness/stack-info"
 
 const ROOT = path.resolve(__dirname, "../..")
@@ -302,5 +308,86 @@ describe("the sealer of a running service", () => {
     expect(Math.max(...waits)).toBeLessThanOrEqual(SEALED_WITHIN_MS)
     const report = await verifyAuditChain(database)
     expect(report).toMatchObject({ ok: true })
+  })
+})
+
+describe("the sealer's migration", () => {
+  it("when a trail chained before the sealer is migrated, then its entries keep their order, new entries are sealed after them and the whole chain verifies", async () => {
+    const name = `kg_sealmig_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`
+    const admin = postgres(TEST_POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} })
+    await admin.unsafe(`create database ${name}`)
+    const url = new URL(TEST_POSTGRES_ADMIN_URL)
+    url.pathname = `/${name}`
+    const dir = mkdtempSync(path.join(os.tmpdir(), "kg-migrations-"))
+    const conn = postgres(url.toString(), { max: 1, onnotice: () => {} })
+    let database: Database | undefined
+    try {
+      // The migrations as they were before the sealer's (0007).
+      const source = path.join(ROOT, "db", "migrations")
+      cpSync(source, dir, { recursive: true })
+      const journalFile = path.join(dir, "meta", "_journal.json")
+      const journal = JSON.parse(readFileSync(journalFile, "utf8")) as {
+        entries: { idx: number; tag: string }[]
+      }
+      const sealer = journal.entries.find((e) => e.tag === "0007_audit_sealer")!
+      journal.entries = journal.entries.filter((e) => e.idx < sealer.idx)
+      writeFileSync(journalFile, JSON.stringify(journal))
+      await migrate(drizzle(conn), { migrationsFolder: dir })
+
+      // Three entries chained as appends did then: in id order, each hashed on the one before.
+      let prev: string | null = null
+      const legacyIds: number[] = []
+      for (let i = 0; i < 3; i++) {
+        const content = {
+          eventId: randomUUID(),
+          dedupKey: `legacy:${i}`,
+          event: "auth.login",
+          occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+          actorType: "user",
+          actorId: null,
+          subjectId: null,
+          ip: null,
+          userAgent: null,
+          flowId: null,
+          requestId: null,
+          posture: { methods: ["password"] },
+          details: { i },
+        }
+        const hash = auditHash(prev, content)
+        const [row] = await conn<{ id: string }[]>`
+          insert into audit_events
+            (event_id, dedup_key, event, occurred_at, actor_type, posture, details, prev_hash, hash)
+          values (${content.eventId}, ${content.dedupKey}, ${content.event},
+                  ${content.occurredAt}::timestamptz, ${content.actorType},
+                  ${JSON.stringify(content.posture)}::jsonb, ${JSON.stringify(content.details)}::jsonb,
+                  ${prev}, ${hash})
+          returning id`
+        legacyIds.push(Number(row!.id))
+        prev = hash
+      }
+
+      await migrate(drizzle(conn), { migrationsFolder: source })
+      database = openDatabase({ databaseUrl: url.toString(), poolMax: 2 })
+      const added = [
+        await appendAudit(database.db, entry()),
+        await appendAudit(database.db, entry()),
+      ]
+      expect(await sealAudit(database)).toEqual({ sealed: 2, busy: false })
+
+      const { rows } = await database.query<{ id: number; seq: number }>(
+        "select id::int as id, seq::int as seq from audit_events order by audit_events.seq",
+      )
+      expect(rows).toEqual([
+        ...legacyIds.map((id) => ({ id, seq: id })),
+        ...added.map((a, i) => ({ id: a.id, seq: legacyIds[2]! + 1 + i })),
+      ])
+      expect(await verifyAuditChain(database, { batchSize: 2 })).toEqual({ ok: true, checked: 5 })
+    } finally {
+      await database?.close()
+      await conn.end()
+      rmSync(dir, { recursive: true, force: true })
+      await admin.unsafe(`drop database if exists ${name} with (force)`)
+      await admin.end()
+    }
   })
 })

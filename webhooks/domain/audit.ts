@@ -311,10 +311,8 @@ export async function sealAudit(
     const batch = await database.db.transaction(async (tx) => {
       const [held] = await rawQuery<{ got: boolean }>(tx, lock)
       if (!held?.got && !opts.wait) return null
-      // The seal need not wait for its own flush to disk: a seal lost in a crash leaves its
-      // entries (committed durably by their writers) unsealed, to be sealed again, and the WAL
-      // is written in order, so any later durable commit carries every seal before it.
-      await rawQuery(tx, "set local synchronous_commit = off")
+      // The seal commits durably like any write (one flush per batch): a seal that a reader,
+      // an export or a SIEM has seen is never lost in a crash and given another order.
       const [last] = await rawQuery<{ seq: number | string; hash: string | null }>(tx, LAST_SEALED)
       const rows = await tx
         .select()

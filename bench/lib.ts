@@ -120,6 +120,11 @@ export function writeResults(result: unknown, startedAt = new Date()): string {
 /** What the load worker (bench/load-worker.ts) is asked to do. */
 export interface LoadSpec {
   url: string
+  /**
+   * Several servers of the same service (replicas): each gets `connections` of its own, all
+   * from this one load process; `url`'s path and query are used for each. Not with `rate`.
+   */
+  targets?: string[]
   method?: "GET" | "POST"
   headers?: Record<string, string>
   /** Request bodies, sent in turn; in each, every `freshUuid` string becomes a new random UUID. */

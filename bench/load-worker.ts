@@ -45,25 +45,39 @@ async function main(): Promise<void> {
       : {}),
   }
 
+  // Replicas: one autocannon per target, at the same time, in this process.
+  const own = new URL(spec.url)
+  const targets = spec.targets?.map((t) => new URL(own.pathname + own.search, t).toString()) ?? [
+    spec.url,
+  ]
   if (spec.warmup) {
-    await run({ ...spec, duration: 0, rate: undefined }, request, spec.warmup)
+    await Promise.all(
+      targets.map((url) =>
+        run({ ...spec, url, duration: 0, rate: undefined }, request, spec.warmup),
+      ),
+    )
   }
   if (spec.rate) {
     process.stdout.write(JSON.stringify(await paced(spec)))
     return
   }
-  const { result, latencies } = await run(spec, request)
-  const ok2xx = result["2xx"]
+  const runs = await Promise.all(targets.map((url) => run({ ...spec, url }, request)))
+  const statusCodes: Record<string, number> = {}
+  for (const { result } of runs) {
+    for (const [k, v] of Object.entries(result.statusCodeStats ?? {})) {
+      statusCodes[k] = (statusCodes[k] ?? 0) + (v?.count ?? 0)
+    }
+  }
+  const sum = (f: (r: autocannon.Result) => number) => runs.reduce((a, r) => a + f(r.result), 0)
+  const seconds = Math.max(...runs.map((r) => r.result.duration))
   const out: LoadResult = {
-    requests: result.requests.total,
-    rps: Math.round((ok2xx / result.duration) * 10) / 10,
-    seconds: result.duration,
-    statusCodes: Object.fromEntries(
-      Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, v?.count ?? 0]),
-    ),
-    errors: result.errors,
-    timeouts: result.timeouts,
-    latency: stats(latencies),
+    requests: sum((r) => r.requests.total),
+    rps: Math.round(runs.reduce((a, r) => a + r.result["2xx"] / r.result.duration, 0) * 10) / 10,
+    seconds,
+    statusCodes,
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    latency: stats(runs.flatMap((r) => r.latencies)),
   }
   process.stdout.write(JSON.stringify(out))
 }

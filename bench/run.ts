@@ -6,6 +6,7 @@ import { runHookOverhead, startStackWithBareHooks, startStackWithoutHooks } from
 import { figure, formatTable, printFigure, writeResults, type Figure } from "./lib"
 import { runNotifications } from "./notifications"
 import { runProxyBench } from "./proxy"
+import { runScaleOutBench } from "./scale-out"
 import { startBenchStack } from "./stack"
 import { runUiBench } from "./ui"
 import { runWebhookBench } from "./webhooks"
@@ -61,6 +62,12 @@ async function main(): Promise<void> {
     const hooks = await runWebhookBench(stack)
     figures.push(...hooks.figures)
     raw.webhooks = hooks.raw
+
+    // Before benchmark 4, whose generated rows are not chained.
+    section("9. scaling out: three replicas on one database")
+    const scale = await runScaleOutBench(stack)
+    figures.push(...scale.figures)
+    raw.scaleOut = scale.raw
 
     section("6. memory under load")
     const memory = figure(

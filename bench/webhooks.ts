@@ -58,7 +58,7 @@ export const WEBHOOKS = [
   "registration.password.post",
 ]
 
-function hookUrl(base: string, hook: string): string {
+export function hookUrl(base: string, hook: string): string {
   const [flow, method, phase] = hook.split(".")
   return `${base}/hooks/${flow}/${method}${phase ? `/${phase}` : ""}`
 }
@@ -191,7 +191,7 @@ export async function runWebhookBench(p: BenchStack): Promise<{
  * Waits (at most a minute) until the mail queued by the previous hook's load is sent, so its
  * dispatch does not run during the next hook's measurement.
  */
-async function settle(databaseUrl: string): Promise<void> {
+export async function settle(databaseUrl: string): Promise<void> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
   try {
     const deadline = Date.now() + 60_000

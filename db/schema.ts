@@ -39,7 +39,11 @@ export const hookDeliveries = pgTable(
   ],
 )
 
-/** Append-only trail of committed security changes (one row per change). */
+/**
+ * Append-only trail of committed security changes (one row per change). An entry is inserted
+ * unsealed (`seq`, `prev_hash` and `hash` null); the sealer (webhooks/domain/audit.ts) gives it
+ * its place in the hash chain once, shortly after, and nothing changes it after that.
+ */
 export const auditEvents = pgTable(
   "audit_events",
   {
@@ -65,10 +69,17 @@ export const auditEvents = pgTable(
       .default(sql`'{}'::jsonb`),
     prevHash: text("prev_hash"),
     hash: text("hash"),
+    /** The entry's place in the hash chain, set by the sealer; null while unsealed. */
+    seq: bigint("seq", { mode: "number" }),
   },
   (t) => [
     uniqueIndex("audit_events_event_id_key").on(t.eventId),
     uniqueIndex("audit_events_dedup_key").on(t.dedupKey),
+    uniqueIndex("audit_events_seq_key").on(t.seq),
+    // The sealer's queue: only the entries still unsealed (few, and short-lived).
+    index("audit_events_unsealed_idx")
+      .on(t.id)
+      .where(sql`${t.seq} is null and ${t.hash} is null`),
     // Each filter of the activity feed and the admin log has an index that yields its rows
     // newest first, so a page is a short index range scan (see audit-queries.ts).
     index("audit_events_subject_idx").on(t.subjectId, t.id),

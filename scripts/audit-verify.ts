@@ -4,7 +4,9 @@ import { verifyAuditChain } from "../webhooks/domain/audit"
 /**
  * `npm run audit:verify`: recomputes the audit trail's hash chain in DATABASE_URL, or in the
  * embedded PGlite database in PGLITE_DIR (default .data/pglite) when DATABASE_URL is not set.
- * Exits 0 when the chain is intact, 2 when it is broken, 1 when it could not be checked.
+ * It only reads: entries the sealer has not reached yet are counted on a line of their own
+ * (they are recorded, and will be covered once sealed). Exits 0 when the chain is intact, 2
+ * when it is broken, 1 when it could not be checked.
  */
 async function main(): Promise<number> {
   const database = openDatabase({
@@ -14,6 +16,15 @@ async function main(): Promise<number> {
   })
   try {
     const report = await verifyAuditChain(database)
+    const waiting = report.unsealed
+    if (waiting) {
+      const age = Math.max(0, Date.now() - new Date(waiting.oldestAt).getTime())
+      console.log(
+        `unsealed: ${waiting.count} entries not in the chain yet, the oldest entry ` +
+          `${waiting.oldestId}, recorded ${(age / 1000).toFixed(1)} s ago` +
+          (age > 60_000 ? " (is a service replica running? each one seals)" : ""),
+      )
+    }
     if (report.ok) {
       console.log(`audit chain OK: ${report.checked} entries`)
       return 0

@@ -66,6 +66,8 @@ export const configSchema = z
       .pipe(z.array(z.email())),
     /** Notification dispatcher: failed sends before a notification is dead. */
     NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+    /** How often each replica's audit sealer looks for unsealed entries (one seals at a time). */
+    AUDIT_SEAL_INTERVAL_MS: z.coerce.number().int().min(10).max(10_000).default(100),
     /** How often the dispatcher looks for due notifications when idle. */
     NOTIFY_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
     /** Notifications claimed per round trip. */

@@ -6,6 +6,7 @@ import { createKratosAdmin } from "./kratos/admin"
 import { createKratosPublic } from "./kratos/public"
 import { createDispatcher, type Dispatcher } from "./domain/notifications/dispatcher"
 import { pruneHookDeliveries } from "./domain/hook-deliveries"
+import { startAuditSealer } from "./domain/audit"
 import { reconcileAuthorization } from "./domain/authorization"
 import { reconcilePendingChanges } from "./domain/security-changes"
 import { createLogger } from "./logger"
@@ -83,6 +84,14 @@ async function main(): Promise<void> {
   pruner.unref()
   void prune()
 
+  // Gives new audit entries their place in the hash chain; every replica runs one, and one at a
+  // time seals (an advisory lock), so an entry waits about one interval.
+  const sealer = startAuditSealer({
+    database,
+    log: log.child({ component: "audit-sealer" }),
+    intervalMs: config.AUDIT_SEAL_INTERVAL_MS,
+  })
+
   // Sends the notification outbox; every replica runs one (claims never overlap).
   let dispatcher: Dispatcher | null = null
   if (config.SMTP_URL) {
@@ -111,16 +120,19 @@ async function main(): Promise<void> {
     clearInterval(reconciler)
     clearInterval(pruner)
     // In parallel with draining HTTP: in-flight sends finish and are marked before the pool closes.
-    const dispatcherStopped = (dispatcher?.stop() ?? Promise.resolve()).catch((err: unknown) =>
-      log.error({ err }, "stopping the notification dispatcher failed"),
-    )
+    const backgroundStopped = Promise.all([
+      (dispatcher?.stop() ?? Promise.resolve()).catch((err: unknown) =>
+        log.error({ err }, "stopping the notification dispatcher failed"),
+      ),
+      sealer.stop(),
+    ])
     const force = setTimeout(() => {
       log.warn("connections did not drain in 10 s; closing")
       server.closeAllConnections()
     }, 10_000)
     force.unref()
     server.close(async () => {
-      await dispatcherStopped
+      await backgroundStopped
       await database
         .close()
         .catch((err: unknown) => log.error({ err }, "closing the database failed"))

@@ -4,7 +4,12 @@ import path from "node:path"
 import { promisify } from "node:util"
 import { sql, TransactionRollbackError } from "drizzle-orm"
 import { type Database, openDatabase } from "../../db/client"
-import { type AuditEntryInput, appendAudit, verifyAuditChain } from "../../webhooks/domain/audit"
+import {
+  type AuditEntryInput,
+  appendAudit,
+  sealAudit,
+  verifyAuditChain,
+} from "../../webhooks/domain/audit"
 import { enqueueNotifications, listOutbox } from "../../webhooks/domain/outbox"
 import { scratchDatabase } from "../harness/databases"
 import { stackInfo } from "../harness/stack-info"
@@ -97,6 +102,7 @@ describe("the audit trail in the service's database", () => {
       [written[0]!.eventId],
     )
     expect(rows[0]).toEqual({ subject_id: subject, details: { a: [3, 1], b: { x: 1, y: 2 } } })
+    await sealAudit(database, { wait: true })
     expect(await verifyAuditChain(database, { batchSize: 2 })).toMatchObject({ ok: true })
   })
 
@@ -130,6 +136,7 @@ describe("the audit trail in the service's database", () => {
 
     expect(results.every((r) => r.inserted)).toBe(true)
     expect(new Set(results.map((r) => r.id)).size).toBe(20)
+    await sealAudit(database, { wait: true })
     const report = await verifyAuditChain(database, { batchSize: 7 })
     expect(report).toMatchObject({ ok: true })
     expect(report.checked).toBeGreaterThanOrEqual(20)
@@ -216,6 +223,7 @@ describe("tampering with the audit trail (each test in a database of its own)", 
   async function appendSome(database: Database, n: number): Promise<number[]> {
     const ids: number[] = []
     for (let i = 0; i < n; i++) ids.push((await appendAudit(database.db, entry())).id)
+    await sealAudit(database)
     return ids
   }
 
@@ -274,7 +282,7 @@ describe("tampering with the audit trail (each test in a database of its own)", 
  */
 const PGLITE_SCENARIO = `
 const { openDatabase } = require("./db/client")
-const { appendAudit, verifyAuditChain } = require("./webhooks/domain/audit")
+const { appendAudit, sealAudit, verifyAuditChain } = require("./webhooks/domain/audit")
 const entry = (dedupKey) => ({
   event: "auth.login", actorType: "user", actorId: null, subjectId: null,
   posture: { methods: ["password"], aal: "aal1" }, details: { z: 1, a: { d: 2, c: 3 } }, dedupKey,
@@ -295,8 +303,10 @@ async function main() {
     ]) {
       refusals.push(await database.query(statement).then(() => "allowed", (e) => e.message))
     }
+    const unsealed = await verifyAuditChain(database)
+    await sealAudit(database)
     const report = await verifyAuditChain(database, { batchSize: 2 })
-    return { first, replay, refusals, report }
+    return { first, replay, refusals, unsealed, report }
   } finally {
     await database.close()
   }
@@ -321,6 +331,7 @@ describe("the audit trail in embedded PGlite", () => {
       expect.stringMatching(/audit_events is append-only: DELETE/),
       expect.stringMatching(/audit_events is append-only: TRUNCATE/),
     ])
+    expect(result.unsealed).toMatchObject({ ok: true, checked: 0, unsealed: { count: 3 } })
     expect(result.report).toEqual({ ok: true, checked: 3 })
   }, 60_000)
 })

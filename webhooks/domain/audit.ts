@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto"
-import { asc, eq, gt } from "drizzle-orm"
+import { and, asc, eq, gt, isNull } from "drizzle-orm"
 import { PgTransaction } from "drizzle-orm/pg-core"
 import type { Database, Db } from "../../db/client"
 import { rawQuery, type Statement } from "../../db/raw"
@@ -77,8 +77,8 @@ export interface AuditHashContent {
   details: unknown
 }
 
-/** Any fixed bigint will do; it only has to be the same for every writer of the chain. */
-const CHAIN_LOCK_KEY = "7019463830264553"
+/** Any fixed bigint will do; it only has to be the same for every sealer of the chain. */
+const SEALER_LOCK_KEY = "7019463830264554"
 
 /**
  * JSON with object keys sorted at every depth, so the same value gives the same bytes whatever
@@ -113,39 +113,34 @@ export function auditHash(prevHash: string | null, content: AuditHashContent): s
 }
 
 /**
- * Appends one entry to the audit chain, or finds the entry already written for `dedupKey`.
+ * Appends one entry to the audit trail, or finds the entry already written for `dedupKey`.
  *
  * Call it inside the transaction that commits the change it records (and that enqueues its
  * notifications), so the entry exists exactly when the change does. It runs in the caller's
- * transaction (or in a transaction of its own on a plain handle) and takes a transaction-level
- * advisory lock that serialises every chain writer until
- * the caller commits: without it two writers could both link to the same predecessor.
+ * transaction (or in a transaction of its own on a plain handle). The entry is inserted
+ * unsealed, without any lock shared by other writers: the sealer (sealAudit) gives it its
+ * place in the hash chain shortly after it commits.
  *
- * Requires READ COMMITTED (Postgres's default): under a snapshot isolation level the newest
- * entry committed while waiting for the lock would be invisible and the chain would fork.
+ * Requires READ COMMITTED (Postgres's default): after a conflicting insert by another
+ * transaction, the entry that one wrote must be visible to the lookup that follows.
  */
 export async function appendAudit(
   db: Db,
   entry: AuditEntryInput,
 ): Promise<{ inserted: boolean; eventId: string; id: number }> {
-  // Inside the caller's transaction no savepoint is needed (a failure aborts it whole), and
-  // its RELEASE would be one more round trip under the lock.
+  // Inside the caller's transaction no savepoint is needed (a failure aborts it whole).
   const isTransaction = (x: Db) => (x as unknown) instanceof PgTransaction
   const inTransaction = <T>(work: (tx: Db) => Promise<T>) =>
     isTransaction(db) ? work(db) : db.transaction(work)
   return inTransaction(async (tx) => {
-    // Two statements sent together (one round trip; the lock is held until the caller commits,
-    // so every round trip made under it is one that every other writer waits for). Postgres
-    // runs them in order: the insert starts, and takes its snapshot, only once the lock is
-    // granted, so it reads the newest hash with every earlier writer committed, and links to
-    // it, hashing in SQL exactly as auditHash does.
+    // The isolation check and the insert, sent together (one round trip).
     const { statements } = appendStatements(entry)
-    const [[lockText], [appendText, appendValues]] = statements
-    const [lock, result] = await Promise.all([
-      rawQuery<{ isolation: string }>(tx, lockText),
+    const [[checkText], [appendText, appendValues]] = statements
+    const [check, result] = await Promise.all([
+      rawQuery<{ isolation: string }>(tx, checkText),
       rawQuery<{ id: number | string; event_id: string }>(tx, appendText, appendValues),
     ])
-    checkChainLock(lock)
+    checkChainLock(check)
     const [row] = result
     if (row) return { inserted: true, id: Number(row.id), eventId: row.event_id }
     // A replay: the entry was written before (by an earlier delivery or another replica).
@@ -165,28 +160,22 @@ async function findByDedupKey(
   return row
 }
 
-/**
- * The append, hashing in SQL exactly as auditHash does: links to the newest entry, which the
- * statement reads once the chain lock (sent just before it) is granted.
- */
+/** The append: the entry unsealed (no place in the chain, no hashes yet). */
 const APPEND = `
   insert into audit_events
     (event_id, dedup_key, event, occurred_at, actor_type, actor_id, subject_id, ip,
-     user_agent, flow_id, request_id, posture, details, prev_hash, hash)
-  select $1::uuid, $2, $3, $4::timestamptz, $5, $6, $7::uuid, $8, $9, $10::uuid, $11,
-         $12::jsonb, $13::jsonb, last.hash,
-         encode(sha256(convert_to(coalesce(last.hash, '') || $14::text, 'UTF8')), 'hex')
-    from (select (select hash from audit_events order by id desc limit 1) as hash) as last
+     user_agent, flow_id, request_id, posture, details)
+  values ($1::uuid, $2, $3, $4::timestamptz, $5, $6, $7::uuid, $8, $9, $10::uuid, $11,
+          $12::jsonb, $13::jsonb)
   on conflict (dedup_key) do nothing
   returning id, event_id`
 
-const LOCK_CHAIN = `select pg_advisory_xact_lock(${CHAIN_LOCK_KEY}) as locked,
-  current_setting('transaction_isolation') as isolation`
+const CHECK_ISOLATION = `select current_setting('transaction_isolation') as isolation`
 
 /**
  * The two statements of an append, to send together in one transaction (see appendAudit;
- * `atomic` in db/raw.ts sends a whole transaction at once): the chain lock, then the insert.
- * Check the lock's rows with checkChainLock.
+ * `atomic` in db/raw.ts sends a whole transaction at once): the isolation check, then the
+ * insert. Check the first one's rows with checkChainLock.
  */
 export function appendStatements(entry: AuditEntryInput): {
   eventId: string
@@ -196,7 +185,7 @@ export function appendStatements(entry: AuditEntryInput): {
   return {
     eventId: content.eventId,
     statements: [
-      [LOCK_CHAIN, []],
+      [CHECK_ISOLATION, []],
       [
         APPEND,
         [
@@ -213,14 +202,16 @@ export function appendStatements(entry: AuditEntryInput): {
           content.requestId,
           JSON.stringify(content.posture),
           JSON.stringify(content.details),
-          canonicalJson(content),
         ],
       ],
     ],
   }
 }
 
-/** The chain lock's answer: it was taken under READ COMMITTED, or this throws. */
+/**
+ * The first statement's answer: the append ran under READ COMMITTED, or this throws. (Named
+ * for the chain lock appends took before the sealer; none is taken now.)
+ */
 export function checkChainLock(rows: unknown[]): void {
   const isolation = (rows[0] as { isolation?: string } | undefined)?.isolation
   if (isolation !== "read committed") {
@@ -282,19 +273,126 @@ function rowHashContent(row: AuditRow): AuditHashContent {
   }
 }
 
-export interface AuditChainReport {
-  ok: boolean
-  /** Entries found intact, in id order, before the first broken one (all of them when ok). */
-  checked: number
-  brokenAt?: { id: number; reason: string }
+/** Entries the sealer takes per transaction. */
+export const SEAL_BATCH = 500
+
+/** How often every replica's sealer looks for unsealed entries (AUDIT_SEAL_INTERVAL_MS). */
+export const SEAL_INTERVAL_MS = 100
+
+const LAST_SEALED = `select seq, hash from audit_events where seq is not null order by seq desc limit 1`
+
+const SEAL = `
+  update audit_events e set seq = v.seq, prev_hash = v.prev_hash, hash = v.hash
+    from jsonb_to_recordset($1::jsonb) as v(id bigint, seq bigint, prev_hash text, hash text)
+   where e.id = v.id and e.seq is null
+  returning e.id`
+
+/**
+ * Gives unsealed entries their place in the hash chain, oldest id first, in batches of
+ * `batchSize` (one transaction each): each links to the entry sealed just before it, and its
+ * hash covers that entry's hash and its own content as the database stores it.
+ *
+ * One sealer at a time, by a transaction-level advisory lock: when another holds it this
+ * returns at once (`busy`), unless `wait` (then it waits its turn, e.g. to seal everything
+ * committed so far). Any replica may seal; the unique `seq` and the `seq is null` guard make a
+ * second sealer that slipped past the lock fail rather than fork the chain. An entry whose
+ * transaction has not committed yet is left for the next round.
+ */
+export async function sealAudit(
+  database: Database,
+  opts: { batchSize?: number; wait?: boolean } = {},
+): Promise<{ sealed: number; busy: boolean }> {
+  const batchSize = opts.batchSize ?? SEAL_BATCH
+  const lock = opts.wait
+    ? `select true as got from (select pg_advisory_xact_lock(${SEALER_LOCK_KEY})) as waited`
+    : `select pg_try_advisory_xact_lock(${SEALER_LOCK_KEY}) as got`
+  let sealed = 0
+  for (;;) {
+    const batch = await database.db.transaction(async (tx) => {
+      const [held] = await rawQuery<{ got: boolean }>(tx, lock)
+      if (!held?.got && !opts.wait) return null
+      // The seal commits durably like any write (one flush per batch): a seal that a reader,
+      // an export or a SIEM has seen is never lost in a crash and given another order.
+      const [last] = await rawQuery<{ seq: number | string; hash: string | null }>(tx, LAST_SEALED)
+      const rows = await tx
+        .select()
+        .from(auditEvents)
+        // An entry with hashes but no place was unsealed by hand (bypassing the trigger): it is
+        // not sealed again (verify reports the gap it left and counts it as unsealed).
+        .where(and(isNull(auditEvents.seq), isNull(auditEvents.hash)))
+        .orderBy(asc(auditEvents.id))
+        .limit(batchSize)
+      if (rows.length === 0) return 0
+      let seq = last ? Number(last.seq) : 0
+      let prevHash = last?.hash ?? null
+      const seals = rows.map((row) => {
+        const hash = auditHash(prevHash, rowHashContent(row))
+        const seal = { id: row.id, seq: ++seq, prev_hash: prevHash, hash }
+        prevHash = hash
+        return seal
+      })
+      const done = await rawQuery<{ id: number }>(tx, SEAL, [JSON.stringify(seals)])
+      if (done.length !== seals.length) {
+        throw new Error(`audit sealer: ${seals.length - done.length} entries sealed meanwhile`)
+      }
+      return rows.length
+    })
+    if (batch === null) return { sealed, busy: true }
+    sealed += batch
+    if (batch < batchSize) return { sealed, busy: false }
+  }
 }
 
 /**
- * Recomputes every entry's hash and checks that each links to the entry before it, in id order
- * and in batches (keyset pagination), so memory stays flat however long the trail grows.
+ * Runs sealAudit every `intervalMs` (and again at once while it finds full batches), until
+ * stopped; a failed round is logged and the next one tries again.
+ */
+export function startAuditSealer(opts: {
+  database: Database
+  log: { warn(obj: object, msg: string): void }
+  intervalMs?: number
+}): { stop(): Promise<void> } {
+  const intervalMs = opts.intervalMs ?? SEAL_INTERVAL_MS
+  let stopped = false
+  let timer: NodeJS.Timeout | null = null
+  let round: Promise<void> = Promise.resolve()
+  const tick = () => {
+    round = sealAudit(opts.database)
+      .catch((err: unknown) => opts.log.warn({ err }, "sealing audit entries failed"))
+      .then(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs)
+      })
+  }
+  tick()
+  return {
+    async stop() {
+      stopped = true
+      if (timer) clearTimeout(timer)
+      await round
+    },
+  }
+}
+
+export interface AuditChainReport {
+  ok: boolean
+  /** Sealed entries found intact, in chain order, before the first broken one (all when ok). */
+  checked: number
+  brokenAt?: { id: number; reason: string }
+  /**
+   * Entries recorded but not sealed yet (not in the chain, so not checked): present only when
+   * there are some. The oldest is the one waiting longest.
+   */
+  unsealed?: { count: number; oldestId: number; oldestAt: string }
+}
+
+/**
+ * Recomputes every sealed entry's hash and checks that each links to the entry before it, in
+ * chain order (`seq`) and in batches (keyset pagination), so memory stays flat however long
+ * the trail grows; then counts the entries still unsealed, which it reports apart.
  *
- * Detects an altered entry, and a removed or inserted one anywhere but at the very end:
- * removing the newest entries leaves a shorter chain that is still sound.
+ * Detects an altered sealed entry, and a removed or inserted one anywhere but at the very end:
+ * removing the newest entries leaves a shorter chain that is still sound. An entry is covered
+ * from its seal on (see sealAudit for how soon that is).
  */
 export async function verifyAuditChain(
   database: Database,
@@ -303,23 +401,38 @@ export async function verifyAuditChain(
   const batchSize = opts.batchSize ?? 1000
   let checked = 0
   let prevHash: string | null = null
-  let lastId = 0
-  for (;;) {
+  let lastSeq = Number.MIN_SAFE_INTEGER
+  let brokenAt: AuditChainReport["brokenAt"]
+  walk: for (;;) {
     const rows = await database.db
       .select()
       .from(auditEvents)
-      .where(gt(auditEvents.id, lastId))
-      .orderBy(asc(auditEvents.id))
+      .where(gt(auditEvents.seq, lastSeq))
+      .orderBy(asc(auditEvents.seq))
       .limit(batchSize)
     for (const row of rows) {
       const reason = brokenReason(row, prevHash)
-      if (reason) return { ok: false, checked, brokenAt: { id: row.id, reason } }
+      if (reason) {
+        brokenAt = { id: row.id, reason }
+        break walk
+      }
       prevHash = row.hash
       checked++
     }
-    if (rows.length < batchSize) return { ok: true, checked }
-    lastId = rows[rows.length - 1]!.id
+    if (rows.length < batchSize) break
+    lastSeq = rows[rows.length - 1]!.seq!
   }
+  const report: AuditChainReport = brokenAt
+    ? { ok: false, checked, brokenAt }
+    : { ok: true, checked }
+  const [waiting] = await rawQuery<{ n: number | string; id: number | string | null; at: string }>(
+    database.db,
+    `select count(*) as n, min(id) as id, to_json(min(occurred_at)) #>> '{}' as at
+       from audit_events where seq is null`,
+  )
+  const count = Number(waiting?.n ?? 0)
+  if (count > 0) report.unsealed = { count, oldestId: Number(waiting!.id), oldestAt: waiting!.at }
+  return report
 }
 
 function brokenReason(row: AuditRow, expectedPrev: string | null): string | null {

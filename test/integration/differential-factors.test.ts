@@ -25,7 +25,6 @@ async function secondFactors(identityId: string): Promise<string[]> {
   return out
 }
 
-
 describe("differential: no admin ends without a second factor", () => {
   const trueSpellings = [true, "true", "1", "t", "T", "TRUE", "True"]
 

@@ -83,7 +83,8 @@ export async function readFlow<K extends FlowKind>(
   response: Promise<Response>,
 ): Promise<FlowByKind[K]> {
   const res = await response
-  if (res.status < 200 || res.status >= 300) throw new ResponseError(res, "Response returned an error code")
+  if (res.status < 200 || res.status >= 300)
+    throw new ResponseError(res, "Response returned an error code")
   return fromJson[kind](await res.json())
 }
 

@@ -5,7 +5,7 @@ import { promisify } from "node:util"
 import { sql, TransactionRollbackError } from "drizzle-orm"
 import { type Database, openDatabase } from "../../db/client"
 import { type AuditEntryInput, appendAudit, verifyAuditChain } from "../../webhooks/domain/audit"
-import { enqueueNotifications, listOutbox } from "../../webhooks/domain/outbox"
+import { enqueueNotifications, listOutbox } from "../../webhooks/data/outbox"
 import { scratchDatabase } from "../harness/databases"
 import { stackInfo } from "../harness/stack-info"
 

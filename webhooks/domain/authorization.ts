@@ -1,11 +1,28 @@
 import { randomBytes } from "node:crypto"
 import { setTimeout as sleep } from "node:timers/promises"
 import type { Identity, JsonPatch } from "../kratos/types"
-import { eq, getTableColumns, inArray, sql } from "drizzle-orm"
 import type { Logger } from "pino"
 import type { Database, Db } from "../../db/client"
-import { dateOrNull, pipelinedTransaction, rawQuery, type Statement } from "../../db/raw"
-import { identityAuthz } from "../../db/schema"
+import {
+  authzFromJson,
+  endLease,
+  insertAuthorization,
+  insertAuthorizationIn,
+  loadAuthorization,
+  loadAuthorizations,
+  lockIdentity,
+  lockIdentityIn,
+  markSynced,
+  readForUpdate,
+  readForWrite,
+  readWithLease,
+  takeLeaseStatement,
+  updateAuthorization,
+  type Authorization,
+  type AuthorizationChange,
+  type NewAuthorization,
+} from "../data/authz"
+import { pipelinedTransaction, type Statement } from "../data/transaction"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import {
@@ -37,7 +54,7 @@ import type { Refusal } from "./settings-rules"
  * - post-persist and login hooks and the reconciler compare both sides and repair drift,
  *   audited as `system.authorization_repaired`.
  */
-export type Authorization = typeof identityAuthz.$inferSelect
+export type { Authorization }
 
 export interface AuthzDeps {
   database: Database
@@ -50,8 +67,6 @@ export const SETTINGS_WRITE_LEASE_MS = 5000
 /** Patches one sync makes (each read back) before it reports Kratos out of step. */
 const MAX_APPLY_ATTEMPTS = 5
 const POLL_MS = 15
-/** Class of the per-identity advisory locks (the audit chain's lock is a single bigint key). */
-const LOCK_CLASS = 70194638
 
 export type AuthzField =
   | "role"
@@ -219,7 +234,7 @@ export function seedFrom(
   identityId: string,
   k: KratosSide,
   origin: "kratos" | "registration" | "provisioning",
-): typeof identityAuthz.$inferInsert {
+): NewAuthorization {
   const pub = readPublicMetadata(k.metadataPublic)
   const adm = guardAdminMetadata.safeParse(k.metadataAdmin)
   const flag = pub.force_password_change
@@ -269,59 +284,6 @@ export function withAuthorization(s: CredentialSummary, a: Authorization): Crede
   }
 }
 
-const LOAD_AUTHZ = `select row_to_json(a) as authz from identity_authz a where a.identity_id = $1::uuid`
-
-export async function loadAuthorization(db: Db, identityId: string) {
-  const [row] = await rawQuery<{ authz: Record<string, unknown> }>(db, LOAD_AUTHZ, [identityId])
-  return row ? authzFromJson(row.authz) : null
-}
-
-export async function loadAuthorizations(db: Db, ids: string[]) {
-  if (ids.length === 0) return new Map<string, Authorization>()
-  const rows = await db.select().from(identityAuthz).where(inArray(identityAuthz.identityId, ids))
-  return new Map(rows.map((r) => [r.identityId, r]))
-}
-
-const INSERT_AUTHZ = `
-  insert into identity_authz
-    (identity_id, role, role_assigned_at, manager_id, force_required, force_set_at,
-     force_set_by, force_cleared_at, force_fingerprint, state, version, origin, updated_by,
-     synced_version, synced_at)
-  values ($1::uuid, $2, $3::timestamptz, $4::uuid, $5::boolean, $6::timestamptz, $7,
-          $8::timestamptz, $9, $10, $11::int, $12, $13, $14::int, $15::timestamptz)
-  on conflict do nothing`
-
-/** insertAuthorization's insert as one statement of `atomic` (db/raw.ts), for a seedFrom record. */
-export function insertAuthorizationStatement(v: ReturnType<typeof seedFrom>): Statement {
-  const at = (d: Date | null | undefined) => (d ? d.toISOString() : null)
-  return [
-    INSERT_AUTHZ,
-    [
-      v.identityId,
-      v.role,
-      at(v.roleAssignedAt),
-      v.managerId ?? null,
-      v.forceRequired ?? false,
-      at(v.forceSetAt),
-      v.forceSetBy ?? null,
-      at(v.forceClearedAt),
-      v.forceFingerprint ?? null,
-      v.state,
-      v.version ?? 1,
-      v.origin,
-      v.updatedBy ?? null,
-      v.syncedVersion ?? null,
-      at(v.syncedAt),
-    ],
-  ]
-}
-
-/** Inserts the record a new identity starts with (registration, provisioning, a seed). */
-export async function insertAuthorization(db: Db, values: typeof identityAuthz.$inferInsert) {
-  await db.insert(identityAuthz).values(values).onConflictDoNothing()
-  return (await loadAuthorization(db, values.identityId))!
-}
-
 /**
  * The service's record of a person, seeded from Kratos the first time it is asked for (for
  * identities that predate it). `known` saves the Kratos read when the caller has just made it.
@@ -364,17 +326,6 @@ export async function activeRoleOf(d: AuthzDeps, identityId: string): Promise<Ro
   return a && a.state === "active" ? (a.role as Role) : null
 }
 
-const LOCK_IDENTITY = `select pg_advisory_xact_lock(${LOCK_CLASS}::int, hashtext($1::uuid::text))`
-
-async function lockIdentity(tx: Db, identityId: string): Promise<void> {
-  await rawQuery(tx, LOCK_IDENTITY, [identityId])
-}
-
-const withLease = {
-  ...getTableColumns(identityAuthz),
-  writing: sql<boolean>`coalesce(${identityAuthz.writeUntil} > now(), false)`,
-}
-
 /**
  * Runs `work` holding the identity's lock, once no settings submit is being persisted for it
  * (other than `ownFlow`): the only window in which the service may write the identity in
@@ -393,18 +344,12 @@ export async function withKratosWrite<T>(
   for (;;) {
     const outcome = await d.database.db.transaction(async (tx) => {
       await lockIdentity(tx, identityId)
-      let [row] = await tx
-        .select(withLease)
-        .from(identityAuthz)
-        .where(eq(identityAuthz.identityId, identityId))
+      let row = await readWithLease(tx, identityId)
       if (!row) {
         const s = await d.kratos.summary(identityId)
         if (!s) return { kind: "gone" as const }
         await insertAuthorization(tx, seedFrom(identityId, kratosSideOf(s), "kratos"))
-        ;[row] = await tx
-          .select(withLease)
-          .from(identityAuthz)
-          .where(eq(identityAuthz.identityId, identityId))
+        row = await readWithLease(tx, identityId)
       }
       const { writing, ...authz } = row!
       if (writing && authz.writeFlowId !== (opts.ownFlow ?? null)) return { kind: "busy" as const }
@@ -530,14 +475,6 @@ export async function bringKratosInStep(
   return { ...done.value, waitedMs: done.waitedMs }
 }
 
-async function markSynced(tx: Db, row: Authorization): Promise<void> {
-  if (row.syncedVersion === row.version) return
-  await tx
-    .update(identityAuthz)
-    .set({ syncedVersion: row.version, syncedAt: new Date() })
-    .where(eq(identityAuthz.identityId, row.identityId))
-}
-
 async function auditRepair(
   tx: Db,
   row: Authorization,
@@ -575,30 +512,17 @@ export async function changeAuthorization<R>(
   identityId: string,
   opts: { by: string | null; requestId: string; source: "admin" | "user" },
   decide: (current: Authorization) => {
-    set: Partial<typeof identityAuthz.$inferInsert> | null
+    set: AuthorizationChange | null
     result: R
   },
   record: (tx: Db, before: Authorization, after: Authorization, result: R) => Promise<void>,
 ): Promise<{ result: R; before: Authorization; after: Authorization; changed: boolean }> {
   if (!(await authorizationOf(d, identityId))) throw new AppError("NOT_FOUND", "no such user")
   const out = await d.database.db.transaction(async (tx) => {
-    const [before] = await tx
-      .select()
-      .from(identityAuthz)
-      .where(eq(identityAuthz.identityId, identityId))
-      .for("update")
+    const before = await readForUpdate(tx, identityId)
     const { set, result } = decide(before!)
     if (!set) return { result, before: before!, after: before!, changed: false }
-    const [after] = await tx
-      .update(identityAuthz)
-      .set({
-        ...set,
-        version: sql`${identityAuthz.version} + 1`,
-        updatedAt: new Date(),
-        updatedBy: opts.by,
-      })
-      .where(eq(identityAuthz.identityId, identityId))
-      .returning()
+    const after = await updateAuthorization(tx, identityId, set, opts.by)
     await record(tx, before!, after!, result)
     return { result, before: before!, after: after!, changed: true }
   })
@@ -640,50 +564,6 @@ export const authzRefusals = {
     pointer: "#/",
   },
 } satisfies Record<string, Refusal>
-
-/** An `identity_authz` row as `row_to_json` writes it, as drizzle would map it. */
-export function authzFromJson(r: Record<string, unknown>): Authorization {
-  const text = (k: string) => (typeof r[k] === "string" ? (r[k] as string) : null)
-  return {
-    identityId: r.identity_id as string,
-    role: r.role as string,
-    roleAssignedAt: dateOrNull(r.role_assigned_at),
-    managerId: text("manager_id"),
-    forceRequired: r.force_required === true,
-    forceSetAt: dateOrNull(r.force_set_at),
-    forceSetBy: text("force_set_by"),
-    forceClearedAt: dateOrNull(r.force_cleared_at),
-    forceFingerprint: text("force_fingerprint"),
-    state: r.state as string,
-    stateChangedAt: dateOrNull(r.state_changed_at),
-    version: Number(r.version),
-    syncedVersion: r.synced_version === null ? null : Number(r.synced_version),
-    syncedAt: dateOrNull(r.synced_at),
-    origin: r.origin as string,
-    updatedAt: dateOrNull(r.updated_at)!,
-    updatedBy: text("updated_by"),
-    writeFlowId: text("write_flow_id"),
-    writeUntil: dateOrNull(r.write_until),
-  }
-}
-
-/**
- * The record with its lease, and (when `passwordWindowSecs` is given) how many password
- * changes of the identity were pending or confirmed within that window: one statement.
- */
-const SELECT_FOR_WRITE = `
-  select row_to_json(a) as authz, coalesce(a.write_until > now(), false) as writing,
-         case when $2::float8 is null then 0 else (
-           select count(*)::int from pending_changes p
-            where p.identity_id = $1::uuid and p.method = 'password'
-              and p.status in ('pending', 'confirmed')
-              and p.created_at > now() - make_interval(secs => $2::float8)) end as recent
-    from (select 1) as one left join identity_authz a on a.identity_id = $1::uuid`
-
-const TAKE_LEASE = `
-  update identity_authz
-     set write_flow_id = $2::uuid, write_until = now() + make_interval(secs => $3::float8)
-   where identity_id = $1::uuid`
 
 /** What a settings pre-persist call sees under the identity's lock. */
 export interface SettingsWriteView {
@@ -731,20 +611,17 @@ export async function beginSettingsWrite<T>(
       | { kind: "refused"; refusal: Refusal }
       | { kind: "granted"; value: T; authz: Authorization; summary: CredentialSummary }
     const outcome = await pipelinedTransaction<Outcome>(d.database.db, async (query) => {
-      type Row = { authz: Record<string, unknown> | null; writing: boolean; recent: number }
-      const read = () => query<Row>(SELECT_FOR_WRITE, [id, windowSecs])
+      const read = () => readForWrite(query, id, windowSecs)
       const done = (value: Outcome) => ({ value, last: [] as Statement[] })
       // Sent together; the read takes its snapshot once the lock is granted.
-      let [, [row]] = await Promise.all([query(LOCK_IDENTITY, [id]), read()])
+      let [, [row]] = await Promise.all([lockIdentityIn(query, id), read()])
       if (row?.authz && row.writing && row.authz.write_flow_id !== body.flow_id)
         return done({ kind: "busy" as const })
       const summary = await d.kratos.summary(id)
       if (!summary) return done({ kind: "gone" as const })
       if (!row?.authz) {
-        const [text, values] = insertAuthorizationStatement(
-          seedFrom(id, kratosSideOf(summary), "kratos"),
-        )
-        ;[, [row]] = await Promise.all([query(text, values), read()])
+        const seed = seedFrom(id, kratosSideOf(summary), "kratos")
+        ;[, [row]] = await Promise.all([insertAuthorizationIn(query, seed), read()])
       }
       const authz = authzFromJson(row!.authz!)
       if (authz.state === "inactive")
@@ -758,7 +635,7 @@ export async function beginSettingsWrite<T>(
       }
       return {
         value: { kind: "granted" as const, value: decided.value, authz, summary },
-        last: [[TAKE_LEASE, [id, body.flow_id, SETTINGS_WRITE_LEASE_MS / 1000]], decided.write],
+        last: [takeLeaseStatement(id, body.flow_id, SETTINGS_WRITE_LEASE_MS / 1000), decided.write],
       }
     })
     if (outcome.kind !== "busy") return outcome
@@ -773,23 +650,13 @@ export async function beginSettingsWrite<T>(
  * Post-persist (or a failure after the lease was taken): the flow's write is over. Answers the
  * record as it is now (one statement: the lease it clears is not part of what it answers).
  */
-export async function endSettingsWrite(
+export function endSettingsWrite(
   db: Db,
   identityId: string,
   flowId: string,
 ): Promise<Authorization | null> {
-  const [row] = await rawQuery<{ authz: Record<string, unknown> | null }>(db, END_LEASE, [
-    identityId,
-    flowId,
-  ])
-  return row?.authz ? authzFromJson(row.authz) : null
+  return endLease(db, identityId, flowId)
 }
-
-const END_LEASE = `
-  with ended as (
-    update identity_authz set write_flow_id = null, write_until = null
-     where identity_id = $1::uuid and write_flow_id = $2::uuid)
-  select (select row_to_json(a) from identity_authz a where a.identity_id = $1::uuid) as authz`
 
 /**
  * After Kratos wrote the identity (settings post-persist, login): repairs it if it does not

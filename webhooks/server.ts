@@ -7,7 +7,7 @@ import { createKratosPublic } from "./kratos/public"
 import { createDispatcher, type Dispatcher } from "./domain/notifications/dispatcher"
 import { pruneHookDeliveries } from "./domain/hook-deliveries"
 import { reconcileAuthorization } from "./domain/authorization"
-import { reconcilePendingChanges } from "./domain/security-changes"
+import { reconcilePendingChanges } from "./domain/reconcile-changes"
 import { createLogger } from "./logger"
 
 async function main(): Promise<void> {

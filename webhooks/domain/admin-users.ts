@@ -1,5 +1,6 @@
 import type { Identity } from "../kratos/types"
 import type { Database, Db } from "../../db/client"
+import { insertAuthorization, loadAuthorizations } from "../data/authz"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { posture, readPublicMetadata, summarise, type CredentialSummary } from "../kratos/identity"
@@ -8,9 +9,7 @@ import {
   authorizedSummary,
   bumpRevision,
   changeAuthorization,
-  insertAuthorization,
   kratosSide,
-  loadAuthorizations,
   seedFrom,
   withAuthorization,
   withKratosWrite,

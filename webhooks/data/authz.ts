@@ -124,7 +124,10 @@ export async function readWithLease(
 }
 
 /** The record, locked for update until the transaction ends. */
-export async function readForUpdate(tx: Db, identityId: string): Promise<Authorization | undefined> {
+export async function readForUpdate(
+  tx: Db,
+  identityId: string,
+): Promise<Authorization | undefined> {
   const [row] = await tx
     .select()
     .from(identityAuthz)

@@ -235,7 +235,14 @@ export async function markSent(database: Database, id: string): Promise<void> {
 /** A failed send: due again after `delayMs`, or `dead`; only while `lease` still holds. */
 export async function markFailed(
   database: Database,
-  f: { id: string; dead: boolean; attempts: number; lastError: string; delayMs: number; lease: string },
+  f: {
+    id: string
+    dead: boolean
+    attempts: number
+    lastError: string
+    delayMs: number
+    lease: string
+  },
 ): Promise<void> {
   await database.query(MARK_FAILED, [
     f.id,

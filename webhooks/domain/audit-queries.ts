@@ -1,7 +1,12 @@
 import { once } from "node:events"
 import type { Writable } from "node:stream"
 import type { Database, Db } from "../../db/client"
-import { auditBatchAfter, auditPageQuery, type AuditFilters, type AuditRow } from "../data/audit-events"
+import {
+  auditBatchAfter,
+  auditPageQuery,
+  type AuditFilters,
+  type AuditRow,
+} from "../data/audit-events"
 import { AppError } from "../errors"
 
 export type { AuditFilters, AuditRow }

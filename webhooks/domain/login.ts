@@ -39,7 +39,10 @@ export async function recordLogin(
   const key = `login:${body.flow_id}:${method}`
   const occurredAt = new Date()
   const state = posture(decided, { aal })
-  const entry = (event: "auth.login" | "auth.recovery_code_used", details: Record<string, unknown>) => ({
+  const entry = (
+    event: "auth.login" | "auth.recovery_code_used",
+    details: Record<string, unknown>,
+  ) => ({
     event,
     actorType: "user" as const,
     actorId: body.identity_id,

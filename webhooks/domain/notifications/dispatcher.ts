@@ -1,13 +1,7 @@
 import type { Transporter } from "nodemailer"
 import type { Logger } from "pino"
 import type { Database } from "../../../db/client"
-import {
-  claimDue,
-  markFailed,
-  markSent,
-  releaseClaims,
-  type ClaimedRow,
-} from "../../data/outbox"
+import { claimDue, markFailed, markSent, releaseClaims, type ClaimedRow } from "../../data/outbox"
 import { createSmtpTransport, describeSendError } from "./smtp"
 
 export interface DispatcherOptions {

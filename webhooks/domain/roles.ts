@@ -75,3 +75,16 @@ export async function setRole(
   )
   return result
 }
+
+/** `setRole` for the person Kratos knows by this email (the operator's command names people so). */
+export async function setRoleByEmail(
+  d: { database: Database; kratos: KratosAdmin },
+  actor: RoleActor,
+  email: string,
+  role: Role,
+  assignedAt?: Date,
+): Promise<{ identityId: string; previous: Role; role: Role; changed: boolean }> {
+  const identity = await d.kratos.findByIdentifier(email)
+  if (!identity) throw new AppError("NOT_FOUND", `no user with email ${email}`)
+  return { identityId: identity.id, ...(await setRole(d, actor, identity.id, role, assignedAt)) }
+}

@@ -5,6 +5,7 @@ import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { posture, readPublicMetadata, summarise, type CredentialSummary } from "../kratos/identity"
 import { appendAudit, type AuditEventName } from "./audit"
+import { listAudit, type AuditFilters, type AuditPage } from "./audit-queries"
 import {
   authorizedSummary,
   bumpRevision,
@@ -107,6 +108,16 @@ export async function peopleByIds(
   } catch {
     return {}
   }
+}
+
+/** A page of the org-wide audit log, with who the ids on it are (see peopleByIds). */
+export async function auditLog(d: AdminDeps, filters: AuditFilters, page: AuditPage) {
+  const { items, nextCursor } = await listAudit(d.database.db, filters, page)
+  const people = await peopleByIds(
+    d,
+    items.flatMap((e) => [e.actorId, e.subjectId]),
+  )
+  return { items, nextCursor, people }
 }
 
 function toListItem(i: Identity, record: Authorization | undefined): UserListItem {

@@ -48,6 +48,14 @@ export function trailWrite() {
   }
 }
 
+/** Who an entry of a person's own change names: they act on themselves, from a flow's client. */
+export function selfActed(
+  identityId: string,
+  from: { ip: string | null; userAgent: string | null; flowId: string; requestId: string | null },
+) {
+  return { actorType: "user" as const, actorId: identityId, subjectId: identityId, ...from }
+}
+
 /**
  * After a hook's writes: Kratos is brought in step if it does not hold the service's record.
  * The hook's answer does not wait on it succeeding (the next hook or the reconciler tries

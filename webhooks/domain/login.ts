@@ -4,7 +4,7 @@ import { authzFromJson } from "../data/authz"
 import { posture } from "../kratos/identity"
 import { authorizationOf, authzRefusals, withAuthorization } from "./authorization"
 import { deviceFingerprint } from "./device"
-import { inStepAfterHook, trailWrite, type ChangeDeps } from "./hook-trail"
+import { inStepAfterHook, selfActed, trailWrite, type ChangeDeps } from "./hook-trail"
 import type { Refusal } from "./settings-rules"
 
 /**
@@ -39,18 +39,13 @@ export async function recordLogin(
   const key = `login:${body.flow_id}:${method}`
   const occurredAt = new Date()
   const state = posture(decided, { aal })
+  const from = { ip: body.client.ip, userAgent: body.client.user_agent }
   const entry = (
     event: "auth.login" | "auth.recovery_code_used",
     details: Record<string, unknown>,
   ) => ({
     event,
-    actorType: "user" as const,
-    actorId: body.identity_id,
-    subjectId: body.identity_id,
-    ip: body.client.ip,
-    userAgent: body.client.user_agent,
-    flowId: body.flow_id,
-    requestId,
+    ...selfActed(body.identity_id, { ...from, flowId: body.flow_id, requestId }),
     posture: state,
     details,
     dedupKey: `${key}:${event}`,
@@ -59,8 +54,7 @@ export async function recordLogin(
   const notify = {
     subject: { id: body.identity_id, email: after.email },
     occurredAt,
-    ip: body.client.ip,
-    userAgent: body.client.user_agent,
+    ...from,
     publicUrl: d.publicUrl,
   }
   const write = trailWrite()

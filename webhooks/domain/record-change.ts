@@ -2,7 +2,7 @@ import type { SettingsMethod } from "../../kratos/hooks/bodies"
 import { confirmPendingStatement } from "../data/pending-changes"
 import { posture, type CredentialSummary } from "../kratos/identity"
 import { changeEvents } from "./change-events"
-import { trailWrite, type ChangeDeps } from "./hook-trail"
+import { selfActed, trailWrite, type ChangeDeps } from "./hook-trail"
 
 /** A settings change Kratos has stored, as its post-persist call or the reconciler saw it. */
 export interface RecordInput {
@@ -31,13 +31,12 @@ export async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void>
     write.entry(
       {
         event: e.event,
-        actorType: "user",
-        actorId: r.after.identityId,
-        subjectId: r.after.identityId,
-        ip: r.ip,
-        userAgent: r.userAgent,
-        flowId: r.flowId,
-        requestId: r.requestId,
+        ...selfActed(r.after.identityId, {
+          ip: r.ip,
+          userAgent: r.userAgent,
+          flowId: r.flowId,
+          requestId: r.requestId,
+        }),
         posture: posture(r.after),
         details,
         dedupKey: `settings:${r.flowId}:${r.method}:${e.event}:${e.discriminator}`,

@@ -2,7 +2,7 @@ import type { RegistrationHookBody } from "../../kratos/hooks/bodies"
 import { insertAuthorizationStatement } from "../data/authz"
 import { posture } from "../kratos/identity"
 import { kratosSideOf, seedFrom } from "./authorization"
-import { trailWrite, type ChangeDeps } from "./hook-trail"
+import { selfActed, trailWrite, type ChangeDeps } from "./hook-trail"
 
 /** Everyone starts as a member; the role is set before Kratos stores the new identity. */
 export function registrationMetadata(body: RegistrationHookBody, now = new Date()) {
@@ -29,13 +29,12 @@ export async function recordRegistration(
   )
   write.entry({
     event: "auth.registered",
-    actorType: "user",
-    actorId: body.identity_id,
-    subjectId: body.identity_id,
-    ip: body.client.ip,
-    userAgent: body.client.user_agent,
-    flowId: body.flow_id,
-    requestId,
+    ...selfActed(body.identity_id, {
+      ip: body.client.ip,
+      userAgent: body.client.user_agent,
+      flowId: body.flow_id,
+      requestId,
+    }),
     posture: posture(after),
     details: { method },
     dedupKey: `registered:${body.identity_id}`,

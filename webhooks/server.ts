@@ -6,7 +6,7 @@ import { createKratosAdmin } from "./kratos/admin"
 import { createKratosPublic } from "./kratos/public"
 import { createDispatcher, type Dispatcher } from "./domain/notifications/dispatcher"
 import { pruneHookDeliveries } from "./domain/hook-deliveries"
-import { reconcileAuthorization } from "./domain/authorization"
+import { reconcileAuthorization } from "./domain/kratos-sync"
 import { reconcilePendingChanges } from "./domain/reconcile-changes"
 import { createLogger } from "./logger"
 

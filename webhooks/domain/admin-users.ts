@@ -8,14 +8,12 @@ import { appendAudit, type AuditEventName } from "./audit"
 import { listAudit, type AuditFilters, type AuditPage } from "./audit-queries"
 import {
   authorizedSummary,
-  bumpRevision,
-  changeAuthorization,
   kratosSide,
   seedFrom,
   withAuthorization,
-  withKratosWrite,
   type Authorization,
 } from "./authorization"
+import { bumpRevision, changeAuthorization, withKratosWrite } from "./kratos-sync"
 import { enqueueFor } from "./notifications"
 import type { Role } from "../policy/roles"
 import type { RoleActor } from "./roles"

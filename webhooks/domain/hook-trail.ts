@@ -5,7 +5,8 @@ import { enqueueIfAuditedStatement } from "../data/outbox"
 import type { KratosAdmin } from "../kratos/admin"
 import type { CredentialSummary } from "../kratos/identity"
 import { appendStatements, checkChainLock, type AuditEntryInput } from "./audit"
-import { recheck, type Authorization, type SyncSource } from "./authorization"
+import { type Authorization } from "./authorization"
+import { recheck, type SyncSource } from "./kratos-sync"
 import { notificationsFor, type NotifyInput } from "./notifications/enqueue"
 
 /** What the Kratos hooks' use cases (settings, login, registration, the reconciler) use. */

@@ -3,7 +3,8 @@ import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { posture } from "../kratos/identity"
 import { appendAudit } from "./audit"
-import { changeAuthorization, withAuthorization } from "./authorization"
+import { withAuthorization } from "./authorization"
+import { changeAuthorization } from "./kratos-sync"
 import type { Role } from "../policy/roles"
 
 export interface RoleActor {

@@ -4,14 +4,13 @@ import { insertPendingStatement, pendingWithAuthz } from "../data/pending-change
 import { fingerprint, type CredentialSummary } from "../kratos/identity"
 import {
   authorizationOf,
-  beginSettingsWrite,
-  endSettingsWrite,
   expectedKratos,
   kratosSideOf,
   newRevision,
   withAuthorization,
   type Authorization,
 } from "./authorization"
+import { beginSettingsWrite, endSettingsWrite } from "./settings-write"
 import { inStepAfterHook, type ChangeDeps } from "./hook-trail"
 import { getOrgPolicyCached } from "./org-policy"
 import { recordChange } from "./record-change"

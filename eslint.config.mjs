@@ -2,6 +2,28 @@
 import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
+const KRATOS_TRANSPORTS = [
+  { name: "axios", message: "call Kratos through webhooks/kratos/" },
+  { name: "@ory/client", message: "call Kratos through webhooks/kratos/" },
+]
+const HTTP_TRANSPORTS = ["node:http", "node:https", "http", "https"].map((name) => ({
+  name,
+  message: "the domain talks to no transport: call webhooks/kratos/",
+}))
+const HTTP_TRANSPORT_PATTERNS = [
+  { group: ["axios/*"], message: "the domain talks to no transport: call webhooks/kratos/" },
+]
+const DATABASE_ACCESS = [
+  {
+    group: ["drizzle-orm", "drizzle-orm/*"],
+    message: "put the query in a webhooks/data/ repository",
+  },
+  {
+    group: ["**/db/raw", "**/db/schema"],
+    message: "put the query in a webhooks/data/ repository",
+  },
+]
+
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "ui/dist/", ".data/", "test-output/", "db/migrations/"] },
   js.configs.recommended,
@@ -45,13 +67,45 @@ export default tseslint.config(
     // and every admin and public call.
     files: ["webhooks/**/*.ts"],
     ignores: ["webhooks/kratos/**"],
+    rules: { "no-restricted-imports": ["error", { paths: KRATOS_TRANSPORTS }] },
+  },
+  {
+    // The domain's use cases decide; the repositories in webhooks/data/ hold the SQL and take
+    // the handle (pool or transaction) to run on. audit.ts is the exception: the hash chain's
+    // append, lock and verify are one piece with the hash they compute.
+    files: ["webhooks/domain/**/*.ts"],
+    ignores: ["webhooks/domain/audit.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
         {
-          paths: [
-            { name: "axios", message: "call Kratos through webhooks/kratos/" },
-            { name: "@ory/client", message: "call Kratos through webhooks/kratos/" },
+          paths: [...KRATOS_TRANSPORTS, ...HTTP_TRANSPORTS],
+          patterns: [...DATABASE_ACCESS, ...HTTP_TRANSPORT_PATTERNS],
+        },
+      ],
+    },
+  },
+  {
+    // The domain file excepted above still talks to no transport.
+    files: ["webhooks/domain/audit.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { paths: [...KRATOS_TRANSPORTS, ...HTTP_TRANSPORTS], patterns: HTTP_TRANSPORT_PATTERNS },
+      ],
+    },
+  },
+  {
+    // Handlers parse, make one call into the domain and answer: no SQL, no repository.
+    files: ["webhooks/routes/**/*.ts", "webhooks/middleware/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: KRATOS_TRANSPORTS,
+          patterns: [
+            ...DATABASE_ACCESS,
+            { group: ["**/data/*"], message: "call the use case in webhooks/domain/" },
           ],
         },
       ],

@@ -105,7 +105,7 @@ export async function runWebhookBench(p: BenchStack): Promise<{
     for (const hook of WEBHOOKS.filter((h) => !only || only.includes(h))) {
       await settle(p.serviceDatabaseUrl)
       // A settings pre-persist call takes the identity until its post-persist call (the
-      // write lease, domain/authorization.ts), which this load never sends: each identity
+      // write lease, domain/settings-write.ts), which this load never sends: each identity
       // keeps one flow id, so every call after its first is a retried delivery of that flow
       // (the same path, its pending record already written) instead of waiting out the lease.
       const leased = hook.startsWith("settings.") && hook.endsWith(".pre")

@@ -232,7 +232,7 @@ export const passwordHistory = pgTable(
 /**
  * The authorization state of each person, decided by the service: role, manager, a forced
  * password change and deactivation. Kratos's `metadata_public` / `metadata_admin` / `state`
- * hold a copy that webhooks/domain/authorization.ts keeps in step with this row. Seeded from
+ * hold a copy that webhooks/domain/kratos-sync.ts keeps in step with this row. Seeded from
  * Kratos for identities that predate the table.
  */
 export const identityAuthz = pgTable(

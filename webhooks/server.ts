@@ -7,8 +7,8 @@ import { createKratosPublic } from "./kratos/public"
 import { createDispatcher, type Dispatcher } from "./domain/notifications/dispatcher"
 import { pruneHookDeliveries } from "./domain/hook-deliveries"
 import { startAuditSealer } from "./domain/audit"
-import { reconcileAuthorization } from "./domain/authorization"
-import { reconcilePendingChanges } from "./domain/security-changes"
+import { reconcileAuthorization } from "./domain/kratos-sync"
+import { reconcilePendingChanges } from "./domain/reconcile-changes"
 import { createLogger } from "./logger"
 
 async function main(): Promise<void> {

@@ -1,7 +1,8 @@
 import pino from "pino"
 import { openDatabase, type Database } from "../../db/client"
 import type { identityAuthz } from "../../db/schema"
-import { changeAuthorization, type AuthzDeps } from "../../webhooks/domain/authorization"
+import { type AuthzDeps } from "../../webhooks/domain/authorization"
+import { changeAuthorization } from "../../webhooks/domain/kratos-sync"
 import { createKratosAdmin } from "../../webhooks/kratos/admin"
 import { stackInfo } from "./stack-info"
 

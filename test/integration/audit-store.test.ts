@@ -10,7 +10,7 @@ import {
   sealAudit,
   verifyAuditChain,
 } from "../../webhooks/domain/audit"
-import { enqueueNotifications, listOutbox } from "../../webhooks/domain/outbox"
+import { enqueueNotifications, listOutbox } from "../../webhooks/data/outbox"
 import { scratchDatabase } from "../harness/databases"
 import { stackInfo } from "../harness/stack-info"
 

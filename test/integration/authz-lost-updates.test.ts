@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises"
 import request from "supertest"
-import { reconcileAuthorization } from "../../webhooks/domain/authorization"
+import { reconcileAuthorization } from "../../webhooks/domain/kratos-sync"
 import { serviceDeps, setAuthorization } from "../harness/authz"
 import { closeServiceDb, serviceDb } from "../harness/db"
 import { loginPassword, setRole, staff, submitSettings } from "../harness/flows"

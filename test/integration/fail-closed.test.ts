@@ -1,7 +1,7 @@
 import postgres from "postgres"
 import pino from "pino"
 import { openDatabase } from "../../db/client"
-import { reconcilePendingChanges } from "../../webhooks/domain/security-changes"
+import { reconcilePendingChanges } from "../../webhooks/domain/reconcile-changes"
 import { createKratosAdmin } from "../../webhooks/kratos/admin"
 import { node, totpCode } from "../harness/flows"
 import { kratosClients, registerNative } from "../harness/kratos"

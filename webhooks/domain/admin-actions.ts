@@ -1,5 +1,5 @@
-import { sql } from "drizzle-orm"
 import type { Database, Db } from "../../db/client"
+import { lockPolicy } from "../data/org-policy"
 import type { AdminActor } from "./admin-users"
 import { appendAudit, type AuditEventName } from "./audit"
 import {
@@ -9,9 +9,6 @@ import {
   updateOrgPolicy,
 } from "./org-policy"
 import { AppError } from "../errors"
-
-/** The advisory lock that serialises policy changes ("kg-policy" as a number). */
-const POLICY_LOCK_KEY = 0x6b67_706f
 
 /** An audit entry with the admin as actor; one per request (a retry adds nothing). */
 export function recordAdminAction(
@@ -50,7 +47,7 @@ export async function changeOrgPolicy(
   }
   const after = await database.db.transaction(async (tx) => {
     // One change at a time: each computes its requirements' start times from the one before.
-    await tx.execute(sql`select pg_advisory_xact_lock(${POLICY_LOCK_KEY})`)
+    await lockPolicy(tx)
     const { before, after } = await updateOrgPolicy(tx, change, admin.id)
     await recordAdminAction(tx, admin, "policy.updated", {
       before,

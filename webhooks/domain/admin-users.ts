@@ -1,21 +1,19 @@
 import type { Identity } from "../kratos/types"
 import type { Database, Db } from "../../db/client"
+import { insertAuthorization, loadAuthorizations } from "../data/authz"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { posture, readPublicMetadata, summarise, type CredentialSummary } from "../kratos/identity"
 import { appendAudit, type AuditEventName } from "./audit"
+import { listAudit, type AuditFilters, type AuditPage } from "./audit-queries"
 import {
   authorizedSummary,
-  bumpRevision,
-  changeAuthorization,
-  insertAuthorization,
   kratosSide,
-  loadAuthorizations,
   seedFrom,
   withAuthorization,
-  withKratosWrite,
   type Authorization,
 } from "./authorization"
+import { bumpRevision, changeAuthorization, withKratosWrite } from "./kratos-sync"
 import { enqueueFor } from "./notifications"
 import type { Role } from "../policy/roles"
 import type { RoleActor } from "./roles"
@@ -108,6 +106,16 @@ export async function peopleByIds(
   } catch {
     return {}
   }
+}
+
+/** A page of the org-wide audit log, with who the ids on it are (see peopleByIds). */
+export async function auditLog(d: AdminDeps, filters: AuditFilters, page: AuditPage) {
+  const { items, nextCursor } = await listAudit(d.database.db, filters, page)
+  const people = await peopleByIds(
+    d,
+    items.flatMap((e) => [e.actorId, e.subjectId]),
+  )
+  return { items, nextCursor, people }
 }
 
 function toListItem(i: Identity, record: Authorization | undefined): UserListItem {

@@ -1,40 +1,15 @@
 import { once } from "node:events"
 import type { Writable } from "node:stream"
-import {
-  and,
-  asc,
-  desc,
-  eq,
-  gt,
-  gte,
-  inArray,
-  lt,
-  lte,
-  notInArray,
-  sql,
-  type SQL,
-} from "drizzle-orm"
 import type { Database, Db } from "../../db/client"
-import { auditEvents } from "../../db/schema"
+import {
+  auditBatchAfter,
+  auditPageQuery,
+  type AuditFilters,
+  type AuditRow,
+} from "../data/audit-events"
 import { AppError } from "../errors"
-import { idRange } from "../policy/id-prefix"
 
-/** Filters shared by the user's activity feed and the admin's org-wide log. */
-export interface AuditFilters {
-  subjectId?: string
-  actorId?: string
-  /** The start of the subject's id (idPrefix), as the console shows ids. */
-  subjectPrefix?: string
-  /** The start of the actor's id. */
-  actorPrefix?: string
-  event?: string | string[]
-  /** Events left out (the user's own feed leaves out admins' looks at their record). */
-  excludeEvents?: readonly string[]
-  /** Inclusive. */
-  from?: Date
-  /** Exclusive. */
-  to?: Date
-}
+export type { AuditFilters, AuditRow }
 
 export interface AuditPage {
   /** Opaque cursor from a previous page's `nextCursor`. */
@@ -42,8 +17,6 @@ export interface AuditPage {
   /** 1..100. */
   limit: number
 }
-
-export type AuditRow = typeof auditEvents.$inferSelect
 
 export const MAX_PAGE_SIZE = 100
 
@@ -67,38 +40,9 @@ export function decodeCursor(cursor: string): number | null {
   }
 }
 
-function conditions(filters: AuditFilters): SQL[] {
-  const out: SQL[] = []
-  if (filters.subjectId !== undefined) out.push(eq(auditEvents.subjectId, filters.subjectId))
-  if (filters.actorId !== undefined) out.push(eq(auditEvents.actorId, filters.actorId))
-  // A prefix is the range of ids that start with it: the subject's a uuid range its index
-  // reads; the actor's (text) compared byte-wise, whatever the database's collation.
-  if (filters.subjectPrefix !== undefined) {
-    const { lo, hi } = idRange(filters.subjectPrefix)
-    out.push(gte(auditEvents.subjectId, lo), lte(auditEvents.subjectId, hi))
-  }
-  if (filters.actorPrefix !== undefined) {
-    const { lo, hi } = idRange(filters.actorPrefix)
-    out.push(sql`${auditEvents.actorId} collate "C" between ${lo} and ${hi}`)
-  }
-  if (filters.event !== undefined) {
-    const events = Array.isArray(filters.event) ? filters.event : [filters.event]
-    out.push(
-      events.length === 1 ? eq(auditEvents.event, events[0]!) : inArray(auditEvents.event, events),
-    )
-  }
-  if (filters.excludeEvents && filters.excludeEvents.length > 0)
-    out.push(notInArray(auditEvents.event, [...filters.excludeEvents]))
-  if (filters.from) out.push(gte(auditEvents.occurredAt, filters.from))
-  if (filters.to) out.push(lt(auditEvents.occurredAt, filters.to))
-  return out
-}
-
 /**
- * One page of audit entries, newest first, with keyset pagination. Each filter maps onto an
- * index: (subject_id[, event], id), (actor_id[, event], id), (event, id), the primary key
- * read backwards, or, for a time range alone, (occurred_at, id), so a page costs an index
- * range scan and never a sort of the whole match.
+ * One page of audit entries, newest first, with keyset pagination (the query's indexes: see
+ * data/audit-events.ts).
  * Throws a 400 AppError for a malformed cursor or limit.
  */
 export async function listAudit(
@@ -117,35 +61,13 @@ export function listAuditQuery(db: Db, filters: AuditFilters, page: AuditPage) {
   if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > MAX_PAGE_SIZE) {
     throw new AppError("BAD_REQUEST", `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`)
   }
-  const where = conditions(filters)
-  // A time range with no other filter is read in time order: newest first by id would walk
-  // the primary key back from the newest entry to the range, however far back it lies.
-  // Entries are appended in time order, so the two orders differ at most among entries of the
-  // same instant; the cursor stays an id either way.
-  const byTime =
-    (filters.from !== undefined || filters.to !== undefined) &&
-    filters.subjectId === undefined &&
-    filters.actorId === undefined &&
-    filters.subjectPrefix === undefined &&
-    filters.actorPrefix === undefined &&
-    filters.event === undefined
+  let beforeId: number | undefined
   if (page.cursor !== undefined) {
     const before = decodeCursor(page.cursor)
     if (before === null) throw new AppError("BAD_REQUEST", "invalid cursor")
-    where.push(
-      byTime
-        ? sql`(${auditEvents.occurredAt}, ${auditEvents.id}) < (select c.occurred_at, c.id from ${auditEvents} c where c.id = ${before})`
-        : lt(auditEvents.id, before),
-    )
+    beforeId = before
   }
-  return db
-    .select()
-    .from(auditEvents)
-    .where(and(...where))
-    .orderBy(
-      ...(byTime ? [desc(auditEvents.occurredAt), desc(auditEvents.id)] : [desc(auditEvents.id)]),
-    )
-    .limit(page.limit + 1)
+  return auditPageQuery(db, filters, { beforeId, limit: page.limit + 1 })
 }
 
 export const CSV_COLUMNS = [
@@ -218,7 +140,6 @@ export async function streamAuditCsv(
   opts: { batchSize?: number } = {},
 ): Promise<{ rows: number; batches: number }> {
   const batchSize = opts.batchSize ?? 1000
-  const base = conditions(filters)
   const write = async (chunk: string) => {
     if (out.destroyed) throw new Error("the CSV output was closed")
     if (!out.write(chunk)) await drainOrClose(out)
@@ -228,12 +149,7 @@ export async function streamAuditCsv(
   let rows = 0
   let batches = 0
   for (;;) {
-    const batch = await database.db
-      .select()
-      .from(auditEvents)
-      .where(and(...base, gt(auditEvents.id, lastId)))
-      .orderBy(asc(auditEvents.id))
-      .limit(batchSize)
+    const batch = await auditBatchAfter(database.db, filters, lastId, batchSize)
     batches++
     if (batch.length > 0) {
       await write(batch.map(csvRow).join(""))

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto"
-import { setTimeout as sleep } from "node:timers/promises"
-import type { Identity, JsonPatch } from "../kratos/types"
-import { eq, getTableColumns, inArray, sql } from "drizzle-orm"
+import type { Identity } from "../kratos/types"
 import type { Logger } from "pino"
-import type { Database, Db } from "../../db/client"
-import { dateOrNull, pipelinedTransaction, rawQuery, type Statement } from "../../db/raw"
-import { identityAuthz } from "../../db/schema"
-import { AppError } from "../errors"
+import type { Database } from "../../db/client"
+import {
+  insertAuthorization,
+  loadAuthorization,
+  type Authorization,
+  type NewAuthorization,
+} from "../data/authz"
 import type { KratosAdmin } from "../kratos/admin"
 import {
   guardAdminMetadata,
@@ -14,8 +15,6 @@ import {
   type CredentialSummary,
   type ForcePasswordChange,
 } from "../kratos/identity"
-import { appendAudit } from "./audit"
-import { gateCache } from "./gate-cache"
 import type { Role } from "../policy/roles"
 import type { Refusal } from "./settings-rules"
 
@@ -26,7 +25,7 @@ import type { Refusal } from "./settings-rules"
  * the whole identity row it loaded when the request began, and an admin PATCH rewrites the
  * whole identity (credentials included) it read a moment before. So:
  *
- * - every Kratos write of the service for an identity (`withKratosWrite`) holds a per-identity
+ * - every Kratos write of the service for an identity (`withKratosWrite`, kratos-sync.ts) holds a per-identity
  *   lock and never overlaps a settings submit that Kratos is persisting (`write_flow_id`, set
  *   by the pre-persist hook, cleared by the post-persist one or after SETTINGS_WRITE_LEASE_MS);
  * - each of those writes, and each persisted settings submit, leaves a new `kg_revision` in
@@ -36,22 +35,17 @@ import type { Refusal } from "./settings-rules"
  * - after each change the service reads the identity back and re-applies until it holds;
  * - post-persist and login hooks and the reconciler compare both sides and repair drift,
  *   audited as `system.authorization_repaired`.
+ *
+ * This file holds the record and how it maps onto Kratos's copy (and the record's reads);
+ * kratos-sync.ts the writes that bring Kratos in step; settings-write.ts the settings lease.
  */
-export type Authorization = typeof identityAuthz.$inferSelect
+export type { Authorization }
 
 export interface AuthzDeps {
   database: Database
   kratos: KratosAdmin
   log?: Logger
 }
-
-/** Longest a settings submit may take from our pre-persist answer to its post-persist call. */
-export const SETTINGS_WRITE_LEASE_MS = 5000
-/** Patches one sync makes (each read back) before it reports Kratos out of step. */
-const MAX_APPLY_ATTEMPTS = 5
-const POLL_MS = 15
-/** Class of the per-identity advisory locks (the audit chain's lock is a single bigint key). */
-const LOCK_CLASS = 70194638
 
 export type AuthzField =
   | "role"
@@ -62,7 +56,7 @@ export type AuthzField =
   | "state"
 
 const PUBLIC_KEYS = ["role", "role_assigned_at", "force_password_change"] as const
-const ADMIN_KEYS = ["manager_id", "force_password_change_fingerprint"] as const
+export const ADMIN_KEYS = ["manager_id", "force_password_change_fingerprint"] as const
 /**
  * A new value on every write of the identity the service makes or answers (Kratos's own
  * `updated_at` does not move when it updates an identity). Not authorization state.
@@ -79,10 +73,10 @@ export interface KratosSide {
   state: string | null
 }
 
-const asObject = (v: unknown): Record<string, unknown> =>
+export const asObject = (v: unknown): Record<string, unknown> =>
   v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
 
-const revisionOf = (metadataPublic: unknown): string | null => {
+export const revisionOf = (metadataPublic: unknown): string | null => {
   const r = asObject(metadataPublic)[REVISION_KEY]
   return typeof r === "string" ? r : null
 }
@@ -198,7 +192,7 @@ export function driftOf(a: Authorization, k: KratosSide): AuthzField[] {
 }
 
 /** Our fields as Kratos holds them, for the audit entry of a repair. */
-function kratosValues(k: KratosSide, fields: AuthzField[]) {
+export function kratosValues(k: KratosSide, fields: AuthzField[]) {
   const pick = (f: AuthzField) =>
     (ADMIN_KEYS as readonly string[]).includes(f)
       ? k.metadataAdmin[f]
@@ -208,7 +202,7 @@ function kratosValues(k: KratosSide, fields: AuthzField[]) {
   return Object.fromEntries(fields.map((f) => [f, pick(f) ?? null]))
 }
 
-function serviceValues(a: Authorization, fields: AuthzField[]) {
+export function serviceValues(a: Authorization, fields: AuthzField[]) {
   const { pub, adm } = ours(a)
   const all: Record<string, unknown> = { ...pub, ...adm, state: a.state }
   return Object.fromEntries(fields.map((f) => [f, all[f] ?? null]))
@@ -219,7 +213,7 @@ export function seedFrom(
   identityId: string,
   k: KratosSide,
   origin: "kratos" | "registration" | "provisioning",
-): typeof identityAuthz.$inferInsert {
+): NewAuthorization {
   const pub = readPublicMetadata(k.metadataPublic)
   const adm = guardAdminMetadata.safeParse(k.metadataAdmin)
   const flag = pub.force_password_change
@@ -269,59 +263,6 @@ export function withAuthorization(s: CredentialSummary, a: Authorization): Crede
   }
 }
 
-const LOAD_AUTHZ = `select row_to_json(a) as authz from identity_authz a where a.identity_id = $1::uuid`
-
-export async function loadAuthorization(db: Db, identityId: string) {
-  const [row] = await rawQuery<{ authz: Record<string, unknown> }>(db, LOAD_AUTHZ, [identityId])
-  return row ? authzFromJson(row.authz) : null
-}
-
-export async function loadAuthorizations(db: Db, ids: string[]) {
-  if (ids.length === 0) return new Map<string, Authorization>()
-  const rows = await db.select().from(identityAuthz).where(inArray(identityAuthz.identityId, ids))
-  return new Map(rows.map((r) => [r.identityId, r]))
-}
-
-const INSERT_AUTHZ = `
-  insert into identity_authz
-    (identity_id, role, role_assigned_at, manager_id, force_required, force_set_at,
-     force_set_by, force_cleared_at, force_fingerprint, state, version, origin, updated_by,
-     synced_version, synced_at)
-  values ($1::uuid, $2, $3::timestamptz, $4::uuid, $5::boolean, $6::timestamptz, $7,
-          $8::timestamptz, $9, $10, $11::int, $12, $13, $14::int, $15::timestamptz)
-  on conflict do nothing`
-
-/** insertAuthorization's insert as one statement of `atomic` (db/raw.ts), for a seedFrom record. */
-export function insertAuthorizationStatement(v: ReturnType<typeof seedFrom>): Statement {
-  const at = (d: Date | null | undefined) => (d ? d.toISOString() : null)
-  return [
-    INSERT_AUTHZ,
-    [
-      v.identityId,
-      v.role,
-      at(v.roleAssignedAt),
-      v.managerId ?? null,
-      v.forceRequired ?? false,
-      at(v.forceSetAt),
-      v.forceSetBy ?? null,
-      at(v.forceClearedAt),
-      v.forceFingerprint ?? null,
-      v.state,
-      v.version ?? 1,
-      v.origin,
-      v.updatedBy ?? null,
-      v.syncedVersion ?? null,
-      at(v.syncedAt),
-    ],
-  ]
-}
-
-/** Inserts the record a new identity starts with (registration, provisioning, a seed). */
-export async function insertAuthorization(db: Db, values: typeof identityAuthz.$inferInsert) {
-  await db.insert(identityAuthz).values(values).onConflictDoNothing()
-  return (await loadAuthorization(db, values.identityId))!
-}
-
 /**
  * The service's record of a person, seeded from Kratos the first time it is asked for (for
  * identities that predate it). `known` saves the Kratos read when the caller has just made it.
@@ -364,270 +305,6 @@ export async function activeRoleOf(d: AuthzDeps, identityId: string): Promise<Ro
   return a && a.state === "active" ? (a.role as Role) : null
 }
 
-const LOCK_IDENTITY = `select pg_advisory_xact_lock(${LOCK_CLASS}::int, hashtext($1::uuid::text))`
-
-async function lockIdentity(tx: Db, identityId: string): Promise<void> {
-  await rawQuery(tx, LOCK_IDENTITY, [identityId])
-}
-
-const withLease = {
-  ...getTableColumns(identityAuthz),
-  writing: sql<boolean>`coalesce(${identityAuthz.writeUntil} > now(), false)`,
-}
-
-/**
- * Runs `work` holding the identity's lock, once no settings submit is being persisted for it
- * (other than `ownFlow`): the only window in which the service may write the identity in
- * Kratos without undoing, or being undone by, what Kratos is writing. The record is seeded
- * from Kratos if missing; `work` gets the transaction (use it for every query inside).
- */
-export async function withKratosWrite<T>(
-  d: AuthzDeps,
-  identityId: string,
-  work: (tx: Db, row: Authorization) => Promise<T>,
-  opts: { ownFlow?: string | null } = {},
-): Promise<{ value: T; waitedMs: number } | null> {
-  const started = Date.now()
-  const deadline = started + SETTINGS_WRITE_LEASE_MS + 1000
-  gateCache.changing(identityId)
-  for (;;) {
-    const outcome = await d.database.db.transaction(async (tx) => {
-      await lockIdentity(tx, identityId)
-      let [row] = await tx
-        .select(withLease)
-        .from(identityAuthz)
-        .where(eq(identityAuthz.identityId, identityId))
-      if (!row) {
-        const s = await d.kratos.summary(identityId)
-        if (!s) return { kind: "gone" as const }
-        await insertAuthorization(tx, seedFrom(identityId, kratosSideOf(s), "kratos"))
-        ;[row] = await tx
-          .select(withLease)
-          .from(identityAuthz)
-          .where(eq(identityAuthz.identityId, identityId))
-      }
-      const { writing, ...authz } = row!
-      if (writing && authz.writeFlowId !== (opts.ownFlow ?? null)) return { kind: "busy" as const }
-      return { kind: "done" as const, value: await work(tx, authz) }
-    })
-    if (outcome.kind === "gone") return null
-    if (outcome.kind === "done") {
-      // Again once written: a gate read made while it ran may hold what Kratos had before.
-      gateCache.changing(identityId)
-      return { value: outcome.value, waitedMs: Date.now() - started }
-    }
-    // Only if submits keep following each other past a whole lease.
-    if (Date.now() > deadline) {
-      throw new AppError("UNAVAILABLE", "a settings change of this person is being saved", {
-        reason: "identity_busy",
-      })
-    }
-    await sleep(POLL_MS)
-  }
-}
-
-export type SyncSource = "admin" | "user" | "settings" | "login" | "reconciler"
-
-export interface SyncResult {
-  /** Kratos already held the record: nothing was written. */
-  inStep: boolean
-  /** Fields found differing from a record Kratos had been seen to hold (audited). */
-  repaired: AuthzField[]
-  patches: number
-  waitedMs: number
-}
-
-const readIdentity = (kratos: KratosAdmin, id: string): Promise<Identity | null> =>
-  kratos.identity(id)
-
-/** One JSON Patch that writes what differs; a deactivation also ends every session. */
-async function apply(
-  kratos: KratosAdmin,
-  id: string,
-  a: Authorization,
-  k: KratosSide,
-  drift: AuthzField[],
-) {
-  const want = expectedKratos(a, k, newRevision())
-  // metadata_public always: its new revision tells a settings submit that loaded the identity
-  // before this write that it must not write its copy back.
-  const jsonPatch: JsonPatch[] = [
-    { op: "add", path: "/metadata_public", value: want.metadata_public },
-  ]
-  if (drift.some((f) => (ADMIN_KEYS as readonly string[]).includes(f)))
-    jsonPatch.push({ op: "add", path: "/metadata_admin", value: want.metadata_admin })
-  if (drift.includes("state")) jsonPatch.push({ op: "replace", path: "/state", value: a.state })
-  await kratos.patchIdentity(id, jsonPatch)
-  if (drift.includes("state") && a.state === "inactive") await kratos.deleteSessions(id)
-}
-
-/**
- * A new revision after a write that leaves our keys alone (a 2FA reset), so that a settings
- * submit that loaded the identity before it is refused (see REVISION_KEY). Call it inside
- * `withKratosWrite`.
- */
-export async function bumpRevision(kratos: KratosAdmin, id: string): Promise<void> {
-  const identity = await readIdentity(kratos, id)
-  if (!identity) return
-  const value = { ...asObject(identity.metadata_public), [REVISION_KEY]: newRevision() }
-  await kratos.patchIdentity(id, [{ op: "add", path: "/metadata_public", value }])
-}
-
-/**
- * Brings Kratos in step with the service's record: reads the identity, writes what differs,
- * reads it back, and again until it holds (at most MAX_APPLY_ATTEMPTS patches). Kratos found
- * differing from a version it had been seen to hold is a repair, audited as
- * `system.authorization_repaired`. Throws when Kratos can't be brought in step; the record
- * stays as it is (in force in the service) and the next hook or reconciler run tries again.
- */
-export async function bringKratosInStep(
-  d: AuthzDeps,
-  identityId: string,
-  opts: { source: SyncSource; flowId?: string | null; requestId?: string | null },
-): Promise<SyncResult | null> {
-  const done = await withKratosWrite(
-    d,
-    identityId,
-    async (tx, row) => {
-      let repaired: AuthzField[] = []
-      let repairedFrom: Record<string, unknown> = {}
-      for (let patches = 0; ; patches++) {
-        const identity = await readIdentity(d.kratos, identityId)
-        if (!identity) return { inStep: false, repaired, patches }
-        const k = kratosSide(identity)
-        const drift = driftOf(row, k)
-        if (drift.length === 0) {
-          await markSynced(tx, row)
-          if (repaired.length > 0) await auditRepair(tx, row, k, repaired, repairedFrom, opts)
-          return { inStep: patches === 0, repaired, patches }
-        }
-        // Differing from what Kratos was seen to hold, or not holding what was just written:
-        // something else wrote the identity.
-        if (repaired.length === 0 && (patches > 0 || row.syncedVersion === row.version)) {
-          repaired = drift
-          repairedFrom = kratosValues(k, drift)
-        }
-        if (patches >= MAX_APPLY_ATTEMPTS) {
-          throw new AppError(
-            "UNAVAILABLE",
-            `Kratos does not keep ${drift.join(", ")} after ${patches} writes`,
-            { reason: "kratos_out_of_step" },
-          )
-        }
-        if (patches > 0) await sleep(20 * patches)
-        await apply(d.kratos, identityId, row, k, drift)
-      }
-    },
-    { ownFlow: opts.flowId },
-  )
-  if (!done) return null
-  if (done.value.repaired.length > 0) {
-    d.log?.warn(
-      { identityId, source: opts.source, fields: done.value.repaired },
-      "Kratos had lost the authorization state; repaired",
-    )
-  }
-  return { ...done.value, waitedMs: done.waitedMs }
-}
-
-async function markSynced(tx: Db, row: Authorization): Promise<void> {
-  if (row.syncedVersion === row.version) return
-  await tx
-    .update(identityAuthz)
-    .set({ syncedVersion: row.version, syncedAt: new Date() })
-    .where(eq(identityAuthz.identityId, row.identityId))
-}
-
-async function auditRepair(
-  tx: Db,
-  row: Authorization,
-  k: KratosSide,
-  fields: AuthzField[],
-  found: Record<string, unknown>,
-  opts: { source: SyncSource; flowId?: string | null; requestId?: string | null },
-): Promise<void> {
-  await appendAudit(tx, {
-    event: "system.authorization_repaired",
-    actorType: "system",
-    actorId: null,
-    subjectId: row.identityId,
-    flowId: opts.flowId ?? null,
-    requestId: opts.requestId ?? null,
-    posture: { role: row.role, state: row.state, force_password_change: row.forceRequired },
-    details: {
-      source: opts.source,
-      fields,
-      kratos_had: found,
-      restored: serviceValues(row, fields),
-      version: row.version,
-    },
-    dedupKey: `authz_repair:${row.identityId}:${row.version}:${k.revision ?? ""}`,
-  })
-}
-
-/**
- * An admin's (or the person's own) change to the record: decided and written with its audit
- * entry in one transaction (the row locked, so concurrent changes see each other), then
- * Kratos is brought in step. `decide` answers the new values or null for no change.
- */
-export async function changeAuthorization<R>(
-  d: AuthzDeps,
-  identityId: string,
-  opts: { by: string | null; requestId: string; source: "admin" | "user" },
-  decide: (current: Authorization) => {
-    set: Partial<typeof identityAuthz.$inferInsert> | null
-    result: R
-  },
-  record: (tx: Db, before: Authorization, after: Authorization, result: R) => Promise<void>,
-): Promise<{ result: R; before: Authorization; after: Authorization; changed: boolean }> {
-  if (!(await authorizationOf(d, identityId))) throw new AppError("NOT_FOUND", "no such user")
-  const out = await d.database.db.transaction(async (tx) => {
-    const [before] = await tx
-      .select()
-      .from(identityAuthz)
-      .where(eq(identityAuthz.identityId, identityId))
-      .for("update")
-    const { set, result } = decide(before!)
-    if (!set) return { result, before: before!, after: before!, changed: false }
-    const [after] = await tx
-      .update(identityAuthz)
-      .set({
-        ...set,
-        version: sql`${identityAuthz.version} + 1`,
-        updatedAt: new Date(),
-        updatedBy: opts.by,
-      })
-      .where(eq(identityAuthz.identityId, identityId))
-      .returning()
-    await record(tx, before!, after!, result)
-    return { result, before: before!, after: after!, changed: true }
-  })
-  if (out.changed || out.after.syncedVersion !== out.after.version) {
-    await inStepOrExplain(d, identityId, { source: opts.source, requestId: opts.requestId })
-  }
-  return out
-}
-
-/** A sync after a change that is already saved: a failure says so, and what happens next. */
-export async function inStepOrExplain(
-  d: AuthzDeps,
-  identityId: string,
-  opts: { source: SyncSource; requestId?: string | null },
-): Promise<void> {
-  try {
-    await bringKratosInStep(d, identityId, opts)
-  } catch (err) {
-    d.log?.warn({ err, identityId }, "change saved, but Kratos could not be brought in step")
-    throw new AppError(
-      "UNAVAILABLE",
-      "The change is saved and in force in kratos-guard, but Kratos could not be updated yet. " +
-        "It is applied again on the person's next sign-in or settings change and by the " +
-        "reconciler; repeating the request is safe.",
-      { reason: "kratos_out_of_step", saved: true },
-    )
-  }
-}
-
 export const authzRefusals = {
   deactivated: {
     id: 4100106,
@@ -640,223 +317,3 @@ export const authzRefusals = {
     pointer: "#/",
   },
 } satisfies Record<string, Refusal>
-
-/** An `identity_authz` row as `row_to_json` writes it, as drizzle would map it. */
-export function authzFromJson(r: Record<string, unknown>): Authorization {
-  const text = (k: string) => (typeof r[k] === "string" ? (r[k] as string) : null)
-  return {
-    identityId: r.identity_id as string,
-    role: r.role as string,
-    roleAssignedAt: dateOrNull(r.role_assigned_at),
-    managerId: text("manager_id"),
-    forceRequired: r.force_required === true,
-    forceSetAt: dateOrNull(r.force_set_at),
-    forceSetBy: text("force_set_by"),
-    forceClearedAt: dateOrNull(r.force_cleared_at),
-    forceFingerprint: text("force_fingerprint"),
-    state: r.state as string,
-    stateChangedAt: dateOrNull(r.state_changed_at),
-    version: Number(r.version),
-    syncedVersion: r.synced_version === null ? null : Number(r.synced_version),
-    syncedAt: dateOrNull(r.synced_at),
-    origin: r.origin as string,
-    updatedAt: dateOrNull(r.updated_at)!,
-    updatedBy: text("updated_by"),
-    writeFlowId: text("write_flow_id"),
-    writeUntil: dateOrNull(r.write_until),
-  }
-}
-
-/**
- * The record with its lease, and (when `passwordWindowSecs` is given) how many password
- * changes of the identity were pending or confirmed within that window: one statement.
- */
-const SELECT_FOR_WRITE = `
-  select row_to_json(a) as authz, coalesce(a.write_until > now(), false) as writing,
-         case when $2::float8 is null then 0 else (
-           select count(*)::int from pending_changes p
-            where p.identity_id = $1::uuid and p.method = 'password'
-              and p.status in ('pending', 'confirmed')
-              and p.created_at > now() - make_interval(secs => $2::float8)) end as recent
-    from (select 1) as one left join identity_authz a on a.identity_id = $1::uuid`
-
-const TAKE_LEASE = `
-  update identity_authz
-     set write_flow_id = $2::uuid, write_until = now() + make_interval(secs => $3::float8)
-   where identity_id = $1::uuid`
-
-/** What a settings pre-persist call sees under the identity's lock. */
-export interface SettingsWriteView {
-  authz: Authorization
-  summary: CredentialSummary
-  /** Password changes pending or confirmed within `passwordWindowMs` (0 when not asked). */
-  recentPasswordChanges: number
-}
-
-/**
- * Settings pre-persist: waits (bounded) until no other settings submit is being persisted and
- * no service write is under way, then, holding the identity's lock, reads the Kratos summary,
- * refuses a deactivated person and a submit whose identity was written since Kratos loaded it
- * for this request (an older `revision` in the copy it sent: Kratos would write that copy
- * back, undoing the write, e.g. a 2FA reset or another submit), and asks `decide`. When it
- * allows the change, the identity is taken for this flow until its post-persist call and
- * `decide`'s own write (`write`, the pending record) is made in the same transaction; a
- * refusal writes nothing. `decide` runs while the transaction holds a pool connection: it
- * must not query the pool (read what it needs before).
- */
-export async function beginSettingsWrite<T>(
-  d: AuthzDeps,
-  body: {
-    identity_id: string
-    flow_id: string
-    identity: { metadata_public: Record<string, unknown> | null }
-  },
-  decide: (
-    view: SettingsWriteView,
-  ) => Promise<{ refusal: Refusal } | { value: T; write: Statement }>,
-  opts: { passwordWindowMs?: number } = {},
-): Promise<
-  | { kind: "granted"; value: T; authz: Authorization; summary: CredentialSummary }
-  | { kind: "refused"; refusal: Refusal }
-  | { kind: "gone" }
-> {
-  const id = body.identity_id
-  const windowSecs = opts.passwordWindowMs === undefined ? null : opts.passwordWindowMs / 1000
-  const deadline = Date.now() + SETTINGS_WRITE_LEASE_MS + 1000
-  for (;;) {
-    // BEGIN goes with the lock and the read, COMMIT with the lease and the pending record.
-    type Outcome =
-      | { kind: "busy" }
-      | { kind: "gone" }
-      | { kind: "refused"; refusal: Refusal }
-      | { kind: "granted"; value: T; authz: Authorization; summary: CredentialSummary }
-    const outcome = await pipelinedTransaction<Outcome>(d.database.db, async (query) => {
-      type Row = { authz: Record<string, unknown> | null; writing: boolean; recent: number }
-      const read = () => query<Row>(SELECT_FOR_WRITE, [id, windowSecs])
-      const done = (value: Outcome) => ({ value, last: [] as Statement[] })
-      // Sent together; the read takes its snapshot once the lock is granted.
-      let [, [row]] = await Promise.all([query(LOCK_IDENTITY, [id]), read()])
-      if (row?.authz && row.writing && row.authz.write_flow_id !== body.flow_id)
-        return done({ kind: "busy" as const })
-      const summary = await d.kratos.summary(id)
-      if (!summary) return done({ kind: "gone" as const })
-      if (!row?.authz) {
-        const [text, values] = insertAuthorizationStatement(
-          seedFrom(id, kratosSideOf(summary), "kratos"),
-        )
-        ;[, [row]] = await Promise.all([query(text, values), read()])
-      }
-      const authz = authzFromJson(row!.authz!)
-      if (authz.state === "inactive")
-        return done({ kind: "refused" as const, refusal: authzRefusals.deactivated })
-      if (revisionOf(body.identity.metadata_public) !== kratosSideOf(summary).revision) {
-        return done({ kind: "refused" as const, refusal: authzRefusals.changedMeanwhile })
-      }
-      const decided = await decide({ authz, summary, recentPasswordChanges: row!.recent ?? 0 })
-      if ("refusal" in decided) {
-        return done({ kind: "refused" as const, refusal: decided.refusal })
-      }
-      return {
-        value: { kind: "granted" as const, value: decided.value, authz, summary },
-        last: [[TAKE_LEASE, [id, body.flow_id, SETTINGS_WRITE_LEASE_MS / 1000]], decided.write],
-      }
-    })
-    if (outcome.kind !== "busy") return outcome
-    if (Date.now() > deadline) {
-      throw new AppError("UNAVAILABLE", "another change to this account is being saved")
-    }
-    await sleep(POLL_MS)
-  }
-}
-
-/**
- * Post-persist (or a failure after the lease was taken): the flow's write is over. Answers the
- * record as it is now (one statement: the lease it clears is not part of what it answers).
- */
-export async function endSettingsWrite(
-  db: Db,
-  identityId: string,
-  flowId: string,
-): Promise<Authorization | null> {
-  const [row] = await rawQuery<{ authz: Record<string, unknown> | null }>(db, END_LEASE, [
-    identityId,
-    flowId,
-  ])
-  return row?.authz ? authzFromJson(row.authz) : null
-}
-
-const END_LEASE = `
-  with ended as (
-    update identity_authz set write_flow_id = null, write_until = null
-     where identity_id = $1::uuid and write_flow_id = $2::uuid)
-  select (select row_to_json(a) from identity_authz a where a.identity_id = $1::uuid) as authz`
-
-/**
- * After Kratos wrote the identity (settings post-persist, login): repairs it if it does not
- * hold the service's record. `after` is what Kratos showed after the write; `known` is the
- * record when the caller has just read it (after any write of its own).
- */
-export async function recheck(
-  d: AuthzDeps,
-  identityId: string,
-  after: CredentialSummary,
-  opts: { source: SyncSource; flowId?: string | null; requestId?: string | null },
-  known?: Authorization | null,
-): Promise<SyncResult | null> {
-  const row = known ?? (await authorizationOf(d, identityId, after))
-  if (!row) return null
-  if (driftOf(row, kratosSideOf(after)).length === 0 && row.syncedVersion === row.version)
-    return null
-  return bringKratosInStep(d, identityId, opts)
-}
-
-export interface ReconcileReport {
-  checked: number
-  seeded: number
-  applied: number
-  repaired: number
-  failed: number
-}
-
-/**
- * Compares every Kratos identity with the service's record: seeds the record of identities
- * that predate it (backfill), and brings Kratos in step where it differs or a change was never
- * confirmed (audited as a repair when Kratos had held the record before).
- */
-export async function reconcileAuthorization(
-  d: AuthzDeps,
-  opts: { pageSize?: number } = {},
-): Promise<ReconcileReport> {
-  const report: ReconcileReport = { checked: 0, seeded: 0, applied: 0, repaired: 0, failed: 0 }
-  let pageToken: string | undefined
-  do {
-    const page = await d.kratos.listIdentities({ pageSize: opts.pageSize ?? 500, pageToken })
-    const rows = await loadAuthorizations(
-      d.database.db,
-      page.identities.map((i) => i.id),
-    )
-    for (const identity of page.identities) {
-      report.checked++
-      const k = kratosSide(identity)
-      let row = rows.get(identity.id)
-      if (!row) {
-        row = await insertAuthorization(d.database.db, seedFrom(identity.id, k, "kratos"))
-        report.seeded++
-      }
-      if (driftOf(row, k).length === 0 && row.syncedVersion === row.version) continue
-      try {
-        const r = await bringKratosInStep(d, identity.id, { source: "reconciler" })
-        if (r && r.repaired.length > 0) report.repaired++
-        else if (r && !r.inStep) report.applied++
-      } catch (err) {
-        report.failed++
-        d.log?.warn({ err, identityId: identity.id }, "could not bring Kratos in step")
-      }
-    }
-    pageToken = page.nextPageToken
-  } while (pageToken)
-  if (report.seeded + report.applied + report.repaired + report.failed > 0) {
-    d.log?.info({ ...report }, "authorization state reconciled")
-  }
-  return report
-}

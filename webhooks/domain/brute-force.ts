@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto"
-import { RateLimiterPostgres } from "rate-limiter-flexible"
+import type { RateLimiterPostgres } from "rate-limiter-flexible"
 import type { Database } from "../../db/client"
+import { counter } from "../data/rate-limits"
 
 /**
  * Brute-force protection for login submissions (Kratos has none): per account and per IP,
@@ -45,23 +46,6 @@ export type AttemptStart =
 
 const BACKOFF_MEMORY_SECONDS = 24 * 3600
 
-/**
- * rate-limiter-flexible's Postgres store talks to a pg `Pool`-like client; `Database.query`
- * answers the same for postgres.js and PGlite. `expire` (bigint) comes back as a string from
- * postgres.js, so it is made a number.
- */
-export function rateLimiterStore(database: Database) {
-  return {
-    query: async ({ text, values }: { text: string; values?: unknown[] }) => {
-      const { rows } = await database.query<Record<string, unknown>>(text, values)
-      const normalised = rows.map((r) =>
-        r.expire == null ? r : { ...r, expire: Number(r.expire) },
-      )
-      return { rows: normalised, rowCount: rows.length }
-    },
-  }
-}
-
 export class LoginThrottle {
   private readonly failures: RateLimiterPostgres
   private readonly backoff: RateLimiterPostgres
@@ -71,33 +55,24 @@ export class LoginThrottle {
     database: Database,
     private readonly limits: BruteForceLimits,
   ) {
-    const common = {
-      storeClient: rateLimiterStore(database),
-      storeType: "pool",
-      tableName: "rate_limits",
-      tableCreated: true,
-    }
-    this.failures = new RateLimiterPostgres({
-      ...common,
-      keyPrefix: "login_fail",
+    this.failures = counter(database, {
+      prefix: "login_fail",
       points: limits.maxFailures,
-      duration: limits.failureWindowSeconds,
-      clearExpiredByTimeout: false,
+      seconds: limits.failureWindowSeconds,
+      sweepsExpired: false,
     })
-    this.backoff = new RateLimiterPostgres({
-      ...common,
-      keyPrefix: "login_backoff",
+    this.backoff = counter(database, {
+      prefix: "login_backoff",
       points: 1_000_000,
-      duration: BACKOFF_MEMORY_SECONDS,
-      clearExpiredByTimeout: false,
+      seconds: BACKOFF_MEMORY_SECONDS,
+      sweepsExpired: false,
     })
     // One of the three sweeps expired rows of the shared table every few minutes.
-    this.perIp = new RateLimiterPostgres({
-      ...common,
-      keyPrefix: "login_ip",
+    this.perIp = counter(database, {
+      prefix: "login_ip",
       points: limits.maxFailuresPerIp,
-      duration: limits.ipWindowSeconds,
-      clearExpiredByTimeout: true,
+      seconds: limits.ipWindowSeconds,
+      sweepsExpired: true,
     })
   }
 

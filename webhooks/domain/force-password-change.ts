@@ -3,12 +3,8 @@ import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { posture, type CredentialSummary } from "../kratos/identity"
 import { appendAudit } from "./audit"
-import {
-  authorizationOf,
-  changeAuthorization,
-  forceFlagOf,
-  withAuthorization,
-} from "./authorization"
+import { authorizationOf, forceFlagOf, withAuthorization } from "./authorization"
+import { changeAuthorization } from "./kratos-sync"
 import { enqueueFor } from "./notifications/enqueue"
 
 export interface ForceChangeDeps {

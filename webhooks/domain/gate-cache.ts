@@ -148,6 +148,17 @@ export function credentialKey(caller: KratosCaller): string {
     .digest("base64url")
 }
 
+/** Kratos public as the gate reads it: whoami answers at most GATE_CACHE_MS old. */
+export function withCachedWhoami<
+  K extends { whoami(caller: KratosCaller): Promise<Session | null> },
+>(kratosPublic: K): K {
+  return {
+    ...kratosPublic,
+    whoami: (caller: KratosCaller) =>
+      gateCache.session(credentialKey(caller), () => kratosPublic.whoami(caller)),
+  }
+}
+
 export const gateCache = {
   /** The caller's session (null: no session), read from Kratos at most GATE_CACHE_MS ago. */
   session(key: string, load: () => Promise<Session | null>): Promise<Session | null> {

@@ -1,5 +1,5 @@
 import type { Database, Db } from "../../db/client"
-import { rawQuery } from "../../db/raw"
+import { deleteDeliveriesOlderThan, insertDelivery } from "../data/hook-deliveries"
 
 /**
  * What is kept of a hook call's body: the flow's shape, for an operator following a flow next
@@ -52,19 +52,9 @@ export function deliveryShape(body: {
   ) as DeliveryShape
 }
 
-const INSERT_DELIVERY = `
-  insert into hook_deliveries (hook, flow_id, identity_id, payload, request_id)
-  values ($1, $2::uuid, $3::uuid, $4::jsonb, $5)`
-
-/** Records a Kratos webhook call as received (one statement on every hook call, so no drizzle). */
-export async function recordHookDelivery(db: Db, delivery: HookDelivery): Promise<void> {
-  await rawQuery(db, INSERT_DELIVERY, [
-    delivery.hook,
-    delivery.flowId,
-    delivery.identityId,
-    JSON.stringify(delivery.payload),
-    delivery.requestId,
-  ])
+/** Records a Kratos webhook call as received. */
+export function recordHookDelivery(db: Db, delivery: HookDelivery): Promise<void> {
+  return insertDelivery(db, delivery)
 }
 
 /**
@@ -78,14 +68,8 @@ export async function pruneHookDeliveries(
 ): Promise<number> {
   let total = 0
   for (;;) {
-    const { rows } = await database.query<{ id: string }>(
-      `delete from hook_deliveries where id in (
-         select id from hook_deliveries where received_at < now() - make_interval(days => $1)
-         limit $2
-       ) returning id`,
-      [days, batch],
-    )
-    total += rows.length
-    if (rows.length < batch) return total
+    const deleted = await deleteDeliveriesOlderThan(database, days, batch)
+    total += deleted
+    if (deleted < batch) return total
   }
 }

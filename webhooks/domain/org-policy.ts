@@ -1,7 +1,5 @@
-import { eq } from "drizzle-orm"
 import type { Db } from "../../db/client"
-import { orgPolicy } from "../../db/schema"
-
+import { readPolicyRow, upsertPolicyRow, type OrgPolicyRow } from "../data/org-policy"
 import { roles, type Role } from "../policy/roles"
 
 export interface OrgPolicy {
@@ -29,14 +27,12 @@ export type OrgPolicyUpdate = Partial<
   >
 >
 
-const ID = "default"
-
 /**
  * The organisation's policy. Until an admin first saves one there is no row, and the defaults
  * (the schema's column defaults) apply; a read never writes.
  */
 export async function getOrgPolicy(db: Db): Promise<OrgPolicy> {
-  const [row] = await db.select().from(orgPolicy).where(eq(orgPolicy.id, ID))
+  const row = await readPolicyRow(db)
   return row ? toPolicy(row) : DEFAULT_POLICY
 }
 
@@ -92,12 +88,7 @@ export async function updateOrgPolicy(
     updatedAt: now,
     updatedBy,
   }
-  const [row] = await db
-    .insert(orgPolicy)
-    .values({ id: ID, ...values })
-    .onConflictDoUpdate({ target: orgPolicy.id, set: values })
-    .returning()
-  const after = toPolicy(row!)
+  const after = toPolicy(await upsertPolicyRow(db, values))
   rememberOrgPolicy(db, after)
   return { before, after }
 }
@@ -129,7 +120,7 @@ export function coverageAfter(
   return out
 }
 
-function toPolicy(row: typeof orgPolicy.$inferSelect): OrgPolicy {
+function toPolicy(row: OrgPolicyRow): OrgPolicy {
   return {
     rolesRequiring2fa: row.rolesRequiring2fa.filter((r): r is Role =>
       (roles as readonly string[]).includes(r),

@@ -1,9 +1,8 @@
 import type { Identity } from "../kratos/types"
 import { compare } from "bcryptjs"
-import { and, desc, eq, notInArray } from "drizzle-orm"
 import type { Logger } from "pino"
 import type { Database } from "../../db/client"
-import { passwordHistory } from "../../db/schema"
+import { forgetHashes, keepHash, keptHashes } from "../data/password-history"
 import type { KratosAdmin } from "../kratos/admin"
 import { summarise } from "../kratos/identity"
 
@@ -114,7 +113,7 @@ export async function checkPasswordReuse(
   const history = keepsHistory(d.size)
   const [current, kept] = await Promise.all([
     currentHash(d.kratos, identityId),
-    history ? keptHashes(d.database, identityId, d.size) : [],
+    history ? keptHashes(d.database.db, identityId, d.size) : [],
   ])
   const recent = recentPasswords(current, kept, d.size)
   const verifiable = recent.filter(isVerifiable)
@@ -149,7 +148,7 @@ export async function rememberPasswordAfterChange(
 ): Promise<void> {
   try {
     if (!keepsHistory(d.size)) {
-      await d.database.db.delete(passwordHistory).where(eq(passwordHistory.identityId, identityId))
+      await forgetHashes(d.database.db, identityId)
       return
     }
     const current = await readHash()
@@ -193,30 +192,10 @@ async function currentHash(kratos: KratosAdmin, identityId: string): Promise<str
   return passwordHashOf(await kratos.identity(identityId, { withPasswordHash: true }))
 }
 
-async function keptHashes(database: Database, identityId: string, size: number): Promise<string[]> {
-  const rows = await database.db
-    .select({ hash: passwordHistory.hash })
-    .from(passwordHistory)
-    .where(eq(passwordHistory.identityId, identityId))
-    .orderBy(desc(passwordHistory.id))
-    .limit(size)
-  return rows.map((r) => r.hash)
-}
-
 /** Adds the hash as the newest (unless it is kept already) and drops all but the newest `size`. */
 async function remember(d: PasswordHistoryDeps, identityId: string, hash: string): Promise<void> {
   if (!isVerifiable(hash)) return
-  const db = d.database.db
-  await db.insert(passwordHistory).values({ identityId, hash }).onConflictDoNothing()
-  const newest = db
-    .select({ id: passwordHistory.id })
-    .from(passwordHistory)
-    .where(eq(passwordHistory.identityId, identityId))
-    .orderBy(desc(passwordHistory.id))
-    .limit(d.size)
-  await db
-    .delete(passwordHistory)
-    .where(and(eq(passwordHistory.identityId, identityId), notInArray(passwordHistory.id, newest)))
+  await keepHash(d.database.db, identityId, hash, d.size)
 }
 
 /** What a hash is, for a log line: the algorithm's tag and, for bcrypt, the cost; never the hash. */

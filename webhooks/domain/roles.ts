@@ -3,7 +3,8 @@ import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { posture } from "../kratos/identity"
 import { appendAudit } from "./audit"
-import { changeAuthorization, withAuthorization } from "./authorization"
+import { withAuthorization } from "./authorization"
+import { changeAuthorization } from "./kratos-sync"
 import type { Role } from "../policy/roles"
 
 export interface RoleActor {
@@ -74,4 +75,17 @@ export async function setRole(
     },
   )
   return result
+}
+
+/** `setRole` for the person Kratos knows by this email (the operator's command names people so). */
+export async function setRoleByEmail(
+  d: { database: Database; kratos: KratosAdmin },
+  actor: RoleActor,
+  email: string,
+  role: Role,
+  assignedAt?: Date,
+): Promise<{ identityId: string; previous: Role; role: Role; changed: boolean }> {
+  const identity = await d.kratos.findByIdentifier(email)
+  if (!identity) throw new AppError("NOT_FOUND", `no user with email ${email}`)
+  return { identityId: identity.id, ...(await setRole(d, actor, identity.id, role, assignedAt)) }
 }

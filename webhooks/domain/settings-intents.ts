@@ -1,6 +1,5 @@
-import { and, desc, eq, gte, inArray, sql } from "drizzle-orm"
 import type { Db } from "../../db/client"
-import { settingsIntents } from "../../db/schema"
+import { insertIntent, newestIntent } from "../data/settings-intents"
 
 /**
  * What a settings submission asked for that no Kratos webhook can see (the request body is not
@@ -28,7 +27,7 @@ export interface Intent {
 }
 
 export async function recordIntent(db: Db, intent: NewIntent): Promise<void> {
-  await db.insert(settingsIntents).values({
+  await insertIntent(db, {
     flowId: intent.flowId,
     kind: intent.kind,
     detail: intent.detail ?? null,
@@ -51,17 +50,5 @@ export async function latestIntent(
 ): Promise<Intent | null> {
   if (kinds.length === 0) return null
   const seconds = Math.max(0, sinceMs) / 1000
-  const [row] = await db
-    .select()
-    .from(settingsIntents)
-    .where(
-      and(
-        eq(settingsIntents.flowId, flowId),
-        inArray(settingsIntents.kind, [...kinds]),
-        gte(settingsIntents.createdAt, sql`now() - make_interval(secs => ${seconds})`),
-      ),
-    )
-    .orderBy(desc(settingsIntents.createdAt), desc(settingsIntents.id))
-    .limit(1)
-  return row ?? null
+  return newestIntent(db, flowId, kinds, seconds)
 }

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Router } from "express"
+import type { Request, Response, Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
 import {
@@ -23,8 +23,8 @@ import {
 } from "./answers"
 import { actorOf, parseOr400, reply } from "./edge"
 import {
+  auditLog,
   listUsers,
-  peopleByIds,
   provisionUser,
   resetTwoFactor,
   revokeSessions,
@@ -35,7 +35,6 @@ import {
 } from "../domain/admin-users"
 import {
   decodeCursor,
-  listAudit,
   MAX_PAGE_SIZE,
   streamAuditCsv,
   type AuditFilters,
@@ -143,21 +142,6 @@ function auditFilters(q: {
   }
 }
 
-/** An audit entry for an admin's action that concerns no one person's credentials. */
-/**
- * Records an admin's read of org-wide data (the people list, the policy, the logs). The query
- * is checked first: a request answered 400 leaves no audit entry, and the entry holds the query
- * as parsed (ids in their canonical spelling), not as sent.
- */
-function auditView(database: Deps["database"], what: string, query?: z.ZodType): RequestHandler {
-  return async (req, _res, next) => {
-    const parsed = query ? parseOr400(query, req.query, "query") : req.query
-    const admin = adminOf(req)
-    await recordAdminAction(database.db, admin, "admin.viewed", { what, query: parsed })
-    next()
-  }
-}
-
 function adminOf(req: Request): AdminActor {
   const identity = sessionOf(req).identity!
   return {
@@ -179,17 +163,27 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     requireAdmin({ ...deps, publicUrl: config.PUBLIC_URL }),
   ]
   const id = (req: Request) => parseOr400(userParams, req.params, "path").id
+  /**
+   * A read of org-wide data (the people list, the policy, the logs), recorded as the admin's
+   * look. The query is checked first: a request answered 400 leaves no audit entry, and the
+   * entry holds the query as parsed (ids in their canonical spelling), not as sent.
+   */
+  const view = <Q>(
+    path: string,
+    what: string,
+    query: z.ZodType<Q> | null,
+    answer: (req: Request, res: Response, q: Q) => Promise<void>,
+  ) =>
+    router.get(path, ...guard, async (req, res) => {
+      const q = query ? parseOr400(query, req.query, "query") : (req.query as Q)
+      await recordAdminAction(database.db, adminOf(req), "admin.viewed", { what, query: q })
+      await answer(req, res, q)
+    })
 
-  router.get(
-    "/api/admin/users",
-    ...guard,
-    auditView(database, "users", listQuery),
-    async (req, res) => {
-      const q = parseOr400(listQuery, req.query, "query")
-      const { users, total, nextOffset } = await listUsers(deps, q)
-      reply(res, userListAnswer, { users, total, next_offset: nextOffset })
-    },
-  )
+  view("/api/admin/users", "users", listQuery, async (_req, res, q) => {
+    const { users, total, nextOffset } = await listUsers(deps, q)
+    reply(res, userListAnswer, { users, total, next_offset: nextOffset })
+  })
 
   router.post("/api/admin/users", ...guard, async (req, res) => {
     const body = parseOr400(provisionBody, req.body, "body")
@@ -243,29 +237,16 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     reply(res, stateAnswer, { state })
   })
 
-  router.get(
-    "/api/admin/audit",
-    ...guard,
-    auditView(database, "audit_log", auditQuery),
-    async (req, res) => {
-      const q = parseOr400(auditQuery, req.query, "query")
-      if (q.cursor && decodeCursor(q.cursor) === null)
-        throw new AppError("BAD_REQUEST", "invalid cursor")
-      const page = await listAudit(database.db, auditFilters(q), {
-        cursor: q.cursor,
-        limit: q.limit,
-      })
-      const people = await peopleByIds(
-        deps,
-        page.items.flatMap((e) => [e.actorId, e.subjectId]),
-      )
-      reply(res, auditPageAnswer, {
-        items: page.items.map(auditEntryOf),
-        next_cursor: page.nextCursor,
-        people,
-      })
-    },
-  )
+  view("/api/admin/audit", "audit_log", auditQuery, async (_req, res, q) => {
+    if (q.cursor && decodeCursor(q.cursor) === null)
+      throw new AppError("BAD_REQUEST", "invalid cursor")
+    const page = await auditLog(deps, auditFilters(q), { cursor: q.cursor, limit: q.limit })
+    reply(res, auditPageAnswer, {
+      items: page.items.map(auditEntryOf),
+      next_cursor: page.nextCursor,
+      people: page.people,
+    })
+  })
 
   // Streams, in id order, however many rows match: never loads them all in memory.
   router.get("/api/admin/audit.csv", ...guard, async (req, res) => {
@@ -283,24 +264,18 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     res.end()
   })
 
-  router.get(
-    "/api/admin/notifications",
-    ...guard,
-    auditView(database, "notifications", outboxQuery),
-    async (req, res) => {
-      const q = parseOr400(outboxQuery, req.query, "query")
-      try {
-        const page = await listFailedNotifications(database.db, q)
-        reply(res, notificationPageAnswer, {
-          items: page.items.map(failedNotificationOf),
-          next_cursor: page.nextCursor,
-        })
-      } catch (err) {
-        if (err instanceof InvalidCursorError) throw new AppError("BAD_REQUEST", "invalid cursor")
-        throw err
-      }
-    },
-  )
+  view("/api/admin/notifications", "notifications", outboxQuery, async (_req, res, q) => {
+    try {
+      const page = await listFailedNotifications(database.db, q)
+      reply(res, notificationPageAnswer, {
+        items: page.items.map(failedNotificationOf),
+        next_cursor: page.nextCursor,
+      })
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw new AppError("BAD_REQUEST", "invalid cursor")
+      throw err
+    }
+  })
 
   router.post("/api/admin/notifications/:id/retry", ...guard, async (req, res) => {
     const { id: notificationId } = parseOr400(notificationParams, req.params, "path")
@@ -312,7 +287,7 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     reply(res, notificationRetryAnswer, result)
   })
 
-  router.get("/api/admin/policy", ...guard, auditView(database, "policy"), async (_req, res) => {
+  view("/api/admin/policy", "policy", null, async (_req, res) => {
     reply(res, policyAnswer, policyAnswerOf(await getOrgPolicy(database.db)))
   })
 

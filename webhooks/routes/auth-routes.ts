@@ -3,7 +3,7 @@ import type { Deps } from "../app"
 import { ackAnswer, gateAnswer } from "./answers"
 import { actorOf, reply } from "./edge"
 import { acknowledgePasswordChange } from "../domain/force-password-change"
-import { credentialKey, gateCache } from "../domain/gate-cache"
+import { withCachedWhoami } from "../domain/gate-cache"
 import { evaluateGate, gateRefusal, identityGone } from "../domain/session-gate"
 import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
 
@@ -17,10 +17,7 @@ export function registerAuthRoutes(router: Router, deps: Deps): void {
   const { config, database, kratos, kratosPublic } = deps
   const withSession = requireSession(kratosPublic)
   // The gate is every gated request's sub-request: Kratos's answers may be GATE_CACHE_MS old.
-  const withCachedSession = requireSession({
-    ...kratosPublic,
-    whoami: (caller) => gateCache.session(credentialKey(caller), () => kratosPublic.whoami(caller)),
-  })
+  const withCachedSession = requireSession(withCachedWhoami(kratosPublic))
   const csrf = requireCsrfProtection(config.PUBLIC_URL)
   const gateDeps = { database, kratos, publicUrl: config.PUBLIC_URL }
 

@@ -13,14 +13,10 @@ import type { Deps } from "../app"
 import { gateCache } from "../domain/gate-cache"
 import { deliveryShape, recordHookDelivery } from "../domain/hook-deliveries"
 import { rememberPasswordAfterChange, sharedRead } from "../domain/password-history"
-import {
-  afterSettingsChange,
-  beforeSettingsChange,
-  recordLogin,
-  recordRegistration,
-  registrationMetadata,
-  type ChangeDeps,
-} from "../domain/security-changes"
+import type { ChangeDeps } from "../domain/hook-trail"
+import { recordLogin } from "../domain/login"
+import { recordRegistration, registrationMetadata } from "../domain/registration"
+import { afterSettingsChange, beforeSettingsChange } from "../domain/settings-change"
 import type { Refusal } from "../domain/settings-rules"
 import { kratosMessages } from "../errors"
 import { parseOr400 } from "./edge"

@@ -3,8 +3,7 @@ import { z } from "zod"
 import type { Deps } from "../app"
 import { parseOr400 } from "./edge"
 import { roles } from "../policy/roles"
-import { setRole } from "../domain/roles"
-import { AppError } from "../errors"
+import { setRoleByEmail } from "../domain/roles"
 
 const grantBody = z
   .object({
@@ -30,9 +29,7 @@ const grantBody = z
 export function registerInternalRoutes(router: Router, deps: Deps): void {
   router.post("/internal/roles", async (req, res) => {
     const { email, role, assigned_at } = parseOr400(grantBody, req.body, "body")
-    const identity = await deps.kratos.findByIdentifier(email)
-    if (!identity) throw new AppError("NOT_FOUND", `no user with email ${email}`)
-    const result = await setRole(
+    const { identityId, ...result } = await setRoleByEmail(
       deps,
       {
         type: "system",
@@ -42,10 +39,10 @@ export function registerInternalRoutes(router: Router, deps: Deps): void {
         userAgent: req.get("user-agent") ?? null,
         requestId: String(req.id),
       },
-      identity.id,
+      email,
       role,
       assigned_at,
     )
-    res.json({ identity_id: identity.id, email, ...result })
+    res.json({ identity_id: identityId, email, ...result })
   })
 }

@@ -1,6 +1,5 @@
-import { and, desc, eq, gt, inArray, lt, or, sql, type SQL } from "drizzle-orm"
 import type { Db } from "../../../db/client"
-import { notificationOutbox } from "../../../db/schema"
+import { failedOutboxRows, outboxStatus, requeueFailed } from "../../data/outbox"
 
 /** A notification that failed at least once: `dead` (gave up) or `pending` with errors (retrying). */
 export interface FailedNotification {
@@ -55,26 +54,9 @@ export async function listFailedNotifications(
   opts: { limit?: number; cursor?: string | null; status?: "dead" | "retrying" } = {},
 ): Promise<FailedPage> {
   const limit = Math.min(Math.max(opts.limit ?? 50, 1), 500)
-  const o = notificationOutbox
-  const retrying = and(inArray(o.status, ["pending", "sending"]), gt(o.attempts, 0))!
-  const where: SQL[] = [
-    opts.status === "dead"
-      ? eq(o.status, "dead")
-      : opts.status === "retrying"
-        ? retrying
-        : or(eq(o.status, "dead"), retrying)!,
-  ]
-  if (opts.cursor) {
-    const c = parseCursor(opts.cursor)
-    if (!c) throw new InvalidCursorError()
-    where.push(or(lt(o.createdAt, c.createdAt), and(eq(o.createdAt, c.createdAt), lt(o.id, c.id)))!)
-  }
-  const rows = await db
-    .select()
-    .from(o)
-    .where(and(...where))
-    .orderBy(desc(o.createdAt), desc(o.id))
-    .limit(limit + 1)
+  const before = opts.cursor ? parseCursor(opts.cursor) : null
+  if (opts.cursor && !before) throw new InvalidCursorError()
+  const rows = await failedOutboxRows(db, { status: opts.status, before, limit: limit + 1 })
   const page = rows.slice(0, limit)
   const last = page[page.length - 1]
   return {
@@ -107,15 +89,7 @@ export type RetryResult =
  * Audit the admin's action in the same transaction if needed (pass the transaction as `db`).
  */
 export async function retryNotification(db: Db, id: string): Promise<RetryResult> {
-  const o = notificationOutbox
-  const updated = await db
-    .update(o)
-    .set({ status: "pending", attempts: 0, nextAttemptAt: sql`now()`, lockedUntil: null })
-    .where(
-      and(eq(o.id, id), or(eq(o.status, "dead"), and(eq(o.status, "pending"), gt(o.attempts, 0)))),
-    )
-    .returning({ id: o.id })
-  if (updated.length > 0) return { status: "queued" }
-  const [row] = await db.select({ status: o.status }).from(o).where(eq(o.id, id))
-  return row ? { status: "not_retryable", current: row.status } : { status: "not_found" }
+  if (await requeueFailed(db, id)) return { status: "queued" }
+  const current = await outboxStatus(db, id)
+  return current !== null ? { status: "not_retryable", current } : { status: "not_found" }
 }

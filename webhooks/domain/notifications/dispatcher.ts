@@ -1,6 +1,7 @@
 import type { Transporter } from "nodemailer"
 import type { Logger } from "pino"
 import type { Database } from "../../../db/client"
+import { claimDue, markFailed, markSent, releaseClaims, type ClaimedRow } from "../../data/outbox"
 import { createSmtpTransport, describeSendError } from "./smtp"
 
 export interface DispatcherOptions {
@@ -36,55 +37,6 @@ export interface Dispatcher {
   runOnce(): Promise<number>
 }
 
-interface ClaimedRow {
-  id: string
-  kind: string
-  recipient: string
-  subject: string
-  body_text: string
-  body_html: string | null
-  message_id: string
-  attempts: number
-  /** The lease this claim holds, as Postgres prints it: the fence for marking a failure. */
-  lease: string
-}
-
-/**
- * Claims due rows: pending ones, and `sending` ones whose lease ran out (their sender died).
- * `FOR UPDATE SKIP LOCKED` lets several replicas claim side by side without waiting on or
- * double-claiming each other's rows; a row a competitor claimed just before is re-checked
- * against the WHERE clause (its new lease excludes it).
- */
-const CLAIM = `
-update notification_outbox o
-   set status = 'sending', locked_until = now() + $1::int * interval '1 second'
- where o.id in (
-   select id from notification_outbox
-    where status in ('pending', 'sending')
-      and next_attempt_at <= now()
-      and (locked_until is null or locked_until < now())
-    order by next_attempt_at
-    limit $2
-    for update skip locked)
-returning o.id, o.kind, o.recipient, o.subject, o.body_text, o.body_html, o.message_id,
-          o.attempts, o.locked_until::text as lease`
-
-const MARK_SENT = `
-update notification_outbox
-   set status = 'sent', sent_at = now(), locked_until = null, last_error = null
- where id = $1 and status <> 'sent'`
-
-/** Only while our claim still holds: after a lease ran out another sender owns the row. */
-const MARK_FAILED = `
-update notification_outbox
-   set status = $2, attempts = $3, last_error = $4, locked_until = null,
-       next_attempt_at = now() + $5::int * interval '1 millisecond'
- where id = $1 and status = 'sending' and locked_until = $6::timestamptz`
-
-const RELEASE = `
-update notification_outbox set status = 'pending', locked_until = null
- where id = any($1::uuid[]) and status = 'sending'`
-
 /** Exponential backoff with equal jitter: base·2^(n-1), half of it random, capped. */
 export function backoffMs(attempts: number, baseMs: number, maxMs: number): number {
   const full = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1))
@@ -106,7 +58,6 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   let wakeUp: (() => void) | null = null
   let lastLoopError = 0
 
-  const query = o.database.query.bind(o.database)
   /**
    * Mail the server accepted whose row could not be marked sent (the database was away): it is
    * marked first thing in the next round, before its lease runs out and it would go out again.
@@ -115,7 +66,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
 
   async function markUnmarked(): Promise<void> {
     for (const id of [...unmarked]) {
-      await query(MARK_SENT, [id])
+      await markSent(o.database, id)
       unmarked.delete(id)
     }
   }
@@ -139,14 +90,14 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       const dead = attempts >= o.maxAttempts
       const lastError = describeSendError(err, o.smtpUrl)
       const delay = dead ? 0 : backoffMs(attempts, baseMs, maxMs)
-      await query(MARK_FAILED, [
-        row.id,
-        dead ? "dead" : "pending",
+      await markFailed(o.database, {
+        id: row.id,
+        dead,
         attempts,
         lastError,
-        delay,
-        row.lease,
-      ]).catch((e: unknown) => o.log.warn({ err: e, id: row.id }, "marking a failed send failed"))
+        delayMs: delay,
+        lease: row.lease,
+      }).catch((e: unknown) => o.log.warn({ err: e, id: row.id }, "marking a failed send failed"))
       const fields = { id: row.id, kind: row.kind, attempts, error: lastError }
       if (dead) o.log.error(fields, "notification is dead after its last attempt")
       else o.log.warn({ ...fields, retryInMs: delay }, "notification send failed; will retry")
@@ -154,8 +105,8 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     }
     // One retry now, then again each round; only a crash leaves the row `sending`, and it is
     // resent (same Message-ID) after its lease.
-    await query(MARK_SENT, [row.id])
-      .catch(() => query(MARK_SENT, [row.id]))
+    await markSent(o.database, row.id)
+      .catch(() => markSent(o.database, row.id))
       .catch((e: unknown) => {
         unmarked.add(row.id)
         o.log.warn({ err: e, id: row.id }, "marking a sent mail failed; will retry")
@@ -164,7 +115,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
 
   async function runOnce(): Promise<number> {
     await markUnmarked()
-    const { rows } = await query<ClaimedRow>(CLAIM, [o.leaseSeconds, o.batchSize])
+    const rows = await claimDue(o.database, o.leaseSeconds, o.batchSize)
     if (rows.length === 0) return 0
     // Rows not started within half the lease go back unsent, so no send can outlive its
     // claim (SMTP timeouts are bounded too) and be picked up by a second sender meanwhile.
@@ -177,7 +128,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     if (next < rows.length) {
       // Stopping or late: hand back what was claimed but not started.
       const unsent = rows.slice(next).map((r) => r.id)
-      await query(RELEASE, [unsent]).catch(() => {})
+      await releaseClaims(o.database, unsent).catch(() => {})
     }
     return rows.length
   }

@@ -1,6 +1,6 @@
 import type { Db } from "../../../db/client"
 import type { AuditEventName } from "../audit"
-import { enqueueNotifications, type NotificationInput } from "../outbox"
+import { enqueueNotifications, type NotificationInput } from "../../data/outbox"
 import { recipientsFor } from "./recipients"
 import { renderNotification, type NotificationKind } from "./templates"
 

@@ -297,10 +297,8 @@ export function hostileApiSuite(part: number, of: number): void {
         adminAal1Token: { token: adminAal1.token },
         adminToken: { token: admin.token },
       })
-      // The policy row is created on first read; create it now so it is no write of a case.
-      const { getOrgPolicy } = await import("../../webhooks/domain/org-policy")
-      await getOrgPolicy(deps.database.db)
-      // So is each person's authorization record (seeded from Kratos in this scratch database).
+      // Each person's authorization record is created the first time it is read (seeded from
+      // Kratos in this scratch database); create them now so none is a write of a case.
       const { authorizationOf } = await import("../../webhooks/domain/authorization")
       for (const p of [member, browser, revokedBrowser, revoked, adminAal1, admin]) {
         await authorizationOf(deps, p.identityId)

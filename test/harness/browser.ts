@@ -136,7 +136,11 @@ export async function enrolTotpInBrowser(page: Page, base: string): Promise<stri
  */
 export async function saveRecoveryCodesInBrowser(page: Page): Promise<string[]> {
   const shown = page.getByTestId("kg-codes-once")
-  const generate = page.getByRole("button", { name: /^(Generate|Regenerate) recovery codes$/ })
+  // Disabled while the page is still fetching the codes a first enrolment opens.
+  const generate = page.getByRole("button", {
+    name: /^(Generate|Regenerate) recovery codes$/,
+    disabled: false,
+  })
   await shown.or(generate).first().waitFor()
   if (!(await shown.isVisible())) {
     const again = (await generate.innerText()).startsWith("Regenerate")

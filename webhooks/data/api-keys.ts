@@ -106,8 +106,8 @@ export async function insertApiKey(
   return rowOf(row!)
 }
 
-const LIST = `select ${COLUMNS} from api_keys where identity_id = $1::uuid
-  order by created_at desc, id limit $2`
+const LIST = `select ${COLUMNS} from api_keys k where identity_id = $1::uuid
+  order by k.created_at desc, k.id limit $2`
 
 /** A person's keys, newest first: active ones and those that ended, for the record. */
 export async function listApiKeys(db: Db, identityId: string, limit = 100): Promise<ApiKeyRow[]> {

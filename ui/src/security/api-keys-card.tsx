@@ -241,7 +241,10 @@ function CreateKeyForm({
           maxLength={64}
           placeholder="Front desk kiosk"
           value={label}
-          onChange={(e) => setLabel(e.target.value)}
+          onChange={(e) => {
+            setLabel(e.target.value)
+            if (error) setError(null)
+          }}
           aria-invalid={error ? true : undefined}
           aria-describedby={error ? ids.error : undefined}
         />

@@ -9,7 +9,8 @@ import {
   screenshotBothWidths,
   useBrowser,
 } from "../harness/browser"
-import { STRONG_PASSWORD, uniqueEmail } from "../harness/kratos"
+import { enrolTotp, setRole, totpCode } from "../harness/flows"
+import { registerNative, STRONG_PASSWORD, uniqueEmail } from "../harness/kratos"
 import { stackInfo } from "../harness/stack-info"
 
 const { newPage } = useBrowser()
@@ -101,6 +102,46 @@ describe("Keys for devices on the Security page, in Chromium", () => {
     await page.goto(`${base()}/settings?tab=activity`)
     await page.getByText("API key revoked: Front desk kiosk").waitFor()
     await page.getByText("API key created: Front desk kiosk").waitFor()
+    await context.close()
+  })
+
+  it("an admin makes a key for a person on their console page, sees it once, and revokes it", async () => {
+    const admin = await registerNative(uniqueEmail("keyadmin"))
+    const { secret } = await enrolTotp(admin.sessionToken)
+    await setRole(admin.identityId, "admin")
+    const member = await registerNative(uniqueEmail("kiosk-owner"))
+    const { context, page } = await newPage()
+    const at = `${base()}/admin/users/${member.identityId}`
+    await page.goto(`${base()}/login?return_to=${encodeURIComponent(at)}`)
+    await page.fill("input[name='identifier']", admin.email)
+    await page.fill("input[name='password']", STRONG_PASSWORD)
+    await page.click("button[name='method'][value='password']")
+    await page.waitForURL((url) => url.pathname.startsWith("/admin"))
+    await page.getByRole("link", { name: "Continue with two-factor" }).click()
+    await page.waitForURL(/\/login\?/)
+    await page.fill("input[name='totp_code']", totpCode(secret))
+    await page.click("button[name='method'][value='totp']")
+    await page.waitForURL((url) => url.pathname.startsWith("/admin"))
+
+    const card = page.getByTestId("kg-api-keys")
+    await card.getByText(`Each key acts as ${member.email}.`).waitFor()
+    await card.getByRole("button", { name: "Create key" }).click()
+    await card.getByLabel("Name").fill("Scanner 3")
+    await card.getByLabel("Expires").selectOption("never")
+    await card.getByTestId("kg-api-key-form").getByRole("button", { name: "Create key" }).click()
+    const key = (await card.getByTestId("kg-api-key-value").textContent())!.trim()
+    const gate = await request(base()).get("/api/auth/gate").set("Authorization", `Bearer ${key}`)
+    expect(gate.headers["x-identity-id"]).toBe(member.identityId)
+    await cardShots(page, "admin-api-keys-new")
+    await card.getByRole("button", { name: "I've saved it" }).click()
+    await card.getByTestId("kg-api-key").getByText("Never expires", { exact: false }).waitFor()
+    await screenshotBothWidths(page, "admin-user-api-keys")
+
+    await card.getByRole("button", { name: "Revoke the key Scanner 3" }).click()
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke key" }).click()
+    await card.getByText("No keys.").waitFor()
+    const after = await request(base()).get("/api/auth/gate").set("Authorization", `Bearer ${key}`)
+    expect(after.status).toBe(401)
     await context.close()
   })
 })

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto"
 import request from "supertest"
 import { inProcessApp } from "../harness/app"
 import { closeServiceDb, serviceDb } from "../harness/db"
+import { eventually } from "../harness/eventually"
 import { enrolTotp, staff } from "../harness/flows"
 import { registerNative } from "../harness/kratos"
 import { changePasswordVia } from "../harness/stack-flows"
@@ -249,11 +250,14 @@ describe("device API keys", () => {
       "Quartz-Ferry-Window-73!",
     )
     expect(changed.status).toBe(200)
-    for (const k of [a, b]) {
-      const res = await gate(k.key)
-      expect(res.status).toBe(401)
-      expect(res.body.error.reason).toBe("api_key_revoked")
-    }
+    // Kratos calls the post-persist hook without waiting for it.
+    await eventually(async () => {
+      for (const k of [a, b]) {
+        const res = await gate(k.key)
+        expect(res.status).toBe(401)
+        expect(res.body.error.reason).toBe("api_key_revoked")
+      }
+    })
     const events = await keyEvents(member.identityId)
     const cascade = events.filter((e) => e.event === "auth.api_keys_revoked")
     expect(cascade).toHaveLength(1)

@@ -270,3 +270,39 @@ export const identityAuthz = pgTable(
     check("identity_authz_state_check", sql`${t.state} in ('active', 'inactive')`),
   ],
 )
+
+/**
+ * API keys for devices and scripts that can't sign in interactively (the gate accepts them as
+ * `Authorization: Bearer kg_<key_id>_<secret>`). Only the SHA-256 of the secret is kept: the
+ * secret is 256 random bits, so its hash can't be reversed by guessing, fast hash or not.
+ * `scope` is the most the key may stand for (never above the owner's role when created; the
+ * gate reports the lower of it and the owner's role at the time).
+ */
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** The public part of the key, looked up by the gate (16 hex digits). */
+    keyId: text("key_id").notNull(),
+    identityId: uuid("identity_id").notNull(),
+    label: text("label").notNull(),
+    scope: text("scope").notNull(),
+    /** sha256 of the secret part, hex. */
+    secretHash: text("secret_hash").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Who created it: the owner, or an admin for them. */
+    createdBy: uuid("created_by").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    lastUsedIp: text("last_used_ip"),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    /** `owner`, `admin`, `password_changed`, `2fa_reset` or `deactivated`. */
+    revokedReason: text("revoked_reason"),
+    revokedBy: uuid("revoked_by"),
+  },
+  (t) => [
+    uniqueIndex("api_keys_key_id_key").on(t.keyId),
+    index("api_keys_identity_idx").on(t.identityId, t.createdAt),
+    check("api_keys_scope_check", sql`${t.scope} in ('member', 'admin', 'super_admin')`),
+  ],
+)

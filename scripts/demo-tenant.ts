@@ -36,6 +36,8 @@ export interface DemoTenant {
   totpSecret: string
   /** The provisioned new hire's one-time recovery link, valid 24 h (printed once, not kept). */
   newHireLink?: { link: string; code: string; expiresAt: string }
+  /** The reception kiosk's API key, made by Olivia for Daniel (printed once, not kept). */
+  kioskKey?: { label: string; owner: string; key: string }
 }
 
 const person = (
@@ -421,6 +423,19 @@ export async function seedDemo(o: SeedOptions): Promise<{ tenant: DemoTenant; fr
     expiresAt: (provisioned.expires_at as string | null) ?? "",
   }
 
+  // A device API key for the reception kiosk, made by Olivia for Daniel (member access, 90 days).
+  const manager = by.manager!
+  const kiosk = (await admin(
+    "the reception kiosk's API key",
+    "POST",
+    `/api/admin/users/${id("manager")}/api-keys`,
+    {
+      label: "Reception kiosk",
+      scope: "member",
+      expires_at: new Date(Date.now() + 90 * 86_400_000).toISOString(),
+    },
+  )) as { key?: string }
+
   const tenant: DemoTenant = {
     organisation: "Acme Financial Group",
     seededAt: new Date().toISOString(),
@@ -430,9 +445,12 @@ export async function seedDemo(o: SeedOptions): Promise<{ tenant: DemoTenant; fr
     ...(recovery.link && recovery.code
       ? { newHireLink: { link: recovery.link, code: recovery.code, expiresAt: recovery.expiresAt } }
       : {}),
+    ...(kiosk.key
+      ? { kioskKey: { label: "Reception kiosk", owner: manager.name, key: kiosk.key } }
+      : {}),
   }
   mkdirSync(path.dirname(o.stateFile), { recursive: true })
-  const { newHireLink: _printedOnce, ...kept } = tenant
+  const { newHireLink: _printedOnce, kioskKey: _alsoPrintedOnce, ...kept } = tenant
   writeFileSync(o.stateFile, JSON.stringify(kept, null, 2), { mode: 0o600 })
   return { tenant, fresh: true }
 }
@@ -572,6 +590,11 @@ export function formatDemo(tenant: DemoTenant, fresh: boolean, now = Date.now())
   if (tenant.newHireLink)
     out.push(
       `  Noah's one-time recovery link (24 h, shown once): ${tenant.newHireLink.link}  code ${tenant.newHireLink.code}`,
+    )
+  if (tenant.kioskKey)
+    out.push(
+      `  ${tenant.kioskKey.owner}'s API key for the ${tenant.kioskKey.label.toLowerCase()} (shown once): ${tenant.kioskKey.key}`,
+      `    try it: curl -i -H "Authorization: Bearer ${tenant.kioskKey.key}" ${tenant.serviceUrl}/api/auth/gate`,
     )
   out.push(
     "  Mail to everyone, the security team included, lands in the dev inbox: /dev/mail",

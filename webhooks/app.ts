@@ -12,6 +12,7 @@ import { requireHookKey } from "./middleware/hook-auth"
 import { requirePublicHost, securityHeaders } from "./middleware/security-headers"
 import { redactUrl } from "./proxy/http-utils"
 import { registerAdminRoutes } from "./routes/admin-routes"
+import { registerApiKeyRoutes } from "./routes/api-key-routes"
 import { registerAuthRoutes } from "./routes/auth-routes"
 import { registerHealthRoutes } from "./routes/health"
 import { registerHookRoutes } from "./routes/hook-routes"
@@ -90,6 +91,7 @@ export function createApp(deps: Deps): Express {
   registerAuthRoutes(router, deps)
   registerAdminRoutes(router, deps)
   registerMeRoutes(router, deps)
+  registerApiKeyRoutes(router, deps)
   router.use(["/hooks", "/api", "/internal"], (_req, _res, next) =>
     next(new AppError("NOT_FOUND", "no such route")),
   )

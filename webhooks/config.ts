@@ -91,6 +91,15 @@ export const configSchema = z
     /** Failed attempts per client IP (any account) in a fixed window. */
     LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(50),
     LOGIN_IP_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+    /** API keys (the gate's `Authorization: Bearer kg_…`): most active keys per admin. */
+    API_KEYS_MAX_PER_ADMIN: z.coerce.number().int().min(0).max(100).default(3),
+    /** Most active keys per member. */
+    API_KEYS_MAX_PER_MEMBER: z.coerce.number().int().min(0).max(1000).default(10),
+    /** Gate calls one key may make in a minute. */
+    API_KEY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+    /** Refused key attempts (malformed, unknown, wrong secret) per client IP in a window. */
+    API_KEY_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(20),
+    API_KEY_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
     /** Dev only: the web inbox of the local mail sink, proxied at /dev/mail. */
     DEV_MAIL_URL: url.optional(),
   })

@@ -162,6 +162,26 @@ const routes: Record<string, ApiRoute> = {
   "GET /api/me/sessions": { access: "session", badQuery: someQuery },
   "DELETE /api/me/sessions/:id": { access: "session", params: [idParam] },
   "DELETE /api/me/sessions": { access: "session", badQuery: someQuery },
+  "GET /api/me/api-keys": { access: "session", badQuery: someQuery },
+  "POST /api/me/api-keys": {
+    access: "session",
+    badBody: badStrictBody({ label: "Kiosk", expires_at: null }),
+  },
+  "DELETE /api/me/api-keys/:keyId": { access: "session", params: [idParam] },
+  "GET /api/admin/users/:id/api-keys": {
+    access: "admin",
+    params: [idParam],
+    badQuery: someQuery,
+  },
+  "POST /api/admin/users/:id/api-keys": {
+    access: "admin",
+    params: [idParam],
+    badBody: badStrictBody({ label: "Kiosk", scope: "member" }),
+  },
+  "DELETE /api/admin/users/:id/api-keys/:keyId": {
+    access: "admin",
+    params: [idParam, idParam],
+  },
   "GET /api/admin/users": {
     access: "admin",
     badQuery: withJunk(

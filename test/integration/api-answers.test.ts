@@ -118,6 +118,91 @@ const cases: Record<string, Case[]> = {
       },
     },
   ],
+  "GET /api/me/api-keys": [
+    {
+      status: 200,
+      schema: answers.apiKeyListAnswer,
+      call: () => api().get("/api/me/api-keys").set(as(member.sessionToken)),
+    },
+  ],
+  "POST /api/me/api-keys": [
+    {
+      status: 201,
+      schema: answers.apiKeyCreatedAnswer,
+      call: async () => {
+        const someone = await registerNative()
+        return api()
+          .post("/api/me/api-keys")
+          .set(as(someone.sessionToken))
+          .send({ label: "Kiosk", expires_at: new Date(Date.now() + 86_400_000).toISOString() })
+      },
+    },
+    {
+      status: 400,
+      schema: answers.errorAnswer,
+      call: () => api().post("/api/me/api-keys").set(as(member.sessionToken)).send({ label: "" }),
+    },
+  ],
+  "DELETE /api/me/api-keys/:keyId": [
+    {
+      status: 200,
+      schema: answers.apiKeyRevokedAnswer,
+      call: async () => {
+        const someone = await registerNative()
+        const made = await api()
+          .post("/api/me/api-keys")
+          .set(as(someone.sessionToken))
+          .send({ label: "Kiosk" })
+          .expect(201)
+        return api()
+          .delete(`/api/me/api-keys/${(made.body as answers.ApiKeyCreatedAnswer).api_key.id}`)
+          .set(as(someone.sessionToken))
+      },
+    },
+    {
+      status: 404,
+      schema: answers.errorAnswer,
+      call: () => api().delete(`/api/me/api-keys/${randomUUID()}`).set(as(member.sessionToken)),
+    },
+  ],
+  "GET /api/admin/users/:id/api-keys": [
+    {
+      status: 200,
+      schema: answers.apiKeyListAnswer,
+      call: () => api().get(`/api/admin/users/${member.identityId}/api-keys`).set(as(admin.token)),
+    },
+  ],
+  "POST /api/admin/users/:id/api-keys": [
+    {
+      status: 201,
+      schema: answers.apiKeyCreatedAnswer,
+      call: async () => {
+        const someone = await registerNative()
+        return api()
+          .post(`/api/admin/users/${someone.identityId}/api-keys`)
+          .set(as(admin.token))
+          .send({ label: "Scanner", scope: "member" })
+      },
+    },
+  ],
+  "DELETE /api/admin/users/:id/api-keys/:keyId": [
+    {
+      status: 200,
+      schema: answers.apiKeyRevokedAnswer,
+      call: async () => {
+        const someone = await registerNative()
+        const made = await api()
+          .post(`/api/admin/users/${someone.identityId}/api-keys`)
+          .set(as(admin.token))
+          .send({ label: "Scanner" })
+          .expect(201)
+        const id = (made.body as answers.ApiKeyCreatedAnswer).api_key.id
+        return api()
+          .delete(`/api/admin/users/${someone.identityId}/api-keys/${id}`)
+          .set(as(admin.token))
+      },
+    },
+  ],
   "GET /api/admin/users": [
     {
       status: 200,

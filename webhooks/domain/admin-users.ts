@@ -18,6 +18,7 @@ import { enqueueFor } from "./notifications"
 import type { Role } from "../policy/roles"
 import type { RoleActor } from "./roles"
 import { gateCache } from "./gate-cache"
+import { revokeAllKeysIn } from "./api-keys"
 
 export interface AdminDeps {
   database: Database
@@ -317,6 +318,7 @@ export async function resetTwoFactor(d: AdminDeps, actor: AdminActor, id: string
       { manager },
       tx,
     )
+    await revokeAllKeysIn(tx, actor, id, "2fa_reset")
     return { removed, eventId: entry.eventId, subject }
   })
   if (!done) throw new AppError("NOT_FOUND", "no such user")
@@ -360,6 +362,7 @@ export async function setActive(d: AdminDeps, actor: AdminActor, id: string, act
         tx,
       )
       eventId = entry.eventId
+      if (!active) await revokeAllKeysIn(tx, actor, id, "deactivated")
     },
   )
   // Kratos refuses sessions of an inactive identity; they are ended too, as before.

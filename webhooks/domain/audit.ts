@@ -21,6 +21,9 @@ export const auditEventNames = [
   "auth.session_revoked",
   "auth.force_password_change_required",
   "auth.force_password_change_cleared",
+  "auth.api_key_created",
+  "auth.api_key_revoked",
+  "auth.api_keys_revoked",
   "policy.updated",
   "admin.role_changed",
   "admin.manager_changed",
@@ -32,6 +35,8 @@ export const auditEventNames = [
   "admin.user_viewed",
   "admin.viewed",
   "admin.audit_exported",
+  "admin.api_key_created",
+  "admin.api_key_revoked",
   "system.authorization_repaired",
 ] as const
 export type AuditEventName = (typeof auditEventNames)[number]

@@ -4,6 +4,9 @@ import { secondFactors } from "../kratos/identity"
 import { requires2fa } from "../policy/roles"
 import type { OrgPolicy } from "./org-policy"
 
+/** The assurance a route behind the gate asks for (`?required_aal=` or `X-Required-AAL`). */
+export type RequiredAal = "aal1" | "aal2"
+
 export type GateReason = "aal2_required" | "password_change_required" | "mfa_enrollment_required"
 
 export type GateDecision =
@@ -44,18 +47,34 @@ export function decideGate(input: {
   returnTo: string | null
   /** When the password last changed (see passwordLastChanged); only read for rotation. */
   passwordChangedAt?: string | null
+  /** What the route behind the gate needs (`aal2`: a session at AAL2; never an API key). */
+  requiredAal?: RequiredAal | null
+  /** An API key's call (domain/api-keys.ts): its AAL is `api_key`, the rest is the owner's. */
+  viaApiKey?: boolean
   now?: Date
 }): GateDecision {
   const { session, summary, policy, publicUrl } = input
   const now = input.now ?? new Date()
-  const aal = session.authenticator_assurance_level ?? "aal0"
+  const aal = input.viaApiKey ? "api_key" : (session.authenticator_assurance_level ?? "aal0")
   const base = { identityId: summary.identityId, role: summary.role, aal }
   const need = requires2fa(policy, summary.role)
   const enrolled = secondFactors(summary).length > 0
   const security = `${publicUrl}/settings?tab=security`
+  const atAal2 = aal === "aal2" || aal === "aal3"
 
-  // Like Kratos's highest_available: once a second factor exists, an AAL1 session is not enough.
-  if (enrolled && aal !== "aal2" && aal !== "aal3") {
+  // A key is one secret: where a route asks for a second factor it is never enough.
+  if (input.requiredAal === "aal2" && input.viaApiKey) {
+    return {
+      ...base,
+      allow: false,
+      reason: "aal2_required",
+      message: "This needs a sign-in with your second factor; an API key can't be used here.",
+      redirectTo: `${publicUrl}/self-service/login/browser?aal=aal2`,
+    }
+  }
+  // Like Kratos's highest_available: once a second factor exists, an AAL1 session is not enough
+  // (a key was made by a session that passed this, so it stands for that sign-in).
+  if (!input.viaApiKey && (input.requiredAal === "aal2" || enrolled) && !atAal2) {
     const returnTo = input.returnTo ?? security
     return {
       ...base,

@@ -1,6 +1,7 @@
 import type { SettingsMethod } from "../../kratos/hooks/bodies"
 import { confirmPendingStatement } from "../data/pending-changes"
 import { posture, type CredentialSummary } from "../kratos/identity"
+import { keyRevocationFor } from "./api-keys"
 import { changeEvents } from "./change-events"
 import { selfActed, trailWrite, type ChangeDeps } from "./hook-trail"
 
@@ -52,6 +53,14 @@ export async function recordChange(d: ChangeDeps, r: RecordInput): Promise<void>
         publicUrl: d.publicUrl,
       },
     )
+  }
+  if (events.some((e) => e.event === "auth.password_changed")) {
+    // Every API key of the person ends with the password, in the same transaction.
+    const keys = await keyRevocationFor(d.database.db, { ...r, identityId: r.after.identityId })
+    if (keys) {
+      write.add(keys.revoke)
+      write.entry(keys.entry)
+    }
   }
   await write.commit(d.database.db)
 }

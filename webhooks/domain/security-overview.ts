@@ -168,6 +168,12 @@ const SAFE_DETAILS = new Set([
   "via",
   "reason",
   "count",
+  // API keys: which key, by its name and public id (never the secret).
+  "label",
+  "key_id",
+  "key_ids",
+  "scope",
+  "expires_at",
 ])
 
 function safeDetails(details: unknown): Record<string, unknown> {

@@ -3,7 +3,7 @@ import type { Database } from "../../db/client"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
 import { authorizedSummary } from "./authorization"
-import { decideGate, type GateDecision } from "./gate"
+import { decideGate, type GateDecision, type RequiredAal } from "./gate"
 import { gateCache } from "./gate-cache"
 import { getOrgPolicyCached } from "./org-policy"
 import { passwordLastChanged } from "./security-overview"
@@ -24,7 +24,14 @@ export interface SessionGateDeps {
 export async function evaluateGate(
   d: SessionGateDeps,
   session: Session,
-  opts: { returnTo: string | null; rotation: boolean; cachedKratos?: boolean },
+  opts: {
+    returnTo: string | null
+    rotation: boolean
+    cachedKratos?: boolean
+    requiredAal?: RequiredAal | null
+    /** The caller came with one of the owner's API keys (domain/api-keys.ts), not a session. */
+    viaApiKey?: boolean
+  },
 ): Promise<GateDecision | null> {
   const identityId = session.identity?.id
   // Role, flags and deactivation from the service's record; credentials from Kratos (for the
@@ -45,6 +52,8 @@ export async function evaluateGate(
         : null,
     publicUrl: d.publicUrl,
     returnTo: opts.returnTo,
+    requiredAal: opts.requiredAal ?? null,
+    viaApiKey: opts.viaApiKey ?? false,
   })
 }
 

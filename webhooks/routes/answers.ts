@@ -145,6 +145,35 @@ export const mySessionsAnswer = z.object({ sessions: z.array(sessionView) }).str
 export const revokedSessionAnswer = z.object({ revoked: sessionView }).strict()
 export const revokedSessionsAnswer = z.object({ revoked: z.array(sessionView) }).strict()
 
+// --- API keys (/api/me/api-keys, /api/admin/users/:id/api-keys) ---------------------------
+
+/** A key's metadata: never the secret or its hash. */
+const apiKeyView = z
+  .object({
+    id: z.string(),
+    key_id: z.string(),
+    label: z.string(),
+    scope: role,
+    created_at: at,
+    created_by: z.string(),
+    expires_at: at.nullable(),
+    last_used_at: at.nullable(),
+    last_used_ip: z.string().nullable(),
+    revoked_at: at.nullable(),
+    revoked_reason: z.string().nullable(),
+    status: z.enum(["active", "expired", "revoked"]),
+  })
+  .strict()
+
+export const apiKeyListAnswer = z
+  .object({ api_keys: z.array(apiKeyView), max_active: z.number().int(), role })
+  .strict()
+/** The one answer that holds the whole key: shown once, never stored. */
+export const apiKeyCreatedAnswer = z
+  .object({ api_key: apiKeyView, key: z.string().startsWith("kg_") })
+  .strict()
+export const apiKeyRevokedAnswer = z.object({ revoked: apiKeyView }).strict()
+
 // --- /api/admin ----------------------------------------------------------------------------
 
 export const userListAnswer = z
@@ -341,6 +370,9 @@ export type FailedNotificationAnswer = z.infer<typeof failedNotification>
 export type PolicyAnswer = z.infer<typeof policyAnswer>
 export type PolicyChange = z.infer<typeof policyChange>
 export type ErrorAnswer = z.infer<typeof errorAnswer>
+export type ApiKeyAnswer = z.infer<typeof apiKeyView>
+export type ApiKeyListAnswer = z.infer<typeof apiKeyListAnswer>
+export type ApiKeyCreatedAnswer = z.infer<typeof apiKeyCreatedAnswer>
 
 // --- from the domain's shapes to the answers -----------------------------------------------
 

@@ -1,10 +1,12 @@
-import type { Request, Router } from "express"
+import type { Router } from "express"
 import type { Deps } from "../app"
-import { ackAnswer, gateAnswer } from "./answers"
+import { ackAnswer } from "./answers"
+import { apiKeyGate } from "./api-key-routes"
+import { requiredAalOf, sameOriginReturnTo, sendGateDecision } from "./gate-answer"
 import { actorOf, reply } from "./edge"
 import { acknowledgePasswordChange } from "../domain/force-password-change"
 import { withCachedWhoami } from "../domain/gate-cache"
-import { evaluateGate, gateRefusal, identityGone } from "../domain/session-gate"
+import { evaluateGate, identityGone } from "../domain/session-gate"
 import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
 
 /**
@@ -21,34 +23,18 @@ export function registerAuthRoutes(router: Router, deps: Deps): void {
   const csrf = requireCsrfProtection(config.PUBLIC_URL)
   const gateDeps = { database, kratos, publicUrl: config.PUBLIC_URL }
 
-  router.get("/api/auth/gate", withCachedSession, async (req, res) => {
+  // A call with an API key (`Authorization: Bearer kg_…`) is decided on the key; any other on
+  // the session.
+  router.get("/api/auth/gate", apiKeyGate(deps), withCachedSession, async (req, res) => {
     const decision = await evaluateGate(gateDeps, sessionOf(req), {
       returnTo: sameOriginReturnTo(req, config.PUBLIC_URL),
       // One extra query, only when the organisation has a rotation interval.
       rotation: true,
       cachedKratos: true,
+      requiredAal: requiredAalOf(req),
     })
     if (!decision) throw identityGone()
-    res.set({
-      "cache-control": "no-store",
-      "x-identity-id": decision.identityId,
-      "x-identity-role": decision.role,
-      "x-authenticator-assurance-level": decision.aal,
-    })
-    if (!decision.allow) throw gateRefusal(decision)
-    reply(res, gateAnswer, {
-      identity_id: decision.identityId,
-      role: decision.role,
-      aal: decision.aal,
-      mfa: {
-        required: decision.mfa.required,
-        required_by: decision.mfa.requiredBy,
-        enrolled: decision.mfa.enrolled,
-        deadline: decision.mfa.deadline,
-      },
-      password_rotation_due: decision.passwordRotationDue,
-      warnings: decision.warnings,
-    })
+    sendGateDecision(res, decision)
   })
 
   router.post("/api/auth/ack-password-change", csrf, withSession, async (req, res) => {
@@ -65,19 +51,4 @@ export function registerAuthRoutes(router: Router, deps: Deps): void {
         : result,
     )
   })
-}
-
-/** `return_to` (query) or the proxied URL (auth sub-request), only if it is on our origin. */
-function sameOriginReturnTo(req: Request, publicUrl: string): string | null {
-  const candidate =
-    (typeof req.query.return_to === "string" ? req.query.return_to : undefined) ??
-    req.get("x-forwarded-uri") ??
-    req.get("x-original-url")
-  if (!candidate) return null
-  try {
-    const url = new URL(candidate, publicUrl)
-    return url.origin === new URL(publicUrl).origin ? url.toString() : null
-  } catch {
-    return null
-  }
 }

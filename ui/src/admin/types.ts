@@ -52,6 +52,9 @@ export const auditEventLabels: Record<string, string> = {
   "auth.session_revoked": "Session revoked",
   "auth.force_password_change_required": "Password change required",
   "auth.force_password_change_cleared": "Password change completed",
+  "auth.api_key_created": "API key created",
+  "auth.api_key_revoked": "API key revoked",
+  "auth.api_keys_revoked": "API keys revoked",
   "policy.updated": "Policy updated",
   "admin.role_changed": "Role changed",
   "admin.manager_changed": "Manager changed",
@@ -63,6 +66,8 @@ export const auditEventLabels: Record<string, string> = {
   "admin.user_viewed": "User record viewed",
   "admin.viewed": "Admin page viewed",
   "admin.audit_exported": "Audit log exported",
+  "admin.api_key_created": "API key created by admin",
+  "admin.api_key_revoked": "API key revoked by admin",
   "system.authorization_repaired": "Kratos's copy of role and flags repaired",
 }
 

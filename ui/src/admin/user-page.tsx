@@ -1,3 +1,4 @@
+import { ApiKeysCard } from "../security/api-keys-card"
 import { useEffect, useId, useState, type FormEvent, type ReactNode } from "react"
 import { api, type ApiError } from "../api"
 import { Loading } from "../components/flow-status"
@@ -291,6 +292,13 @@ function UserView({ user, reload }: { user: UserDetail; reload: () => void }) {
       </div>
 
       <SessionsPanel user={user} onRevokeAll={() => setAction("revoke")} />
+
+      {!outranked && (
+        <ApiKeysCard
+          basePath={`/api/admin/users/${user.id}/api-keys`}
+          owner={self ? "you" : name}
+        />
+      )}
 
       <ConfirmDialog
         open={action === "force"}

@@ -9,6 +9,7 @@ import { ReverifyDialog, type Retry } from "../security/reverify-dialog"
 import { hasGroup } from "../security/flow-submit"
 import { PasswordCard, PasswordRefusalNotice } from "../security/password-card"
 import { ProfileCard } from "../security/profile-card"
+import { ApiKeysCard } from "../security/api-keys-card"
 import { SessionsCard } from "../security/sessions-card"
 import { TwoFactorCard } from "../security/two-factor-card"
 import type { SecurityOverview } from "../security/types"
@@ -163,6 +164,7 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
         onChanged={reload}
       />
       <SessionsCard />
+      <ApiKeysCard />
     </div>
   )
 }

@@ -21,6 +21,11 @@ const wording: Record<string, string> = {
   "auth.session_revoked": "Session signed out",
   "auth.force_password_change_required": "Password change requested",
   "auth.force_password_change_cleared": "Requested password change completed",
+  "auth.api_key_created": "API key created",
+  "auth.api_key_revoked": "API key revoked",
+  "auth.api_keys_revoked": "API keys revoked",
+  "admin.api_key_created": "API key created by an administrator",
+  "admin.api_key_revoked": "API key revoked by an administrator",
   "admin.role_changed": "Role changed",
   "admin.manager_changed": "Manager changed",
   "admin.2fa_reset": "Two-factor authentication reset",
@@ -37,6 +42,17 @@ export function describeEvent(item: Pick<ActivityItem, "event" | "details">): st
   const d = item.details
   if (item.event === "auth.login" && typeof d.method === "string") {
     return `${base} with ${methodName(d.method)}`
+  }
+  if (item.event.includes("api_key") && typeof d.label === "string") {
+    return `${base}: ${d.label}`
+  }
+  if (item.event === "auth.api_keys_revoked" && typeof d.reason === "string") {
+    const why: Record<string, string> = {
+      password_changed: "when your password changed",
+      "2fa_reset": "when your two-factor authentication was reset",
+      deactivated: "when your account was deactivated",
+    }
+    return why[d.reason] ? `${base} ${why[d.reason]}` : base
   }
   if (item.event === "admin.role_changed" && typeof d.to === "string") {
     return `${base} to ${d.to.replace("_", " ")}`

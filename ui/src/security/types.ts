@@ -2,6 +2,9 @@
 // imports: the bundle carries none of the server code).
 import type {
   ActivityItemAnswer,
+  ApiKeyAnswer,
+  ApiKeyCreatedAnswer,
+  ApiKeyListAnswer,
   SecurityOverviewAnswer,
   SessionViewAnswer,
 } from "../../../webhooks/routes/answers"
@@ -9,6 +12,9 @@ import type {
 export type SecurityOverview = SecurityOverviewAnswer
 export type ActivityItem = ActivityItemAnswer
 export type SessionView = SessionViewAnswer
+export type ApiKey = ApiKeyAnswer
+export type ApiKeyList = ApiKeyListAnswer
+export type ApiKeyCreated = ApiKeyCreatedAnswer
 export type Location = NonNullable<SessionView["location"]>
 
 export const adminRoles = new Set(["admin", "super_admin"])

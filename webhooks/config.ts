@@ -91,6 +91,23 @@ export const configSchema = z
     /** Failed attempts per client IP (any account) in a fixed window. */
     LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(50),
     LOGIN_IP_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+    /**
+     * How recent a sign-in Kratos wants before a security change (its
+     * `privileged_session_max_age`, the same variable): creating an API key asks for one too.
+     * A Go duration such as `15m`, `1h30m` or `90s`.
+     */
+    KRATOS_PRIVILEGED_SESSION_MAX_AGE: z
+      .string()
+      .default("15m")
+      .transform((v, ctx) => {
+        const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(v.trim())
+        const ms = m ? ((+(m[1] ?? 0) * 60 + +(m[2] ?? 0)) * 60 + +(m[3] ?? 0)) * 1000 : 0
+        if (!m || ms <= 0) {
+          ctx.addIssue({ code: "custom", message: "expected a duration such as 15m, 1h or 90s" })
+          return z.NEVER
+        }
+        return ms
+      }),
     /** API keys (the gate's `Authorization: Bearer kg_…`): most active keys per admin. */
     API_KEYS_MAX_PER_ADMIN: z.coerce.number().int().min(0).max(100).default(3),
     /** Most active keys per member. */

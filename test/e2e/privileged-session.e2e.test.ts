@@ -18,6 +18,8 @@ let stack: Awaited<ReturnType<typeof startPrivateStack>>
 let browser: Browser
 beforeAll(async () => {
   stack = await startPrivateStack({
+    // The service reads the same window for what it asks itself (creating a device key).
+    env: { KRATOS_PRIVILEGED_SESSION_MAX_AGE: PRIVILEGED_WINDOW },
     mutateKratosConfig: (cfg) => {
       const selfservice = cfg.selfservice as { flows: { settings: Record<string, unknown> } }
       selfservice.flows.settings.privileged_session_max_age = PRIVILEGED_WINDOW
@@ -110,6 +112,30 @@ describe("privileged sessions, in a real browser", () => {
     // Still the second-factor session it was: the refresh added a password, not a downgrade.
     const who = await (await context.request.get(`${base}/sessions/whoami`)).json()
     expect(who.authenticator_assurance_level).toBe("aal2")
+    await context.close()
+  })
+
+  it("when the sign-in is older than the privileged window, then creating a device key asks in the same dialog, keeps the name typed, and shows the key once after", async () => {
+    const base = stack.urls.publicUrl
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    context.setDefaultTimeout(30_000)
+    const page = await context.newPage()
+    await registerInBrowser(page, base, uniqueEmail("privileged-key"), STRONG_PASSWORD)
+    await page.goto(`${base}/settings?tab=security`)
+    const card = page.getByTestId("kg-api-keys")
+    await card.getByRole("button", { name: "Create key" }).click()
+    await card.getByLabel("Name").fill("Lobby screen")
+    await page.waitForTimeout(5_000)
+
+    await card.getByTestId("kg-api-key-form").getByRole("button", { name: "Create key" }).click()
+    const dialog = page.getByRole("dialog", { name: "Verify it's you" })
+    await dialog.getByLabel("Your current password").fill(STRONG_PASSWORD)
+    await screenshotBothWidths(page, "security-api-key-verify")
+    await dialog.getByRole("button", { name: "Verify and save" }).click()
+    const value = card.getByTestId("kg-api-key-value")
+    await value.waitFor()
+    expect((await value.innerText()).trim()).toMatch(/^kg_[0-9a-f]{16}_[0-9a-f]{64}$/)
+    await card.getByTestId("kg-api-key").getByText("Lobby screen").waitFor()
     await context.close()
   })
 })

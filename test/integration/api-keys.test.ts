@@ -4,7 +4,7 @@ import { inProcessApp } from "../harness/app"
 import { closeServiceDb, serviceDb } from "../harness/db"
 import { eventually } from "../harness/eventually"
 import { enrolTotp, staff } from "../harness/flows"
-import { registerNative } from "../harness/kratos"
+import { kratosClients, registerNative } from "../harness/kratos"
 import { changePasswordVia } from "../harness/stack-flows"
 import { stackInfo } from "../harness/stack-info"
 
@@ -315,6 +315,52 @@ describe("device API keys", () => {
       actor_id: admin.identityId,
       details: { reason: "deactivated" },
     })
+  })
+
+  it("when the session's sign-in is older than Kratos's privileged age, then creating a key is refused with reauthentication_required and stores nothing, and after signing in again (refresh) it is made", async () => {
+    const strict = inProcessApp({ env: { KRATOS_PRIVILEGED_SESSION_MAX_AGE: "1s" } })
+    try {
+      const member = await registerNative()
+      const { frontend } = kratosClients()
+      const { data: session } = await frontend.toSession({ xSessionToken: member.sessionToken })
+      // Past the 1 s this app allows (the sign-in time is Kratos's, not a timer of ours).
+      const age = Date.now() - Date.parse(session.authenticated_at!)
+      if (age < 1100) await new Promise((r) => setTimeout(r, 1100 - age))
+      const refused = await request(strict.app)
+        .post("/api/me/api-keys")
+        .set(as(member.sessionToken))
+        .set("X-Kratos-Guard-CSRF", "1")
+        .send({ label: "Kiosk" })
+      expect(refused.status).toBe(403)
+      expect(refused.body.error).toMatchObject({ reason: "reauthentication_required" })
+      const [none] = await serviceDb()<{ n: number }[]>`select count(*)::int as n from api_keys
+        where identity_id = ${member.identityId}`
+      expect(none!.n).toBe(0)
+
+      // Signing in again on the same session (Kratos's refresh) makes the sign-in recent.
+      const { data: flow } = await frontend.createNativeLoginFlow({
+        refresh: true,
+        xSessionToken: member.sessionToken,
+      })
+      await frontend.updateLoginFlow({
+        flow: flow.id,
+        xSessionToken: member.sessionToken,
+        updateLoginFlowBody: {
+          method: "password",
+          identifier: member.email,
+          password: member.password,
+        },
+      })
+      const made = await request(strict.app)
+        .post("/api/me/api-keys")
+        .set(as(member.sessionToken))
+        .set("X-Kratos-Guard-CSRF", "1")
+        .send({ label: "Kiosk" })
+      expect(made.status).toBe(201)
+      expect(made.body.key).toMatch(KEY)
+    } finally {
+      await strict.close()
+    }
   })
 
   it("when an admin holds 3 active keys, then a 4th is refused with api_key_limit until one is revoked", async () => {

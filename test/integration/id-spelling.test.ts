@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto"
 import fc from "fast-check"
 import request from "supertest"
 import { inProcessApp } from "../harness/app"
@@ -24,15 +25,25 @@ const SELF: Record<string, { refused: boolean; body?: object }> = {
   "PUT /api/admin/users/:id/manager": { refused: false },
   "POST /api/admin/users/:id/force-password-change": { refused: false },
   "POST /api/admin/users/:id/revoke-sessions": { refused: false },
+  // One's own device keys, as on one's own Security page (a key's scope is at most one's role).
+  "GET /api/admin/users/:id/api-keys": { refused: false },
+  "POST /api/admin/users/:id/api-keys": { refused: false },
+  "DELETE /api/admin/users/:id/api-keys/:keyId": { refused: false },
 }
 
 function call(name: string, id: string, token: string, body?: object) {
   const [method, template] = name.split(" ") as [string, string]
-  const path = template.replace(":id", encodeURIComponent(id))
+  const path = template.replace(":id", encodeURIComponent(id)).replace(":keyId", randomUUID())
   const req =
-    method === "GET" ? api().get(path) : method === "PUT" ? api().put(path) : api().post(path)
+    method === "GET"
+      ? api().get(path)
+      : method === "PUT"
+        ? api().put(path)
+        : method === "DELETE"
+          ? api().delete(path)
+          : api().post(path)
   const sent = req.set("X-Session-Token", token)
-  return method === "GET" ? sent : sent.send(body ?? SELF[name]?.body ?? {})
+  return method === "GET" || method === "DELETE" ? sent : sent.send(body ?? SELF[name]?.body ?? {})
 }
 
 /** Audit entries the admin wrote about this person. */

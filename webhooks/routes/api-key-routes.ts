@@ -146,6 +146,14 @@ export function registerApiKeyRoutes(router: Router, deps: Deps): void {
 
   router.post("/api/me/api-keys", ...mine, async (req, res) => {
     const body = parseOr400(createBody, req.body, "body")
+    // A key outlives the session that made it: like Kratos before a security change, ask for
+    // a recent sign-in, so a session left open on a shared computer can't mint one.
+    const signedIn = Date.parse(sessionOf(req).authenticated_at ?? "")
+    if (!(Date.now() - signedIn <= config.KRATOS_PRIVILEGED_SESSION_MAX_AGE)) {
+      throw new AppError("FORBIDDEN", "sign in again to create a key", {
+        reason: "reauthentication_required",
+      })
+    }
     const actor = self(req)
     const made = await createKey(keys, actor, actor.id, {
       label: body.label,

@@ -164,7 +164,7 @@ function SecurityTab({ flow }: { flow: SettingsFlow }) {
         onChanged={reload}
       />
       <SessionsCard />
-      <ApiKeysCard />
+      <ApiKeysCard onRefreshRequired={needsSignIn("kg-api-keys-title")} />
     </div>
   )
 }

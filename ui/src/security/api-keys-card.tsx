@@ -4,6 +4,7 @@ import { Loading } from "../components/flow-status"
 import { useToast } from "../components/toaster"
 import { useResource } from "../use-resource"
 import { formatDateTime, formatRelative } from "./format"
+import type { Retry } from "./reverify-dialog"
 import type { ApiKey, ApiKeyCreated, ApiKeyList } from "./types"
 
 const EXPIRY_CHOICES = [
@@ -23,10 +24,13 @@ const roleName = (role: string) => role.replace("_", " ")
 export function ApiKeysCard({
   basePath = "/api/me/api-keys",
   owner,
+  onRefreshRequired,
 }: {
   basePath?: string
   /** In the admin console: whose keys these are (the wording speaks of them, not "you"). */
   owner?: string
+  /** Asks for a recent sign-in ("Verify it's you") and then retries. */
+  onRefreshRequired?: (retry: Retry) => void
 }) {
   const notify = useToast()
   const { resource, reload, setData } = useResource(basePath, () => api.get<ApiKeyList>(basePath))
@@ -98,6 +102,7 @@ export function ApiKeysCard({
           basePath={basePath}
           role={list.role}
           owner={owner}
+          onRefreshRequired={onRefreshRequired}
           onCancel={() => setAdding(false)}
           onCreated={(made) => {
             setAdding(false)
@@ -179,12 +184,14 @@ function CreateKeyForm({
   owner,
   onCancel,
   onCreated,
+  onRefreshRequired,
 }: {
   basePath: string
   role: string
   owner?: string
   onCancel: () => void
   onCreated: (made: ApiKeyCreated) => void
+  onRefreshRequired?: (retry: Retry) => void
 }) {
   const ids = { label: useId(), expiry: useId(), scope: useId(), error: useId() }
   const [label, setLabel] = useState("")
@@ -205,17 +212,32 @@ function CreateKeyForm({
     }
     setBusy(true)
     setError(null)
-    try {
-      const days = expiry === "never" ? null : Number(expiry)
+    const days = expiry === "never" ? null : Number(expiry)
+    const send = async () => {
       const made = await api.post<ApiKeyCreated>(basePath, {
         label: label.trim(),
         expires_at: days ? new Date(Date.now() + days * 86_400_000).toISOString() : null,
         ...(scope !== role ? { scope } : {}),
       })
       onCreated(made)
+    }
+    try {
+      await send()
     } catch (err) {
-      setError(asApiError(err).message)
+      const failure = asApiError(err)
       setBusy(false)
+      // A key needs a recent sign-in: "Verify it's you", then the same key is asked for again.
+      if (failure.reason === "reauthentication_required" && onRefreshRequired) {
+        onRefreshRequired(async () => {
+          try {
+            await send()
+          } catch (again) {
+            setError(asApiError(again).message)
+          }
+        })
+        return
+      }
+      setError(failure.message)
     }
   }
 

@@ -317,9 +317,10 @@ describe("device API keys", () => {
     })
   })
 
-  it("when the session's sign-in is older than Kratos's privileged age, then creating a key is refused with reauthentication_required and stores nothing, and after signing in again (refresh) it is made", async () => {
+  it("when the session's sign-in is older than Kratos's privileged age, then creating a key (one's own, or an admin's for a person) is refused with reauthentication_required and stores nothing, and after signing in again (refresh) it is made", async () => {
     const strict = inProcessApp({ env: { KRATOS_PRIVILEGED_SESSION_MAX_AGE: "1s" } })
     try {
+      const admin = await staff("admin")
       const member = await registerNative()
       const { frontend } = kratosClients()
       const { data: session } = await frontend.toSession({ xSessionToken: member.sessionToken })
@@ -333,6 +334,13 @@ describe("device API keys", () => {
         .send({ label: "Kiosk" })
       expect(refused.status).toBe(403)
       expect(refused.body.error).toMatchObject({ reason: "reauthentication_required" })
+      const byAdmin = await request(strict.app)
+        .post(`/api/admin/users/${member.identityId}/api-keys`)
+        .set(as(admin.token))
+        .set("X-Kratos-Guard-CSRF", "1")
+        .send({ label: "Kiosk" })
+      expect(byAdmin.status).toBe(403)
+      expect(byAdmin.body.error).toMatchObject({ reason: "reauthentication_required" })
       const [none] = await serviceDb()<{ n: number }[]>`select count(*)::int as n from api_keys
         where identity_id = ${member.identityId}`
       expect(none!.n).toBe(0)

@@ -194,7 +194,17 @@ export async function createKey(
   actor: KeyActor,
   ownerId: string,
   input: { label: string; scope?: Role; expiresAt?: Date | null },
+  /** When the acting session last signed in, and how recent Kratos wants a sign-in to be. */
+  signIn: { at: Date | null; maxAgeMs: number },
 ): Promise<{ key: string; view: ApiKeyView; cap: number }> {
+  // A key outlives the session that made it (for oneself, or an admin's for someone else): like
+  // Kratos before a security change, ask for a recent sign-in, so a session left open on a
+  // shared computer can't mint one.
+  if (!(signIn.at && Date.now() - signIn.at.getTime() <= signIn.maxAgeMs)) {
+    throw new AppError("FORBIDDEN", "sign in again to create a key", {
+      reason: "reauthentication_required",
+    })
+  }
   // Seeds the service's record for a person it hasn't seen yet; 404 for no one.
   const found = await authorizedSummary(d, ownerId)
   if (!found) throw new AppError("NOT_FOUND", "no such user")

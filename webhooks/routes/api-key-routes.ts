@@ -129,6 +129,14 @@ export function registerApiKeyRoutes(router: Router, deps: Deps): void {
       : next(new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" }))
   const mine = [anonymous401, csrf, session, gated]
   const admin = [csrf, session, requireAdmin({ database, kratos, publicUrl: config.PUBLIC_URL })]
+  /** The acting session's last sign-in, and the privileged age Kratos keeps too. */
+  const signInOf = (req: Request) => {
+    const at = Date.parse(sessionOf(req).authenticated_at ?? "")
+    return {
+      at: Number.isNaN(at) ? null : new Date(at),
+      maxAgeMs: config.KRATOS_PRIVILEGED_SESSION_MAX_AGE,
+    }
+  }
   const self = (req: Request): KeyActor => ({
     ...actorOf(req, sessionOf(req).identity!.id),
     type: "user",
@@ -146,20 +154,18 @@ export function registerApiKeyRoutes(router: Router, deps: Deps): void {
 
   router.post("/api/me/api-keys", ...mine, async (req, res) => {
     const body = parseOr400(createBody, req.body, "body")
-    // A key outlives the session that made it: like Kratos before a security change, ask for
-    // a recent sign-in, so a session left open on a shared computer can't mint one.
-    const signedIn = Date.parse(sessionOf(req).authenticated_at ?? "")
-    if (!(Date.now() - signedIn <= config.KRATOS_PRIVILEGED_SESSION_MAX_AGE)) {
-      throw new AppError("FORBIDDEN", "sign in again to create a key", {
-        reason: "reauthentication_required",
-      })
-    }
     const actor = self(req)
-    const made = await createKey(keys, actor, actor.id, {
-      label: body.label,
-      scope: body.scope,
-      expiresAt: body.expires_at ?? null,
-    })
+    const made = await createKey(
+      keys,
+      actor,
+      actor.id,
+      {
+        label: body.label,
+        scope: body.scope,
+        expiresAt: body.expires_at ?? null,
+      },
+      signInOf(req),
+    )
     reply(res, apiKeyCreatedAnswer, { api_key: made.view, key: made.key }, 201)
   })
 
@@ -178,11 +184,17 @@ export function registerApiKeyRoutes(router: Router, deps: Deps): void {
   router.post("/api/admin/users/:id/api-keys", ...admin, async (req, res) => {
     const { id } = parseOr400(z.object({ id: identityId }), req.params, "path")
     const body = parseOr400(createBody, req.body, "body")
-    const made = await createKey(keys, adminActorOf(req), id, {
-      label: body.label,
-      scope: body.scope,
-      expiresAt: body.expires_at ?? null,
-    })
+    const made = await createKey(
+      keys,
+      adminActorOf(req),
+      id,
+      {
+        label: body.label,
+        scope: body.scope,
+        expiresAt: body.expires_at ?? null,
+      },
+      signInOf(req),
+    )
     reply(res, apiKeyCreatedAnswer, { api_key: made.view, key: made.key }, 201)
   })
 

@@ -1,4 +1,5 @@
 import { ApiKeysCard } from "../security/api-keys-card"
+import { ReverifyDialog, type Retry } from "../security/reverify-dialog"
 import { useEffect, useId, useState, type FormEvent, type ReactNode } from "react"
 import { api, type ApiError } from "../api"
 import { Loading } from "../components/flow-status"
@@ -73,6 +74,7 @@ function UserView({ user, reload }: { user: UserDetail; reload: () => void }) {
   const { viewer, policy } = useConsole()
   const toast = useToast()
   const [action, setAction] = useState<Action | null>(null)
+  const [retry, setRetry] = useState<Retry | null>(null)
   const self = user.id === viewer.id
   const outranked = user.role !== "member" && viewer.role !== "super_admin"
   const name = user.email ?? user.id
@@ -297,8 +299,15 @@ function UserView({ user, reload }: { user: UserDetail; reload: () => void }) {
         <ApiKeysCard
           basePath={`/api/admin/users/${user.id}/api-keys`}
           owner={self ? "you" : name}
+          onRefreshRequired={(r) => setRetry(() => r)}
         />
       )}
+      <ReverifyDialog
+        retry={retry}
+        onClose={() => setRetry(null)}
+        section="kg-api-keys-title"
+        page={`/admin/users/${encodeURIComponent(user.id)}`}
+      />
 
       <ConfirmDialog
         open={action === "force"}

@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react"
 import { api, asApiError } from "../api"
+import { ConfirmDialog } from "../components/confirm-dialog"
 import { Loading } from "../components/flow-status"
 import { useToast } from "../components/toaster"
 import { useResource } from "../use-resource"
@@ -132,10 +133,17 @@ export function ApiKeysCard({
           )}
         </>
       )}
-      <RevokeDialog
-        apiKey={revoking}
+      <ConfirmDialog
+        confirm={
+          revoking && {
+            title: `Revoke “${revoking.label}”?`,
+            body: "Any device or script using this key is refused from now on. This can't be undone.",
+            action: "Revoke key",
+            working: "Revoking…",
+            run: () => revoke(revoking),
+          }
+        }
         onClose={() => setRevoking(null)}
-        onConfirm={(k) => revoke(k)}
       />
     </section>
   )
@@ -371,69 +379,5 @@ function NewKey({ created, onDone }: { created: ApiKeyCreated; onDone: () => voi
         </button>
       </div>
     </div>
-  )
-}
-
-function RevokeDialog({
-  apiKey,
-  onClose,
-  onConfirm,
-}: {
-  apiKey: ApiKey | null
-  onClose: () => void
-  onConfirm: (k: ApiKey) => Promise<void>
-}) {
-  const ref = useRef<HTMLDialogElement>(null)
-  const titleId = useId()
-  const [pending, setPending] = useState(false)
-  useEffect(() => {
-    const dialog = ref.current
-    if (!dialog) return
-    if (apiKey && !dialog.open) dialog.showModal()
-    if (!apiKey && dialog.open) dialog.close()
-  }, [apiKey])
-  return (
-    <dialog
-      ref={ref}
-      className="kg-dialog"
-      aria-labelledby={titleId}
-      onClose={onClose}
-      onCancel={(e) => {
-        e.preventDefault()
-        if (!pending) onClose()
-      }}
-    >
-      {apiKey && (
-        <>
-          <h2 id={titleId} className="kg-dialog__title">
-            Revoke “{apiKey.label}”?
-          </h2>
-          <p className="kg-dialog__body">
-            Any device or script using this key is refused from now on. This can't be undone.
-          </p>
-          <div className="kg-dialog__actions">
-            <button type="button" className="kg-button" onClick={onClose} disabled={pending}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="kg-button kg-button--danger-solid"
-              disabled={pending}
-              onClick={async () => {
-                setPending(true)
-                try {
-                  await onConfirm(apiKey)
-                } finally {
-                  setPending(false)
-                  onClose()
-                }
-              }}
-            >
-              {pending ? "Revoking…" : "Revoke key"}
-            </button>
-          </div>
-        </>
-      )}
-    </dialog>
   )
 }

@@ -31,12 +31,15 @@ export function ReverifyDialog({
   retry,
   onClose,
   section,
+  page = "/settings?tab=security",
 }: {
   /** Set while a change waits for the sign-in; null: closed. */
   retry: Retry | null
   onClose: () => void
   /** The page section to come back to after the full sign-in page (an element id). */
   section: string
+  /** The page to come back to, when it is not the Security page. */
+  page?: string
 }) {
   const ref = useRef<HTMLDialogElement>(null)
   const ids = { title: useId(), password: useId(), errors: useId() }
@@ -142,7 +145,7 @@ export function ReverifyDialog({
           </div>
           <p className="kg-hint">
             No password, or signing in with a passkey?{" "}
-            <a href={refreshUrl(`/settings?tab=security#${section}`)}>Sign in again instead</a>.
+            <a href={refreshUrl(`${page}#${section}`)}>Sign in again instead</a>.
           </p>
           <div className="kg-dialog__actions">
             <button type="button" className="kg-button" onClick={onClose} disabled={busy}>

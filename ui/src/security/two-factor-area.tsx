@@ -1,5 +1,6 @@
 import type { SettingsFlow, UiNode, UiText, UpdateSettingsFlowBody } from "@ory/client-fetch"
-import { useEffect, useId, useRef, useState, type ReactNode } from "react"
+import { useEffect, useId, useRef, useState } from "react"
+import { ConfirmDialog, type Confirm } from "../components/confirm-dialog"
 import { useToast } from "../components/toaster"
 import { csrfToken, submitSettings } from "./flow-submit"
 import { formatDate } from "./format"
@@ -116,13 +117,6 @@ function useWebAuthnScript(flow: SettingsFlow) {
     if (attrs.nonce) script.nonce = attrs.nonce
     document.body.append(script)
   }, [src, attrs])
-}
-
-type Confirm = {
-  title: string
-  body: ReactNode
-  action: string
-  run: () => Promise<void>
 }
 
 /**
@@ -739,58 +733,4 @@ function callScript(name: string, arg?: string) {
     }
   }
   attempt()
-}
-
-function ConfirmDialog({ confirm, onClose }: { confirm: Confirm | null; onClose: () => void }) {
-  const ref = useRef<HTMLDialogElement>(null)
-  const titleId = useId()
-  const [pending, setPending] = useState(false)
-  useEffect(() => {
-    const dialog = ref.current
-    if (!dialog) return
-    if (confirm && !dialog.open) dialog.showModal()
-    if (!confirm && dialog.open) dialog.close()
-  }, [confirm])
-  return (
-    <dialog
-      ref={ref}
-      className="kg-dialog"
-      aria-labelledby={titleId}
-      onClose={onClose}
-      onCancel={(e) => {
-        e.preventDefault()
-        if (!pending) onClose()
-      }}
-    >
-      {confirm && (
-        <>
-          <h2 id={titleId} className="kg-dialog__title">
-            {confirm.title}
-          </h2>
-          <p className="kg-dialog__body">{confirm.body}</p>
-          <div className="kg-dialog__actions">
-            <button type="button" className="kg-button" onClick={onClose} disabled={pending}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="kg-button kg-button--danger-solid"
-              disabled={pending}
-              onClick={async () => {
-                setPending(true)
-                try {
-                  await confirm.run()
-                } finally {
-                  setPending(false)
-                  onClose()
-                }
-              }}
-            >
-              {pending ? "Working…" : confirm.action}
-            </button>
-          </div>
-        </>
-      )}
-    </dialog>
-  )
 }

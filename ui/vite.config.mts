@@ -47,6 +47,10 @@ export default defineConfig({
   // @ory/elements-react probes process.env for an SDK URL; we always pass config.sdk.url, this
   // only keeps the probe from throwing a ReferenceError in the browser.
   define: { "process.env": {} },
+  // The server's render of the sign-in page (ui/src/server-render.tsx, `npm run build:ui`) is one
+  // file with its dependencies inside: elements-react's ESM build imports paths without file
+  // extensions, which only a bundler resolves.
+  ssr: { noExternal: true },
   build: {
     outDir: path.join(uiDir, "dist"),
     emptyOutDir: true,

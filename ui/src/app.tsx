@@ -33,8 +33,8 @@ const routes: Record<UiPage, () => ReactNode> = {
   "/": () => <Redirect to={uiUrls.afterLogin} />,
 }
 
-export function App() {
-  const path = pagePath(window.location.pathname)
+/** `path`: the page's path; the server, which has no window, names the one it renders. */
+export function App({ path = pagePath(window.location.pathname) }: { path?: string }) {
   // The admin console routes its own sub-pages (/admin/team, /admin/users/<id>, …).
   const route =
     path === "/admin" || path.startsWith("/admin/")

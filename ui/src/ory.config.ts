@@ -4,7 +4,12 @@ import { handedOverWording, signupWording, wording } from "./wording"
 
 // The service proxies Kratos public on the UI's own origin, so the SDK talks to wherever the
 // page was loaded from and the CSRF/session cookies stay first-party.
-export const origin = window.location.origin
+// On the server (ui/src/server-render.tsx) it is the public URL's, which the service renders
+// pages for only when they are asked for on that origin.
+export const origin =
+  typeof window === "undefined"
+    ? ((globalThis as { kratosGuardOrigin?: string }).kratosGuardOrigin ?? "")
+    : window.location.origin
 
 export const uiUrls = {
   login: "/login",

@@ -1,4 +1,4 @@
-import { pagePath } from "../../webhooks/routes/ui-pages"
+import { pagePath, SERVED_FLOW_ID } from "../../webhooks/routes/ui-pages"
 import { takeRefusal } from "./refusal"
 
 /**
@@ -36,11 +36,44 @@ export function browserFlowUrl(kind: FlowKind, from = window.location.href) {
   return url.href
 }
 
-/** Runs once, first: the address as the page reads it, then the flow's request. */
-export function startPage() {
+/**
+ * Runs once, first: the address as the page reads it, then the flow's request, unless the
+ * service rendered the page with its flow already (servedFlow). Resolves when the app may load:
+ * at once, or for a page the service rendered, once its form is on screen, so that the form's
+ * first paint doesn't share the line with the script that makes it interactive.
+ */
+export function startPage(): Promise<{ served: boolean }> {
   restorePageParams()
   takeRefusal()
-  loadFlowEarly()
+  served = readServedFlow()
+  if (served === undefined) {
+    loadFlowEarly()
+    return Promise.resolve({ served: false })
+  }
+  return new Promise((resolve) =>
+    requestAnimationFrame(() => setTimeout(() => resolve({ served: true }), 0)),
+  )
+}
+
+
+let served: unknown
+
+function readServedFlow(): unknown {
+  const el = document.getElementById(SERVED_FLOW_ID)
+  if (!el?.textContent) return undefined
+  el.remove()
+  try {
+    return JSON.parse(el.textContent) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+/** The login flow the service rendered this page with, as Kratos answered it; once. */
+export function takeServedFlow(): unknown {
+  const taken = served
+  served = undefined
+  return taken
 }
 
 const pageParamsKey = (path: string) => `kratos-guard:page-params:${path}`

@@ -1,4 +1,4 @@
-import { startTransition, useEffect, useState } from "react"
+import { createContext, startTransition, useContext, useEffect, useState } from "react"
 import { uiUrls } from "./ory.config"
 import { forwardedParams, keepPageParams, takeEarlyFlow } from "./page-start"
 import {
@@ -14,6 +14,15 @@ import {
   type FlowKind,
 } from "./sdk"
 
+/**
+ * A flow the server fetched and rendered the page with (ui/src/server-render.tsx): the page's
+ * first render, on the server and again in the browser when React hydrates it, shows this flow
+ * instead of loading one, so both render the same form.
+ */
+export type ServedFlow = { [K in FlowKind]: { kind: K; flow: FlowByKind[K] } }[FlowKind]
+
+export const ServedFlowContext = createContext<ServedFlow | null>(null)
+
 export type FlowState<T> =
   | { status: "loading" }
   | { status: "ready"; flow: T }
@@ -25,9 +34,11 @@ export type FlowState<T> =
  * away and leave the state at "loading".
  */
 export function useFlow<K extends FlowKind>(kind: K): FlowState<FlowByKind[K]> {
-  const [state, setState] = useState<FlowState<FlowByKind[K]>>({
-    status: "loading",
-  })
+  const served = useContext(ServedFlowContext)
+  const servedFlow = served?.kind === kind ? (served.flow as FlowByKind[K]) : null
+  const [state, setState] = useState<FlowState<FlowByKind[K]>>(() =>
+    servedFlow ? { status: "ready", flow: servedFlow } : { status: "loading" },
+  )
 
   // The flow's form is the page's largest render: as a transition React renders it in slices
   // and the main thread stays free for input in between.
@@ -35,6 +46,12 @@ export function useFlow<K extends FlowKind>(kind: K): FlowState<FlowByKind[K]> {
     startTransition(() => setState({ status: "ready", flow }))
 
   useEffect(() => {
+    if (servedFlow) {
+      // The address says which flow this is, as Kratos's redirect would have.
+      showFlowInAddress(servedFlow.id)
+      forgetRestarts(kind)
+      return
+    }
     let active = true
     const id = new URLSearchParams(window.location.search).get("flow")
     if (!id) {
@@ -71,7 +88,7 @@ export function useFlow<K extends FlowKind>(kind: K): FlowState<FlowByKind[K]> {
     return () => {
       active = false
     }
-  }, [kind])
+  }, [kind, servedFlow])
 
   return state
 }

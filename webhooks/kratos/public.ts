@@ -46,6 +46,12 @@ export interface KratosPublic {
   revokeSession(caller: KratosCaller, sessionId: string): Promise<boolean>
   /** `GET /self-service/<kind>/flows?id=` as the caller. */
   getFlow(kind: FlowKind, id: string, caller: KratosCaller): Promise<FlowFetch>
+  /**
+   * `GET /self-service/<kind>/browser` as JSON, for a page the service renders with its flow:
+   * the flow and the cookies Kratos sets with it (CSRF), as the browser's own request would get.
+   * `out` is what the caller decided to send (path and query from its allow-list).
+   */
+  createBrowserFlow(out: PublicRequest): Promise<FlowFetch>
   /** Sends a decided request and resolves with Kratos's answer, unread (for relaying). */
   forward(out: PublicRequest): Promise<IncomingMessage>
 }
@@ -53,6 +59,35 @@ export interface KratosPublic {
 const UNREACHABLE = JSON.stringify({
   error: { code: 502, status: "Bad Gateway", message: "The identity service is unreachable." },
 })
+
+/** Kratos's answer as text, whatever its status: flowAnswer reads it. */
+const asText = {
+  responseType: "text",
+  transformResponse: (body: string) => body,
+} as const
+
+/** A flow from Kratos's answer, with its Set-Cookie headers; anything else as it came. */
+async function flowAnswer(
+  call: () => Promise<{ status: number; data: unknown; headers: Record<string, unknown> }>,
+): Promise<FlowFetch> {
+  let res
+  try {
+    res = await call()
+  } catch {
+    return { ok: false, status: 502, body: UNREACHABLE, contentType: "application/json" }
+  }
+  const body = typeof res.data === "string" ? res.data : ""
+  const contentType = String(res.headers["content-type"] ?? "application/json")
+  if (res.status !== 200) return { ok: false, status: res.status, body, contentType }
+  try {
+    const flow = JSON.parse(body) as KratosFlow
+    if (!Array.isArray(flow?.ui?.nodes)) throw new Error("not a flow")
+    const setCookie = res.headers["set-cookie"]
+    return { ok: true, flow, setCookie: Array.isArray(setCookie) ? (setCookie as string[]) : [] }
+  } catch {
+    return { ok: false, status: 502, body: UNREACHABLE, contentType: "application/json" }
+  }
+}
 
 export function createKratosPublic(publicUrl: string): KratosPublic {
   const upstream = createUpstream(publicUrl)
@@ -98,31 +133,31 @@ export function createKratosPublic(publicUrl: string): KratosPublic {
       throw new Error(`Kratos DELETE /sessions/{id} answered ${res.status}`)
     },
 
-    getFlow: async (kind, id, caller) => {
-      let res
-      try {
-        res = await upstream.http.get<string>(`/self-service/${kind}/flows`, {
+    getFlow: (kind, id, caller) =>
+      flowAnswer(() =>
+        upstream.http.get<string>(`/self-service/${kind}/flows`, {
           params: { id },
           headers: json(caller),
-          responseType: "text",
-          transformResponse: (body: string) => body,
+          ...asText,
           ...bounded(),
-        })
-      } catch {
-        return { ok: false, status: 502, body: UNREACHABLE, contentType: "application/json" }
-      }
-      const body = typeof res.data === "string" ? res.data : ""
-      const contentType = String(res.headers["content-type"] ?? "application/json")
-      if (res.status !== 200) return { ok: false, status: res.status, body, contentType }
-      try {
-        const flow = JSON.parse(body) as KratosFlow
-        if (!Array.isArray(flow?.ui?.nodes)) throw new Error("not a flow")
-        const setCookie = res.headers["set-cookie"]
-        return { ok: true, flow, setCookie: Array.isArray(setCookie) ? setCookie : [] }
-      } catch {
-        return { ok: false, status: 502, body: UNREACHABLE, contentType: "application/json" }
-      }
-    },
+        }),
+      ),
+
+    createBrowserFlow: (out) =>
+      flowAnswer(() =>
+        upstream.http.get<string>(`${out.path}${out.query ? `?${out.query}` : ""}`, {
+          headers: {
+            ...out.headers,
+            ...json(out.caller),
+            ...(out.clientIp ? { "true-client-ip": out.clientIp } : {}),
+          },
+          // Kratos answers a JSON request with the flow; a redirect here means something else
+          // (already signed in), which the page then deals with in the browser.
+          maxRedirects: 0,
+          ...asText,
+          ...bounded(),
+        }),
+      ),
 
     forward: (out) => {
       const headers: OutgoingHttpHeaders = { ...out.headers, host: base.host }

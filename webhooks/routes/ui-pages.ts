@@ -33,3 +33,9 @@ export function isUiPage(pathname: string): boolean {
   const p = pagePath(pathname)
   return (UI_PAGES as readonly string[]).includes(p) || ADMIN_PAGES.some((re) => re.test(p))
 }
+
+/**
+ * The element a page the service rendered carries its flow in (webhooks/routes/ui.ts writes it,
+ * ui/src/page-start.ts reads it).
+ */
+export const SERVED_FLOW_ID = "kg-served-flow"

@@ -2,7 +2,8 @@ import { existsSync, readFileSync, statSync } from "node:fs"
 import path from "node:path"
 import express, { type Express } from "express"
 import type { Deps } from "../app"
-import { isUiPage, pagePath } from "./ui-pages"
+import { createLoginRenderer, scriptJson, type RenderedLogin } from "./login-render"
+import { isUiPage, pagePath, SERVED_FLOW_ID } from "./ui-pages"
 
 const PLACEHOLDER = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -17,7 +18,8 @@ const PLACEHOLDER = `<!doctype html>
  * Kratos paths get index.html, so client-side routes such as /settings load directly; a path
  * that is no page of the UI gets it with status 404 (the UI then shows its not-found page).
  */
-export function registerUiRoutes(app: Express, { config }: Deps): void {
+export function registerUiRoutes(app: Express, deps: Deps): void {
+  const { config } = deps
   if (config.DEV_MAIL_URL && config.NODE_ENV !== "production") {
     // The local mail sink's inbox (npm start), so verification codes are one click away. A
     // development dependency, loaded only here: the production image doesn't install it.
@@ -41,12 +43,18 @@ export function registerUiRoutes(app: Express, { config }: Deps): void {
     )
     app.use(express.static(dist, { index: false, maxAge: 0 }))
   }
-  app.get(/^(?!\/(api|hooks|health|internal)(\/|$)).*/, (req, res) => {
+  const renderLogin = built ? createLoginRenderer(deps, dist) : null
+  app.get(/^(?!\/(api|hooks|health|internal)(\/|$)).*/, async (req, res) => {
     res.set("cache-control", "no-store")
     // Any other path still gets the UI, which shows its "Page not found" page, under a 404.
     if (!isUiPage(req.path)) res.status(404)
-    if (built) res.type("html").send(pageHtml(dist, req.path))
-    else res.type("html").send(PLACEHOLDER)
+    if (!built) {
+      res.type("html").send(PLACEHOLDER)
+      return
+    }
+    const rendered = renderLogin ? await renderLogin(req) : null
+    if (rendered) res.append("set-cookie", rendered.setCookie)
+    res.type("html").send(pageHtml(dist, req.path, rendered))
   })
 }
 
@@ -72,7 +80,7 @@ let cache: { mtimeMs: number; html: string; manifest: Manifest | null } | undefi
  * has run. Read
  * again when the build changes; without Vite's manifest, index.html as it is.
  */
-function pageHtml(dist: string, pathname: string): string {
+function pageHtml(dist: string, pathname: string, rendered: RenderedLogin | null = null): string {
   const index = path.join(dist, "index.html")
   const mtimeMs = statSync(index).mtimeMs
   if (cache?.mtimeMs !== mtimeMs) {
@@ -86,6 +94,7 @@ function pageHtml(dist: string, pathname: string): string {
     }
   }
   const { html, manifest } = cache
+  if (rendered) return servedHtml(html, rendered)
   if (!manifest) return html
   const page = pageModule(pathname)
   const files = new Set<string>()
@@ -103,4 +112,22 @@ function pageHtml(dist: string, pathname: string): string {
     .map((f) => `<link rel="modulepreload" crossorigin href="/${f}">`)
     .join("")
   return html.replace("</head>", `${links}</head>`)
+}
+
+const ROOT = /<div id="root">[\s\S]*?<\/div><!-- end of #root -->/
+
+/**
+ * The page the service rendered: its markup in #root and its flow beside it for the browser's
+ * React (ui/src/page-start.ts reads it). No script is preloaded: the app loads once the form
+ * has painted (ui/src/main.tsx), so the form's first paint has the line to itself.
+ */
+function servedHtml(html: string, rendered: RenderedLogin): string {
+  if (!ROOT.test(html)) return html
+  return html
+    .replace(ROOT, () => `<div id="root">${rendered.markup}</div>`)
+    .replace(
+      "</body>",
+      () =>
+        `<script type="application/json" id="${SERVED_FLOW_ID}">${scriptJson(rendered.flow)}</script></body>`,
+    )
 }

@@ -3,8 +3,8 @@ import type { FlowState } from "../use-flow"
 
 type FlowViewProps<T> = {
   state: FlowState<T>
-  /** Where "Try again" goes; a fresh browser flow for flow pages. */
-  retryHref: string
+  /** Where "Try again" goes (a fresh browser flow for flow pages); asked only on failure. */
+  retryHref: () => string
   children: (flow: T) => ReactNode
 }
 
@@ -18,7 +18,7 @@ export function FlowView<T>({ state, retryHref, children }: FlowViewProps<T>) {
           title={state.title}
           message={state.message}
           actions={
-            <a className="kg-button kg-button--primary" href={retryHref}>
+            <a className="kg-button kg-button--primary" href={retryHref()}>
               Try again
             </a>
           }

@@ -1,3 +1,4 @@
+import { useSyncExternalStore } from "react"
 import { SessionProvider } from "@ory/elements-react/client"
 import { Login } from "@ory/elements-react/theme"
 import { AuthLayout, authCardComponents } from "../components/auth-layout"
@@ -15,7 +16,7 @@ export function LoginPage() {
   const state = useFlow("login")
   return (
     <AuthLayout>
-      <FlowView state={state} retryHref={browserFlowUrl("login")}>
+      <FlowView state={state} retryHref={() => browserFlowUrl("login")}>
         {(flow) => {
           const card = <LoginCard key={flow.id} flow={flow} />
           // Step-up and re-authentication happen with a session in place; the card shows
@@ -23,7 +24,7 @@ export function LoginPage() {
           const signedIn = flow.refresh || flow.requested_aal === "aal2"
           const page = (
             <>
-              {!signedIn && takeEndedElsewhere() && <EndedElsewhereNotice />}
+              {!signedIn && <EndedElsewhereNotice />}
               {card}
               {flow.requested_aal === "aal2" && <SecondStepHints />}
             </>
@@ -46,7 +47,13 @@ function LoginCard({ flow }: { flow: LoginFlow }) {
   )
 }
 
+const noSubscription = () => () => {}
+
 function EndedElsewhereNotice() {
+  // Browser storage: none on the server, so a server-rendered page hydrates without it and
+  // then shows it.
+  const ended = useSyncExternalStore(noSubscription, takeEndedElsewhere, () => false)
+  if (!ended) return null
   return (
     <div
       className="kg-notice kg-notice--info kg-auth__notice"

@@ -10,7 +10,7 @@ export function RecoveryPage() {
   const state = useFlow("recovery")
   return (
     <AuthLayout>
-      <FlowView state={state} retryHref={browserFlowUrl("recovery")}>
+      <FlowView state={state} retryHref={() => browserFlowUrl("recovery")}>
         {(flow) => (
           <Recovery
             key={flow.id}

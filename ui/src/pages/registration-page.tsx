@@ -11,7 +11,7 @@ export function RegistrationPage() {
   const state = useFlow("registration")
   return (
     <AuthLayout>
-      <FlowView state={state} retryHref={browserFlowUrl("registration")}>
+      <FlowView state={state} retryHref={() => browserFlowUrl("registration")}>
         {(flow) => (
           <Registration
             key={flow.id}

@@ -85,7 +85,7 @@ export function SettingsPage() {
 function FlowTab({ tab }: { tab: "profile" | "security" }) {
   const state = useFlow("settings")
   return (
-    <FlowView state={state} retryHref={browserFlowUrl("settings")}>
+    <FlowView state={state} retryHref={() => browserFlowUrl("settings")}>
       {(flow) => (tab === "profile" ? <ProfileTab flow={flow} /> : <SecurityTab flow={flow} />)}
     </FlowView>
   )

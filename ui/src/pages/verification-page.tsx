@@ -9,7 +9,7 @@ export function VerificationPage() {
   const state = useFlow("verification")
   return (
     <AuthLayout>
-      <FlowView state={state} retryHref={browserFlowUrl("verification")}>
+      <FlowView state={state} retryHref={() => browserFlowUrl("verification")}>
         {(flow) => (
           <Verification
             key={flow.id}

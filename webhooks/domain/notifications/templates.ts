@@ -192,24 +192,27 @@ const drafts: Record<NotificationKind, (c: TemplateContext) => Draft> = {
   "user.recovery_request_approved": (c) => ({
     subject: "Your lost-device request was approved",
     paragraphs: [
-      `${adminName(c)} approved your lost-device request on ${formatWhen(c.occurredAt)}. ` +
+      `${adminName(c)} approved your lost-device request on ${formatWhen(c.occurredAt)}${origin(c)}. ` +
         "Your authenticator app, security keys and recovery codes were removed and your other sessions were signed out.",
       `Set up two-factor authentication again now on ${securityPage(c)}.`,
+      "If this wasn't you, someone knows your password and reads your mail: reset your password now and tell your security team.",
     ],
   }),
   "user.recovery_request_denied": (c) => ({
     subject: "Your lost-device request was denied",
     paragraphs: [
-      `An administrator denied your lost-device request on ${formatWhen(c.occurredAt)}. Nothing on your account was changed.` +
+      `An administrator denied your lost-device request on ${formatWhen(c.occurredAt)}${origin(c)}. Nothing on your account was changed.` +
         (str(c.details?.note) ? ` Their note: "${str(c.details?.note)}"` : ""),
       "Contact your administrator or security team if you still can't sign in.",
+      "If this wasn't you, someone knows your password: reset it now and tell your security team.",
     ],
   }),
   "user.recovery_request_expired": (c) => ({
     subject: "Your lost-device request expired",
     paragraphs: [
-      `Your lost-device request for ${who(c)} was not decided in time and expired on ${formatWhen(c.occurredAt)}. Nothing on your account was changed.`,
+      `Your lost-device request for ${who(c)} was not decided in time and expired on ${formatWhen(c.occurredAt)}${origin(c)}. Nothing on your account was changed.`,
       "You can send a new request from the sign-in page, or contact your administrator.",
+      "If this wasn't you, someone knows your password: reset it now and tell your security team.",
     ],
   }),
   "recovery_requested.manager": (c) => requestedDraft(c),
@@ -217,9 +220,9 @@ const drafts: Record<NotificationKind, (c: TemplateContext) => Draft> = {
   "recovery_request_second_approval.security": (c) => ({
     subject: `A second approval is needed for ${who(c)}'s lost-device request`,
     paragraphs: [
-      `${adminName(c)} approved the lost-device request of ${who(c)} on ${formatWhen(c.occurredAt)}. ` +
+      `${adminName(c)} approved the lost-device request of ${who(c)} on ${formatWhen(c.occurredAt)}${origin(c)}. ` +
         "It is an administrator's request, so a second administrator must approve it too before their second factors are reset.",
-      `Review it in the admin console's recovery requests${consoleLink(c)}.`,
+      `Review it in the admin console's recovery requests${consoleLink(c)}. ` + TEAM_NOT_EXPECTED,
     ],
   }),
   "recovery_request_denied.manager": (c) => deniedDraft(c),
@@ -249,7 +252,7 @@ function deniedDraft(c: TemplateContext): Draft {
   return {
     subject: `${who(c)}'s lost-device request was denied`,
     paragraphs: [
-      `${adminName(c)} denied the lost-device request of ${who(c)} on ${formatWhen(c.occurredAt)}. Nothing on their account was changed.`,
+      `${adminName(c)} denied the lost-device request of ${who(c)} on ${formatWhen(c.occurredAt)}${origin(c)}. Nothing on their account was changed.`,
       TEAM_NOT_EXPECTED,
     ],
   }

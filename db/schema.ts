@@ -306,3 +306,49 @@ export const apiKeys = pgTable(
     check("api_keys_scope_check", sql`${t.scope} in ('member', 'admin', 'super_admin')`),
   ],
 )
+
+/**
+ * Lost-device recovery requests: a person who lost their second factor asks, signed in with
+ * their password (AAL1) and proving their verified email address with a code we mail, and an
+ * admin approves (the 2FA reset) or denies. `verifying` until the code is entered, then `open`
+ * until decided or expired. One `verifying` or `open` request per person (a partial unique
+ * index). The code is kept only as its SHA-256 (with the request id), tried at most 5 times.
+ */
+export const recoveryRequests = pgTable(
+  "recovery_requests",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    identityId: uuid("identity_id").notNull(),
+    status: text("status").notNull().default("verifying"),
+    reason: text("reason"),
+    codeHash: text("code_hash"),
+    codeExpiresAt: timestamp("code_expires_at", { withTimezone: true }),
+    codeAttempts: integer("code_attempts").notNull().default(0),
+    codesSent: integer("codes_sent").notNull().default(0),
+    /** The AAL1 session that asked: kept when the request is approved, the others end. */
+    sessionId: uuid("session_id"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    submittedAt: timestamp("submitted_at", { withTimezone: true }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    /** `[{ admin_id, at }]`: the approvals so far (two for an admin's request under four eyes). */
+    approvals: jsonb("approvals")
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+    decidedAt: timestamp("decided_at", { withTimezone: true }),
+    decidedBy: uuid("decided_by"),
+    decisionNote: text("decision_note"),
+  },
+  (t) => [
+    uniqueIndex("recovery_requests_one_open_key")
+      .on(t.identityId)
+      .where(sql`${t.status} in ('verifying', 'open')`),
+    index("recovery_requests_identity_idx").on(t.identityId, t.createdAt),
+    index("recovery_requests_status_idx").on(t.status, t.submittedAt),
+    check(
+      "recovery_requests_status_check",
+      sql`${t.status} in ('verifying', 'open', 'approved', 'denied', 'expired')`,
+    ),
+  ],
+)

@@ -174,6 +174,84 @@ export const apiKeyCreatedAnswer = z
   .strict()
 export const apiKeyRevokedAnswer = z.object({ revoked: apiKeyView }).strict()
 
+// --- lost-device recovery requests ----------------------------------------------------------
+
+const recoveryStatus = z.enum(["verifying", "open", "approved", "denied", "expired"])
+const ownRecoveryRequest = z
+  .object({
+    id: z.string(),
+    status: recoveryStatus,
+    reason: z.string().nullable(),
+    created_at: at,
+    submitted_at: at.nullable(),
+    expires_at: at.nullable(),
+    decided_at: at.nullable(),
+    decision_note: z.string().nullable(),
+    approvals: z.number().int(),
+    approvals_needed: z.number().int(),
+    code_expires_at: at.nullable(),
+  })
+  .strict()
+export const ownRecoveryAnswer = z.object({ request: ownRecoveryRequest.nullable() }).strict()
+export const recoveryCodeSentAnswer = z
+  .object({ sent_to: z.string(), code_expires_at: at })
+  .strict()
+const recoveryQueueItem = z
+  .object({
+    id: z.string(),
+    status: recoveryStatus,
+    reason: z.string().nullable(),
+    submitted_at: at.nullable(),
+    expires_at: at.nullable(),
+    decided_at: at.nullable(),
+    decided_by: z.string().nullable(),
+    decision_note: z.string().nullable(),
+    ip: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    device: z.string(),
+    approvals: z.array(
+      z.object({ admin_id: z.string(), email: z.string().nullable(), at }).strict(),
+    ),
+    approvals_needed: z.number().int(),
+    previous_requests: z.number().int(),
+    person: z
+      .object({
+        id: z.string(),
+        email: z.string().nullable(),
+        role,
+        state: z.string().nullable(),
+        posture: z.record(z.string(), z.unknown()),
+      })
+      .strict()
+      .nullable(),
+    recent_sign_ins: z.array(
+      z.object({ at, ip: z.string().nullable(), device: z.string() }).strict(),
+    ),
+    sessions: z.array(
+      z
+        .object({
+          id: z.string(),
+          aal: z.string().nullable(),
+          authenticated_at: at.nullable(),
+          device: z.string(),
+          ip: z.string().nullable(),
+        })
+        .strict(),
+    ),
+  })
+  .strict()
+export const recoveryQueueAnswer = z
+  .object({ items: z.array(recoveryQueueItem), four_eyes: z.boolean() })
+  .strict()
+export const recoveryApprovedAnswer = z
+  .object({ request: recoveryQueueItem, completed: z.boolean(), removed: z.array(z.string()) })
+  .strict()
+export const recoveryDeniedAnswer = z.object({ request: recoveryQueueItem }).strict()
+export type OwnRecoveryAnswer = z.infer<typeof ownRecoveryAnswer>
+export type RecoveryCodeSentAnswer = z.infer<typeof recoveryCodeSentAnswer>
+export type RecoveryQueueAnswer = z.infer<typeof recoveryQueueAnswer>
+export type RecoveryQueueItem = z.infer<typeof recoveryQueueItem>
+
 // --- /api/admin ----------------------------------------------------------------------------
 
 export const userListAnswer = z

@@ -69,6 +69,13 @@ export const auditEventLabels: Record<string, string> = {
   "admin.api_key_created": "API key created by admin",
   "admin.api_key_revoked": "API key revoked by admin",
   "system.authorization_repaired": "Kratos's copy of role and flags repaired",
+  "auth.notification_settings_changed": "Notification settings changed",
+  "admin.event_subscriber_created": "Event subscriber added",
+  "admin.event_subscriber_updated": "Event subscriber changed",
+  "admin.event_subscriber_deleted": "Event subscriber removed",
+  "admin.event_subscriber_secret_rotated": "Event subscriber secret rotated",
+  "admin.event_replay_requested": "Security events replayed",
+  "admin.event_delivery_retried": "Event delivery retried",
 }
 
 export const notificationKindLabels: Record<string, string> = {

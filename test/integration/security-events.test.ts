@@ -320,4 +320,101 @@ describe("outbound security events", () => {
       "admin.event_subscriber_deleted",
     ])
   })
+
+  it("when a delivery fails its last attempt, then it is dead, no longer holds back later events, shows in the console, and an admin's retry sends it with its id", async () => {
+    const r = await receiver()
+    const subscriber = await subscribe(r, ["auth.registered"])
+    r.setMode("fail")
+    const first = await registerNative()
+    await eventually(async () => {
+      const [d] = await serviceDb()<{ attempts: number }[]>`
+        select attempts from event_deliveries where subscriber_id = ${subscriber} and attempts > 0`
+      expect(d?.attempts).toBeGreaterThanOrEqual(1)
+    }, 20_000)
+    // As if it had failed all but its last attempt (the stack allows 10): the next one is its last.
+    await serviceDb()`
+      update event_deliveries set attempts = 9, next_attempt_at = now()
+       where subscriber_id = ${subscriber} and status = 'pending'`
+    await eventually(async () => {
+      const dead = await api()
+        .get(`/api/admin/event-subscribers/${subscriber}/deliveries?status=dead`)
+        .set(as(admin.token))
+      expect(dead.status).toBe(200)
+      expect(dead.body.items).toHaveLength(1)
+      expect(dead.body.items[0]).toMatchObject({ attempts: 10, last_status: 503 })
+    }, 20_000)
+    const dead = (
+      await api()
+        .get(`/api/admin/event-subscribers/${subscriber}/deliveries?status=dead`)
+        .set(as(admin.token))
+    ).body.items[0] as { id: string; event_id: string }
+    const list = await api().get("/api/admin/event-subscribers").set(as(admin.token))
+    const mine = list.body.subscribers.find((x: { id: string }) => x.id === subscriber)
+    expect(mine.counts).toMatchObject({ dead: 1 })
+    r.setMode("ok")
+    const second = await registerNative()
+    await eventually(async () => expect(ofSubjects(r, [second.identityId])).toHaveLength(1), 20_000)
+    expect(ofSubjects(r, [first.identityId])).toHaveLength(0)
+    const retried = await api()
+      .post(`/api/admin/event-deliveries/${dead.id}/retry`)
+      .set(as(admin.token))
+    expect(retried.status).toBe(200)
+    expect(retried.body.delivery).toMatchObject({ status: "pending", attempts: 0 })
+    await eventually(async () => expect(ofSubjects(r, [first.identityId])).toHaveLength(1), 20_000)
+    expect(ofSubjects(r, [first.identityId])[0]!.id).toBe(dead.event_id)
+    const again = await api()
+      .post(`/api/admin/event-deliveries/${dead.id}/retry`)
+      .set(as(admin.token))
+    expect(again.status).toBe(409)
+    const audited = await serviceDb()<{ actor_id: string }[]>`
+      select actor_id from audit_events
+       where event = 'admin.event_delivery_retried' and details->>'delivery_id' = ${dead.id}`
+    expect(audited.map((a) => a.actor_id)).toEqual([admin.identityId])
+  })
+
+  it("when a subscriber id is spelled in upper case, then it names the same subscriber; braces, urn:uuid: or bare hex are refused with 400", async () => {
+    const r = await receiver()
+    const id = await subscribe(r, ["auth.registered"])
+    const upper = id.toUpperCase()
+    const page = await api()
+      .get(`/api/admin/event-subscribers/${upper}/deliveries`)
+      .set(as(admin.token))
+    expect(page.status).toBe(200)
+    const renamed = await api()
+      .put(`/api/admin/event-subscribers/${upper}`)
+      .set(as(boss.token))
+      .send({ name: "renamed" })
+    expect(renamed.status).toBe(200)
+    expect(renamed.body.subscriber.id).toBe(id)
+    for (const spelled of [`{${id}}`, `urn:uuid:${id}`, id.replace(/-/g, "")]) {
+      const calls = [
+        api()
+          .get(`/api/admin/event-subscribers/${encodeURIComponent(spelled)}/deliveries`)
+          .set(as(admin.token)),
+        api()
+          .put(`/api/admin/event-subscribers/${encodeURIComponent(spelled)}`)
+          .set(as(boss.token))
+          .send({ enabled: false }),
+        api()
+          .delete(`/api/admin/event-subscribers/${encodeURIComponent(spelled)}`)
+          .set(as(boss.token)),
+        api()
+          .post(`/api/admin/event-subscribers/${encodeURIComponent(spelled)}/rotate-secret`)
+          .set(as(boss.token))
+          .send({}),
+        api()
+          .post(`/api/admin/event-subscribers/${encodeURIComponent(spelled)}/replay`)
+          .set(as(boss.token))
+          .send({ from: new Date(0).toISOString(), to: new Date().toISOString() }),
+        api()
+          .post(`/api/admin/event-deliveries/${encodeURIComponent(spelled)}/retry`)
+          .set(as(admin.token)),
+      ]
+      for (const res of await Promise.all(calls))
+        expect([spelled, res.status]).toEqual([spelled, 400])
+    }
+    const [row] = await serviceDb()<{ enabled: boolean; name: string }[]>`
+      select enabled, name from event_subscribers where id = ${id}`
+    expect(row).toEqual({ enabled: true, name: "renamed" })
+  })
 })

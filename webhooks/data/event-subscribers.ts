@@ -42,12 +42,12 @@ export async function listSubscriberRows(db: Db): Promise<(SubscriberRow & Subsc
   const rows = await db
     .select({
       s: eventSubscribers,
-      pending: sql<number>`(select count(*)::int from event_deliveries d where d.subscriber_id = ${eventSubscribers.id} and d.status = 'pending')`,
-      dead: sql<number>`(select count(*)::int from event_deliveries d where d.subscriber_id = ${eventSubscribers.id} and d.status = 'dead')`,
-      delivered: sql<number>`(select count(*)::int from event_deliveries d where d.subscriber_id = ${eventSubscribers.id} and d.status = 'delivered')`,
+      pending: sql<number>`(select count(*)::int from event_deliveries d where d.subscriber_id = event_subscribers.id and d.status = 'pending')`,
+      dead: sql<number>`(select count(*)::int from event_deliveries d where d.subscriber_id = event_subscribers.id and d.status = 'dead')`,
+      delivered: sql<number>`(select count(*)::int from event_deliveries d where d.subscriber_id = event_subscribers.id and d.status = 'delivered')`,
       lastDeliveredAt: sql<
         string | null
-      >`(select to_json(max(d.delivered_at)) #>> '{}' from event_deliveries d where d.subscriber_id = ${eventSubscribers.id})`,
+      >`(select to_json(max(d.delivered_at)) #>> '{}' from event_deliveries d where d.subscriber_id = event_subscribers.id)`,
     })
     .from(eventSubscribers)
     .orderBy(eventSubscribers.createdAt, eventSubscribers.id)

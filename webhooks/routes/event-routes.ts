@@ -112,6 +112,7 @@ export function registerEventRoutes(router: Router, deps: Deps): void {
   const id = (req: Request) => parseOr400(subscriberParams, req.params, "path").id
 
   router.get("/api/admin/event-subscribers", ...guard, async (req, res) => {
+    parseOr400(z.object({}).strict(), req.query, "query")
     await recordAdminAction(database.db, adminOf(req), "admin.viewed", {
       what: "event_subscribers",
     })

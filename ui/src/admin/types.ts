@@ -1,5 +1,12 @@
 import type { Role } from "../../../webhooks/policy/roles"
 import type {
+  EventDeliveryAnswer,
+  EventDeliveryPageAnswer,
+  EventSubscriberAnswer,
+  EventSubscriberListAnswer,
+  EventSubscriberSecretAnswer,
+} from "../../../webhooks/routes/answers"
+import type {
   AuditEntryAnswer,
   AuditPageAnswer,
   FailedNotificationAnswer,
@@ -31,6 +38,11 @@ export type AuditEntry = AuditEntryAnswer
 export type AuditPage = AuditPageAnswer
 export type FailedNotification = FailedNotificationAnswer
 export type NotificationPage = NotificationPageAnswer
+export type EventSubscriber = EventSubscriberAnswer
+export type EventSubscriberList = EventSubscriberListAnswer
+export type EventSubscriberSecret = EventSubscriberSecretAnswer
+export type EventDelivery = EventDeliveryAnswer
+export type EventDeliveryPage = EventDeliveryPageAnswer
 
 /** The signed-in admin, from Kratos's whoami. */
 export type Viewer = { id: string; email: string | null; role: Role }

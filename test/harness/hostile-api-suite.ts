@@ -162,6 +162,24 @@ const routes: Record<string, ApiRoute> = {
   "GET /api/me/sessions": { access: "session", badQuery: someQuery },
   "DELETE /api/me/sessions/:id": { access: "session", params: [idParam] },
   "DELETE /api/me/sessions": { access: "session", badQuery: someQuery },
+  "GET /api/me/notifications": { access: "session", badQuery: someQuery },
+  "PUT /api/me/notifications": {
+    access: "session",
+    // Never a valid switch: an unknown key with any mutation, a value that is no boolean, or a
+    // mandatory mail switched off (409).
+    badBody: fc.oneof(
+      hostilePayload(
+        mutated({ "user.2fa_enabled": true }).map((b) =>
+          b !== null && typeof b === "object" && !Array.isArray(b) ? { ...b, unexpected: 1 } : b,
+        ),
+        { "user.2fa_enabled": true },
+      ),
+      fc
+        .oneof(fc.integer(), nastyString, fc.constant(null), fc.constant([]), fc.constant({}))
+        .map((v) => json({ "user.2fa_enabled": v })),
+      fc.constant(json({ "user.password_changed": false })),
+    ),
+  },
   "GET /api/me/api-keys": { access: "session", badQuery: someQuery },
   "POST /api/me/api-keys": {
     access: "session",

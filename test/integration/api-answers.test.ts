@@ -355,6 +355,33 @@ const cases: Record<string, Case[]> = {
       call: () => api().post(`/api/admin/notifications/${randomUUID()}/retry`).set(as(admin.token)),
     },
   ],
+  "GET /api/me/notifications": [
+    {
+      status: 200,
+      schema: answers.notificationSettingsAnswer,
+      call: () => api().get("/api/me/notifications").set(as(member.sessionToken)),
+    },
+  ],
+  "PUT /api/me/notifications": [
+    {
+      status: 200,
+      schema: answers.notificationSettingsAnswer,
+      call: () =>
+        api()
+          .put("/api/me/notifications")
+          .set(as(member.sessionToken))
+          .send({ "user.new_device_login": true }),
+    },
+    {
+      status: 409,
+      schema: answers.errorAnswer,
+      call: () =>
+        api()
+          .put("/api/me/notifications")
+          .set(as(member.sessionToken))
+          .send({ "user.password_changed": false }),
+    },
+  ],
   "GET /api/admin/event-subscribers": [
     {
       status: 200,

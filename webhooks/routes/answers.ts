@@ -4,6 +4,7 @@ import type { FailedNotification } from "../domain/notifications/admin"
 import type { OrgPolicy, OrgPolicyUpdate } from "../domain/org-policy"
 import type { SubscriberView } from "../domain/security-events/subscribers"
 import type { DeliveryRow } from "../domain/security-events/types"
+import { personNotificationKinds } from "../policy/notification-choices"
 import { roles } from "../policy/roles"
 
 /**
@@ -333,6 +334,7 @@ export const policyAnswer = z
     mfa_grace_period_hours: z.number(),
     password_rotation_days: z.number().nullable(),
     sso_required: z.boolean(),
+    mandatory_notifications: z.array(z.string()),
     updated_at: at.nullable(),
     updated_by: z.string().nullable(),
   })
@@ -350,6 +352,10 @@ export const policyChange = z
       .max(24 * 90),
     password_rotation_days: z.number().int().min(1).max(3650).nullable(),
     sso_required: z.boolean(),
+    mandatory_notifications: z
+      .array(z.enum(personNotificationKinds))
+      .max(personNotificationKinds.length)
+      .transform((list) => [...new Set(list)]),
   })
   .partial()
   .strict()
@@ -384,6 +390,7 @@ export const policyAnswerOf = (p: OrgPolicy): PolicyAnswer => ({
   mfa_grace_period_hours: p.mfaGracePeriodHours,
   password_rotation_days: p.passwordRotationDays,
   sso_required: p.ssoRequired,
+  mandatory_notifications: p.mandatoryNotifications,
   updated_at: p.updatedAt?.toISOString() ?? null,
   updated_by: p.updatedBy,
 })
@@ -400,6 +407,9 @@ export const policyUpdateOf = (c: PolicyChange): OrgPolicyUpdate => ({
     ? { passwordRotationDays: c.password_rotation_days }
     : {}),
   ...(c.sso_required !== undefined ? { ssoRequired: c.sso_required } : {}),
+  ...(c.mandatory_notifications !== undefined
+    ? { mandatoryNotifications: c.mandatory_notifications }
+    : {}),
 })
 
 export const auditEntryOf = (r: AuditRow): AuditEntryAnswer => ({
@@ -531,3 +541,25 @@ export const eventDeliveryOf = (d: DeliveryRow): EventDeliveryAnswer => ({
   created_at: d.createdAt.toISOString(),
   delivered_at: d.deliveredAt?.toISOString() ?? null,
 })
+
+// --- a person's notification settings (/api/me/notifications) -----------------------------
+
+export const notificationSettingsAnswer = z
+  .object({
+    items: z.array(
+      z
+        .object({
+          kind: z.enum(personNotificationKinds),
+          enabled: z.boolean(),
+          /** Required by the organisation's policy: always on, not the person's to switch. */
+          mandatory: z.boolean(),
+        })
+        .strict(),
+    ),
+  })
+  .strict()
+/** Kinds to switch, each on (true) or off (false); at least one. */
+export const notificationSettingsChange = z
+  .partialRecord(z.enum(personNotificationKinds), z.boolean())
+  .refine((r) => Object.keys(r).length > 0, "names nothing to change")
+export type NotificationSettingsAnswer = z.infer<typeof notificationSettingsAnswer>

@@ -102,4 +102,8 @@ export const notificationKindLabels: Record<string, string> = {
   "admin_2fa_reset.security": "2FA reset (to security)",
   "user_deactivated.manager": "Deactivation (to the manager)",
   "user_deactivated.security": "Deactivation (to security)",
+  "user.2fa_enabled": "2FA enabled (to the user)",
+  "user.session_revoked": "Session signed out (to the user)",
+  "user.security_key_added": "Security key or passkey added (to the user)",
+  "user.security_key_removed": "Security key or passkey removed (to the user)",
 }

@@ -6,6 +6,7 @@ import { frontend, toApiFailure } from "../sdk"
 import { AuditPage } from "./audit-page"
 import { CompliancePage } from "./compliance-page"
 import { ErrorState, Link } from "./components"
+import { EventsPage } from "./events-page"
 import { asApiError, useAdminLocation, useResource, type AdminLocation } from "./lib"
 import { NotificationsPage } from "./notifications-page"
 import { RecoveryRequestsPage } from "./recovery-page"
@@ -29,7 +30,7 @@ export function useConsole(): ConsoleContext {
   return value
 }
 
-type Section = "team" | "compliance" | "audit" | "notifications" | "recovery"
+type Section = "team" | "compliance" | "audit" | "notifications" | "recovery" | "events"
 
 const sections: { id: Section; label: string; href: string }[] = [
   { id: "team", label: "Team", href: "/admin/team" },
@@ -37,6 +38,7 @@ const sections: { id: Section; label: string; href: string }[] = [
   { id: "audit", label: "Audit log", href: "/admin/audit" },
   { id: "notifications", label: "Notifications", href: "/admin/notifications" },
   { id: "recovery", label: "Lost devices", href: "/admin/recovery" },
+  { id: "events", label: "Security events", href: "/admin/events" },
 ]
 
 type Route =
@@ -54,6 +56,7 @@ function route(location: AdminLocation): Route {
   if (path === "/admin/audit") return { section: "audit" }
   if (path === "/admin/notifications") return { section: "notifications" }
   if (path === "/admin/recovery") return { section: "recovery" }
+  if (path === "/admin/events") return { section: "events" }
   return { section: null }
 }
 
@@ -176,6 +179,8 @@ function Page({ current, location }: { current: Route; location: AdminLocation }
       return <NotificationsPage location={location} />
     case "recovery":
       return <RecoveryRequestsPage location={location} />
+    case "events":
+      return <EventsPage />
     case null:
       return (
         <section className="kg-admin-panel">

@@ -14,7 +14,6 @@ import { redactUrl } from "./proxy/http-utils"
 import { registerAdminRoutes } from "./routes/admin-routes"
 import { registerApiKeyRoutes } from "./routes/api-key-routes"
 import { registerAuthRoutes } from "./routes/auth-routes"
-import { registerEventRoutes } from "./routes/event-routes"
 import { registerHealthRoutes } from "./routes/health"
 import { registerHookRoutes } from "./routes/hook-routes"
 import { registerInternalRoutes } from "./routes/internal-routes"
@@ -97,7 +96,6 @@ export function createApp(deps: Deps): Express {
   registerMeRoutes(router, deps)
   registerApiKeyRoutes(router, deps)
   registerRecoveryRoutes(router, deps)
-  registerEventRoutes(router, deps)
   router.use(["/hooks", "/api", "/internal"], (_req, _res, next) =>
     next(new AppError("NOT_FOUND", "no such route")),
   )

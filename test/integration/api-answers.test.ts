@@ -67,18 +67,6 @@ async function openRecoveryRequest() {
     .send({ code, reason: "Phone lost on the train this morning." })
   return { person, made, id: (made.body as answers.OwnRecoveryAnswer).request!.id }
 }
-/** A subscriber (switched off: nothing is sent to the address, which is public but unused). */
-const newSubscriber = () =>
-  api()
-    .post("/api/admin/event-subscribers")
-    .set(as(boss.token))
-    .send({
-      name: "answers",
-      url: "https://93.184.215.14/in",
-      event_types: ["auth.*"],
-      enabled: false,
-    })
-const makeSubscriber = async () => (await newSubscriber()).body.subscriber.id as string
 
 const cases: Record<string, Case[]> = {
   "GET /api/auth/gate": [
@@ -465,118 +453,6 @@ const cases: Record<string, Case[]> = {
       status: 404,
       schema: answers.errorAnswer,
       call: () => api().post(`/api/admin/notifications/${randomUUID()}/retry`).set(as(admin.token)),
-    },
-  ],
-  "GET /api/me/notifications": [
-    {
-      status: 200,
-      schema: answers.notificationSettingsAnswer,
-      call: () => api().get("/api/me/notifications").set(as(member.sessionToken)),
-    },
-  ],
-  "PUT /api/me/notifications": [
-    {
-      status: 200,
-      schema: answers.notificationSettingsAnswer,
-      call: () =>
-        api()
-          .put("/api/me/notifications")
-          .set(as(member.sessionToken))
-          .send({ "user.new_device_login": true }),
-    },
-    {
-      status: 409,
-      schema: answers.errorAnswer,
-      call: () =>
-        api()
-          .put("/api/me/notifications")
-          .set(as(member.sessionToken))
-          .send({ "user.password_changed": false }),
-    },
-  ],
-  "GET /api/admin/event-subscribers": [
-    {
-      status: 200,
-      schema: answers.eventSubscriberListAnswer,
-      call: async () => {
-        await makeSubscriber()
-        return api().get("/api/admin/event-subscribers").set(as(admin.token))
-      },
-    },
-  ],
-  "POST /api/admin/event-subscribers": [
-    { status: 201, schema: answers.eventSubscriberSecretAnswer, call: () => newSubscriber() },
-    {
-      status: 400,
-      schema: answers.errorAnswer,
-      call: () =>
-        api()
-          .post("/api/admin/event-subscribers")
-          .set(as(boss.token))
-          .send({ name: "x", url: "http://169.254.169.254/", event_types: ["*"] }),
-    },
-  ],
-  "PUT /api/admin/event-subscribers/:id": [
-    {
-      status: 200,
-      schema: answers.eventSubscriberAnswer,
-      call: async () =>
-        api()
-          .put(`/api/admin/event-subscribers/${await makeSubscriber()}`)
-          .set(as(boss.token))
-          .send({ enabled: true }),
-    },
-  ],
-  "DELETE /api/admin/event-subscribers/:id": [
-    {
-      status: 200,
-      schema: answers.eventSubscriberDeletedAnswer,
-      call: async () =>
-        api()
-          .delete(`/api/admin/event-subscribers/${await makeSubscriber()}`)
-          .set(as(boss.token)),
-    },
-  ],
-  "POST /api/admin/event-subscribers/:id/rotate-secret": [
-    {
-      status: 200,
-      schema: answers.eventSubscriberSecretAnswer,
-      call: async () =>
-        api()
-          .post(`/api/admin/event-subscribers/${await makeSubscriber()}/rotate-secret`)
-          .set(as(boss.token)),
-    },
-  ],
-  "POST /api/admin/event-subscribers/:id/replay": [
-    {
-      status: 200,
-      schema: answers.eventReplayAnswer,
-      call: async () =>
-        api()
-          .post(`/api/admin/event-subscribers/${await makeSubscriber()}/replay`)
-          .set(as(boss.token))
-          .send({
-            from: new Date(Date.now() - 60_000).toISOString(),
-            to: new Date().toISOString(),
-          }),
-    },
-  ],
-  "GET /api/admin/event-subscribers/:id/deliveries": [
-    {
-      status: 200,
-      schema: answers.eventDeliveryPageAnswer,
-      call: async () =>
-        api()
-          .get(`/api/admin/event-subscribers/${await makeSubscriber()}/deliveries`)
-          .set(as(admin.token)),
-    },
-  ],
-  "POST /api/admin/event-deliveries/:id/retry": [
-    {
-      status: 404,
-      schema: answers.errorAnswer,
-      call: () =>
-        api().post(`/api/admin/event-deliveries/${randomUUID()}/retry`).set(as(admin.token)),
     },
   ],
   "GET /api/admin/policy": [

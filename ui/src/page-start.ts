@@ -55,6 +55,7 @@ export function startPage(): Promise<{ served: boolean }> {
   )
 }
 
+
 let served: unknown
 
 function readServedFlow(): unknown {

@@ -44,13 +44,6 @@ export const auditEventNames = [
   "admin.recovery_request_denied",
   "system.authorization_repaired",
   "system.recovery_request_expired",
-  "auth.notification_settings_changed",
-  "admin.event_subscriber_created",
-  "admin.event_subscriber_updated",
-  "admin.event_subscriber_deleted",
-  "admin.event_subscriber_secret_rotated",
-  "admin.event_replay_requested",
-  "admin.event_delivery_retried",
 ] as const
 export type AuditEventName = (typeof auditEventNames)[number]
 

@@ -1,10 +1,5 @@
 import type { Db } from "../../db/client"
 import { readPolicyRow, upsertPolicyRow, type OrgPolicyRow } from "../data/org-policy"
-import {
-  defaultMandatoryNotifications,
-  isPersonNotificationKind,
-  type PersonNotificationKind,
-} from "../policy/notification-choices"
 import { roles, type Role } from "../policy/roles"
 
 export interface OrgPolicy {
@@ -13,8 +8,6 @@ export interface OrgPolicy {
   mfaGracePeriodHours: number
   passwordRotationDays: number | null
   ssoRequired: boolean
-  /** Security mails a person can't switch off (see policy/notification-choices.ts). */
-  mandatoryNotifications: PersonNotificationKind[]
   /** When each 2FA requirement was switched on: `everyone` or a role (see db/schema.ts). */
   coverageSince: Partial<Record<"everyone" | Role, Date>>
   /** Null until an admin first saves the policy (the defaults apply until then). */
@@ -31,7 +24,6 @@ export type OrgPolicyUpdate = Partial<
     | "mfaGracePeriodHours"
     | "passwordRotationDays"
     | "ssoRequired"
-    | "mandatoryNotifications"
   >
 >
 
@@ -51,7 +43,6 @@ const DEFAULT_POLICY: OrgPolicy = Object.freeze({
   mfaGracePeriodHours: 72,
   passwordRotationDays: null,
   ssoRequired: false,
-  mandatoryNotifications: [...defaultMandatoryNotifications],
   coverageSince: {},
   updatedAt: null,
   updatedBy: null,
@@ -138,7 +129,6 @@ function toPolicy(row: OrgPolicyRow): OrgPolicy {
     mfaGracePeriodHours: row.mfaGracePeriodHours,
     passwordRotationDays: row.passwordRotationDays,
     ssoRequired: row.ssoRequired,
-    mandatoryNotifications: row.mandatoryNotifications.filter(isPersonNotificationKind),
     coverageSince: parseCoverage(row.coverageSince),
     updatedAt: row.updatedAt,
     updatedBy: row.updatedBy,

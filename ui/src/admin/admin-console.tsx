@@ -6,7 +6,6 @@ import { frontend, toApiFailure } from "../sdk"
 import { AuditPage } from "./audit-page"
 import { CompliancePage } from "./compliance-page"
 import { ErrorState, Link } from "./components"
-import { EventsPage } from "./events-page"
 import { asApiError, useAdminLocation, useResource, type AdminLocation } from "./lib"
 import { NotificationsPage } from "./notifications-page"
 import { RecoveryRequestsPage } from "./recovery-page"
@@ -30,7 +29,7 @@ export function useConsole(): ConsoleContext {
   return value
 }
 
-type Section = "team" | "compliance" | "audit" | "notifications" | "recovery" | "events"
+type Section = "team" | "compliance" | "audit" | "notifications" | "recovery"
 
 const sections: { id: Section; label: string; href: string }[] = [
   { id: "team", label: "Team", href: "/admin/team" },
@@ -38,7 +37,6 @@ const sections: { id: Section; label: string; href: string }[] = [
   { id: "audit", label: "Audit log", href: "/admin/audit" },
   { id: "notifications", label: "Notifications", href: "/admin/notifications" },
   { id: "recovery", label: "Lost devices", href: "/admin/recovery" },
-  { id: "events", label: "Security events", href: "/admin/events" },
 ]
 
 type Route =
@@ -56,7 +54,6 @@ function route(location: AdminLocation): Route {
   if (path === "/admin/audit") return { section: "audit" }
   if (path === "/admin/notifications") return { section: "notifications" }
   if (path === "/admin/recovery") return { section: "recovery" }
-  if (path === "/admin/events") return { section: "events" }
   return { section: null }
 }
 
@@ -179,8 +176,6 @@ function Page({ current, location }: { current: Route; location: AdminLocation }
       return <NotificationsPage location={location} />
     case "recovery":
       return <RecoveryRequestsPage location={location} />
-    case "events":
-      return <EventsPage />
     case null:
       return (
         <section className="kg-admin-panel">

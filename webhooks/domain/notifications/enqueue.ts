@@ -1,8 +1,6 @@
 import type { Db } from "../../../db/client"
 import type { AuditEventName } from "../audit"
 import { enqueueNotifications, type NotificationInput } from "../../data/outbox"
-import { switchedOff } from "../../data/notification-preferences"
-import { getOrgPolicy } from "../org-policy"
 import { recipientsFor } from "./recipients"
 import { renderNotification, type NotificationKind } from "./templates"
 
@@ -40,7 +38,7 @@ export interface Queued {
  * Idempotent: one row per (audit entry, kind, recipient), so calling it again adds nothing.
  */
 export async function enqueueFor(tx: Db, input: NotifyInput): Promise<Queued[]> {
-  const recipients = await withoutSwitchedOff(tx, input.subject.id, recipientsFor(input))
+  const recipients = recipientsFor(input)
   const queued = await enqueueNotifications(tx, rendered(input, recipients))
   return recipients.map((r, i) => ({ kind: r.kind, recipient: r.to, queued: queued[i]! }))
 }
@@ -48,21 +46,6 @@ export async function enqueueFor(tx: Db, input: NotifyInput): Promise<Queued[]> 
 /** The outbox rows of an audited event (who hears about it, and the rendered mail). */
 export function notificationsFor(input: NotifyInput): NotificationInput[] {
   return rendered(input, recipientsFor(input))
-}
-
-/** A person's own mails they switched off (and the policy does not require) are left out. */
-async function withoutSwitchedOff(
-  tx: Db,
-  personId: string,
-  recipients: ReturnType<typeof recipientsFor>,
-): Promise<ReturnType<typeof recipientsFor>> {
-  const own = recipients.filter((r) => r.kind.startsWith("user.")).map((r) => r.kind)
-  if (own.length === 0) return recipients
-  const [off, policy] = await Promise.all([switchedOff(tx, personId, own), getOrgPolicy(tx)])
-  const skip = new Set(
-    off.filter((k) => !(policy.mandatoryNotifications as readonly string[]).includes(k)),
-  )
-  return recipients.filter((r) => !skip.has(r.kind))
 }
 
 function rendered(input: NotifyInput, recipients: ReturnType<typeof recipientsFor>) {
@@ -84,7 +67,6 @@ function rendered(input: NotifyInput, recipients: ReturnType<typeof recipientsFo
       subject: mail.subject,
       bodyText: mail.text,
       bodyHtml: mail.html,
-      personId: r.kind.startsWith("user.") ? input.subject.id : null,
     }
   })
 }

@@ -19,12 +19,6 @@ const USER_KINDS: Partial<Record<AuditEventName, NotificationKind>> = {
   "auth.2fa_disabled": "user.2fa_disabled",
   "auth.2fa_recovery_codes_regenerated": "user.recovery_codes_regenerated",
   "auth.recovery_code_used": "user.recovery_code_used",
-  "auth.2fa_enabled": "user.2fa_enabled",
-  "auth.session_revoked": "user.session_revoked",
-  "auth.webauthn_added": "user.security_key_added",
-  "auth.webauthn_removed": "user.security_key_removed",
-  "auth.passkey_added": "user.security_key_added",
-  "auth.passkey_removed": "user.security_key_removed",
 }
 
 const OVERSIGHT_KINDS: Partial<Record<AuditEventName, [NotificationKind, NotificationKind]>> = {

@@ -29,10 +29,6 @@ export const notificationKinds = [
   "recovery_request_second_approval.security",
   "recovery_request_denied.manager",
   "recovery_request_denied.security",
-  "user.2fa_enabled",
-  "user.session_revoked",
-  "user.security_key_added",
-  "user.security_key_removed",
 ] as const
 export type NotificationKind = (typeof notificationKinds)[number]
 
@@ -122,43 +118,6 @@ interface Draft {
 }
 
 const drafts: Record<NotificationKind, (c: TemplateContext) => Draft> = {
-  "user.2fa_enabled": (c) => ({
-    subject: "Two-factor authentication was turned on",
-    paragraphs: [
-      `An authenticator app was linked to your account ${who(c)} on ${formatWhen(c.occurredAt)}${origin(c)}. Signing in now asks for its code.`,
-      userNotMe(c),
-    ],
-  }),
-  "user.session_revoked": (c) => {
-    const device = str(c.details?.device)
-    return {
-      subject: "One of your sessions was signed out",
-      paragraphs: [
-        `A session of your account ${who(c)}${device ? ` (${device})` : ""} was signed out on ${formatWhen(c.occurredAt)}${origin(c)}.`,
-        userNotMe(c),
-      ],
-    }
-  },
-  "user.security_key_added": (c) => {
-    const passkey = str(c.details?.method) === "passkey"
-    return {
-      subject: passkey ? "A passkey was added" : "A security key was added",
-      paragraphs: [
-        `A ${passkey ? "passkey" : "security key"} was added to your account ${who(c)} on ${formatWhen(c.occurredAt)}${origin(c)}. It can now be used to sign in.`,
-        userNotMe(c),
-      ],
-    }
-  },
-  "user.security_key_removed": (c) => {
-    const passkey = str(c.details?.method) === "passkey"
-    return {
-      subject: passkey ? "A passkey was removed" : "A security key was removed",
-      paragraphs: [
-        `A ${passkey ? "passkey" : "security key"} was removed from your account ${who(c)} on ${formatWhen(c.occurredAt)}${origin(c)}.`,
-        userNotMe(c),
-      ],
-    }
-  },
   "user.password_changed": (c) => ({
     subject: "Your password was changed",
     paragraphs: [

@@ -1,2 +1,0 @@
-export type { DeliveryRow, DeliveryStatus } from "../../data/event-subscribers"
-export { deliveryStatuses } from "../../data/event-subscribers"

@@ -117,10 +117,6 @@ export const configSchema = z
     /** Refused key attempts (malformed, unknown, wrong secret) per client IP in a window. */
     API_KEY_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(20),
     API_KEY_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
-    /** Lost-device recovery requests: hours an open request waits for a decision. */
-    RECOVERY_REQUEST_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(72),
-    /** An admin's (or super admin's) recovery request needs two admins' approvals. */
-    RECOVERY_FOUR_EYES: bool.default(true),
     /** Dev only: the web inbox of the local mail sink, proxied at /dev/mail. */
     DEV_MAIL_URL: url.optional(),
   })

@@ -9,8 +9,6 @@ import { pruneHookDeliveries } from "./domain/hook-deliveries"
 import { startAuditSealer } from "./domain/audit"
 import { reconcileAuthorization } from "./domain/kratos-sync"
 import { reconcilePendingChanges } from "./domain/reconcile-changes"
-import { expireRequests } from "./domain/recovery-requests"
-import { recoveryDeps } from "./routes/recovery-routes"
 import { createLogger } from "./logger"
 
 async function main(): Promise<void> {
@@ -86,15 +84,6 @@ async function main(): Promise<void> {
   pruner.unref()
   void prune()
 
-  // Open recovery requests past their expiry are closed and the person told (reads do it too).
-  const recovery = recoveryDeps({ config, log, database, kratos, kratosPublic })
-  const expirer = setInterval(() => {
-    expireRequests(recovery).catch((err: unknown) =>
-      log.warn({ err }, "expiring recovery requests failed"),
-    )
-  }, 60_000)
-  expirer.unref()
-
   // Gives new audit entries their place in the hash chain; every replica runs one, and one at a
   // time seals (an advisory lock), so an entry waits about one interval.
   const sealer = startAuditSealer({
@@ -130,7 +119,6 @@ async function main(): Promise<void> {
     log.info({ signal }, "shutting down: draining connections")
     clearInterval(reconciler)
     clearInterval(pruner)
-    clearInterval(expirer)
     // In parallel with draining HTTP: in-flight sends finish and are marked before the pool closes.
     const backgroundStopped = Promise.all([
       (dispatcher?.stop() ?? Promise.resolve()).catch((err: unknown) =>

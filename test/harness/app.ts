@@ -14,8 +14,6 @@ export function inProcessApp(opts: {
   env?: Record<string, string>
   database?: Database
   kratosAdminUrl?: string
-  /** The use cases' clock (recovery requests' expiry). */
-  clock?: () => Date
 }) {
   const s = stackInfo()
   const config = loadConfig({ ...s.serviceEnv, LOG_LEVEL: "silent", ...opts.env })
@@ -28,7 +26,6 @@ export function inProcessApp(opts: {
     database,
     kratos: createKratosAdmin(opts.kratosAdminUrl ?? s.kratosAdminUrl),
     kratosPublic: createKratosPublic(config.KRATOS_PUBLIC_URL),
-    clock: opts.clock,
   }
   return { app: createApp(deps), deps, close: () => database.close() }
 }

@@ -182,30 +182,6 @@ const routes: Record<string, ApiRoute> = {
     access: "admin",
     params: [idParam, idParam],
   },
-  "GET /api/me/recovery-request": { access: "session", badQuery: someQuery },
-  "POST /api/me/recovery-request/code": { access: "session" },
-  "POST /api/me/recovery-request": {
-    access: "session",
-    badBody: badStrictBody({ code: "123456", reason: "My phone was stolen on the train." }),
-  },
-  "GET /api/admin/recovery-requests": {
-    access: "admin",
-    badQuery: withJunk(
-      fc.oneof(
-        nastyString
-          .filter((s) => !["open", "approved", "denied", "expired", "all"].includes(s))
-          .map((s) => `status=${enc(s)}`),
-        fc.constant("status=open&status=all"),
-        fc.constant("limit=5"),
-      ),
-    ),
-  },
-  "POST /api/admin/recovery-requests/:id/approve": { access: "admin", params: [idParam] },
-  "POST /api/admin/recovery-requests/:id/deny": {
-    access: "admin",
-    params: [idParam],
-    badBody: badStrictBody({ note: "Call the service desk first." }),
-  },
   "GET /api/admin/users": {
     access: "admin",
     badQuery: withJunk(

@@ -5,8 +5,7 @@ import * as answers from "../../webhooks/routes/answers"
 import { inProcessApp } from "../harness/app"
 import { enrolRecoveryCodes, enrolTotp, loginPassword, staff } from "../harness/flows"
 import { appRoutes } from "../harness/hostile"
-import { closeServiceDb, serviceDb } from "../harness/db"
-import { kratosClients, registerNative, uniqueEmail } from "../harness/kratos"
+import { registerNative, uniqueEmail } from "../harness/kratos"
 import { changePasswordVia } from "../harness/stack-flows"
 import { stackInfo } from "../harness/stack-info"
 
@@ -17,8 +16,6 @@ import { stackInfo } from "../harness/stack-info"
  */
 
 const api = () => request(stackInfo().publicUrl)
-
-afterAll(closeServiceDb)
 
 type Call = () => Promise<{ status: number; body: unknown }>
 interface Case {
@@ -42,31 +39,6 @@ beforeAll(async () => {
 })
 
 const as = (token: string) => ({ "X-Session-Token": token })
-
-/** Someone who lost their phone (TOTP, verified address, an AAL1 session) and the code mailed. */
-async function lostDevice() {
-  const user = await registerNative()
-  await enrolTotp(user.sessionToken)
-  await kratosClients().identities.patchIdentity({
-    id: user.identityId,
-    jsonPatch: [{ op: "replace", path: "/verifiable_addresses/0/verified", value: true }],
-  })
-  const token = await loginPassword(user.email)
-  return { ...user, token }
-}
-async function openRecoveryRequest() {
-  const person = await lostDevice()
-  await api().post("/api/me/recovery-request/code").set(as(person.token)).expect(202)
-  const [mail] = await serviceDb()<{ body_text: string }[]>`
-    select body_text from notification_outbox
-    where recipient = ${person.email} and kind = 'user.recovery_request_code'`
-  const code = /Your code is (\d{6})/.exec(mail!.body_text)![1]
-  const made = await api()
-    .post("/api/me/recovery-request")
-    .set(as(person.token))
-    .send({ code, reason: "Phone lost on the train this morning." })
-  return { person, made, id: (made.body as answers.OwnRecoveryAnswer).request!.id }
-}
 
 const cases: Record<string, Case[]> = {
   "GET /api/auth/gate": [
@@ -228,91 +200,6 @@ const cases: Record<string, Case[]> = {
         return api()
           .delete(`/api/admin/users/${someone.identityId}/api-keys/${id}`)
           .set(as(admin.token))
-      },
-    },
-  ],
-  "GET /api/me/recovery-request": [
-    {
-      status: 200,
-      schema: answers.ownRecoveryAnswer,
-      call: async () => {
-        const { person } = await openRecoveryRequest()
-        return api().get("/api/me/recovery-request").set(as(person.token))
-      },
-    },
-    {
-      status: 200,
-      schema: answers.ownRecoveryAnswer,
-      call: () => api().get("/api/me/recovery-request").set(as(member.sessionToken)),
-    },
-  ],
-  "POST /api/me/recovery-request/code": [
-    {
-      status: 202,
-      schema: answers.recoveryCodeSentAnswer,
-      call: async () => {
-        const person = await lostDevice()
-        return api().post("/api/me/recovery-request/code").set(as(person.token))
-      },
-    },
-    {
-      status: 409,
-      schema: answers.errorAnswer,
-      call: async () => {
-        const plain = await registerNative()
-        return api().post("/api/me/recovery-request/code").set(as(plain.sessionToken))
-      },
-    },
-  ],
-  "POST /api/me/recovery-request": [
-    {
-      status: 201,
-      schema: answers.ownRecoveryAnswer,
-      call: async () => (await openRecoveryRequest()).made,
-    },
-    {
-      status: 400,
-      schema: answers.errorAnswer,
-      call: () =>
-        api().post("/api/me/recovery-request").set(as(member.sessionToken)).send({ code: "1" }),
-    },
-  ],
-  "GET /api/admin/recovery-requests": [
-    {
-      status: 200,
-      schema: answers.recoveryQueueAnswer,
-      call: async () => {
-        await openRecoveryRequest()
-        return api().get("/api/admin/recovery-requests?status=all").set(as(admin.token))
-      },
-    },
-  ],
-  "POST /api/admin/recovery-requests/:id/approve": [
-    {
-      status: 200,
-      schema: answers.recoveryApprovedAnswer,
-      call: async () => {
-        const { id } = await openRecoveryRequest()
-        return api().post(`/api/admin/recovery-requests/${id}/approve`).set(as(admin.token))
-      },
-    },
-    {
-      status: 404,
-      schema: answers.errorAnswer,
-      call: () =>
-        api().post(`/api/admin/recovery-requests/${randomUUID()}/approve`).set(as(admin.token)),
-    },
-  ],
-  "POST /api/admin/recovery-requests/:id/deny": [
-    {
-      status: 200,
-      schema: answers.recoveryDeniedAnswer,
-      call: async () => {
-        const { id } = await openRecoveryRequest()
-        return api()
-          .post(`/api/admin/recovery-requests/${id}/deny`)
-          .set(as(admin.token))
-          .send({ note: "Call the service desk." })
       },
     },
   ],

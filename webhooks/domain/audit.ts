@@ -24,8 +24,6 @@ export const auditEventNames = [
   "auth.api_key_created",
   "auth.api_key_revoked",
   "auth.api_keys_revoked",
-  "auth.recovery_request_code_sent",
-  "auth.recovery_requested",
   "policy.updated",
   "admin.role_changed",
   "admin.manager_changed",
@@ -39,11 +37,7 @@ export const auditEventNames = [
   "admin.audit_exported",
   "admin.api_key_created",
   "admin.api_key_revoked",
-  "admin.recovery_request_first_approval",
-  "admin.recovery_request_approved",
-  "admin.recovery_request_denied",
   "system.authorization_repaired",
-  "system.recovery_request_expired",
 ] as const
 export type AuditEventName = (typeof auditEventNames)[number]
 

@@ -12,7 +12,6 @@ export const UI_PAGES = [
   "/error",
   "/settings",
   "/logout",
-  "/lost-device",
 ] as const
 export type UiPage = (typeof UI_PAGES)[number]
 
@@ -23,7 +22,6 @@ const ADMIN_PAGES = [
   /^\/admin\/compliance$/,
   /^\/admin\/audit$/,
   /^\/admin\/notifications$/,
-  /^\/admin\/recovery$/,
 ]
 
 /** The path a page is looked up by: trailing slashes do not make another page. */

@@ -8,7 +8,6 @@ import { CompliancePage } from "./compliance-page"
 import { ErrorState, Link } from "./components"
 import { asApiError, useAdminLocation, useResource, type AdminLocation } from "./lib"
 import { NotificationsPage } from "./notifications-page"
-import { RecoveryRequestsPage } from "./recovery-page"
 import { TeamPage } from "./team-page"
 import type { OrgPolicy, Role, Viewer } from "./types"
 import { UserPage } from "./user-page"
@@ -29,14 +28,13 @@ export function useConsole(): ConsoleContext {
   return value
 }
 
-type Section = "team" | "compliance" | "audit" | "notifications" | "recovery"
+type Section = "team" | "compliance" | "audit" | "notifications"
 
 const sections: { id: Section; label: string; href: string }[] = [
   { id: "team", label: "Team", href: "/admin/team" },
   { id: "compliance", label: "Compliance", href: "/admin/compliance" },
   { id: "audit", label: "Audit log", href: "/admin/audit" },
   { id: "notifications", label: "Notifications", href: "/admin/notifications" },
-  { id: "recovery", label: "Lost devices", href: "/admin/recovery" },
 ]
 
 type Route =
@@ -53,7 +51,6 @@ function route(location: AdminLocation): Route {
   if (path === "/admin/compliance") return { section: "compliance" }
   if (path === "/admin/audit") return { section: "audit" }
   if (path === "/admin/notifications") return { section: "notifications" }
-  if (path === "/admin/recovery") return { section: "recovery" }
   return { section: null }
 }
 
@@ -174,8 +171,6 @@ function Page({ current, location }: { current: Route; location: AdminLocation }
       return <AuditPage location={location} />
     case "notifications":
       return <NotificationsPage location={location} />
-    case "recovery":
-      return <RecoveryRequestsPage location={location} />
     case null:
       return (
         <section className="kg-admin-panel">

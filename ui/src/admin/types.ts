@@ -6,8 +6,6 @@ import type {
   NotificationPageAnswer,
   PolicyAnswer,
   ProvisionedAnswer,
-  RecoveryQueueAnswer,
-  RecoveryQueueItem as RecoveryQueueItemAnswer,
   UserDetailAnswer,
   UserListAnswer,
   UserListItemAnswer,
@@ -30,8 +28,6 @@ export type UserDetail = UserDetailAnswer
 export type Provisioned = ProvisionedAnswer
 export type OrgPolicy = PolicyAnswer
 export type AuditEntry = AuditEntryAnswer
-export type RecoveryQueue = RecoveryQueueAnswer
-export type RecoveryQueueItem = RecoveryQueueItemAnswer
 export type AuditPage = AuditPageAnswer
 export type FailedNotification = FailedNotificationAnswer
 export type NotificationPage = NotificationPageAnswer
@@ -87,14 +83,4 @@ export const notificationKindLabels: Record<string, string> = {
   "admin_2fa_reset.security": "2FA reset (to security)",
   "user_deactivated.manager": "Deactivation (to the manager)",
   "user_deactivated.security": "Deactivation (to security)",
-  "user.recovery_request_code": "Lost-device code (to the user)",
-  "user.recovery_requested": "Lost-device request sent (to the user)",
-  "user.recovery_request_approved": "Lost-device request approved (to the user)",
-  "user.recovery_request_denied": "Lost-device request denied (to the user)",
-  "user.recovery_request_expired": "Lost-device request expired (to the user)",
-  "recovery_requested.manager": "Lost-device request (to the manager)",
-  "recovery_requested.security": "Lost-device request (to security)",
-  "recovery_request_second_approval.security": "Second approval needed (to security)",
-  "recovery_request_denied.manager": "Lost-device request denied (to the manager)",
-  "recovery_request_denied.security": "Lost-device request denied (to security)",
 }

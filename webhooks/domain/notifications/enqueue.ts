@@ -21,8 +21,6 @@ export interface NotifyInput {
   newDevice?: boolean
   /** The service's public origin, for a plain link to the Security page. */
   publicUrl?: string | null
-  /** A recovery request's email code: only its own mail shows it, never the audit entry. */
-  oneTimeCode?: string | null
 }
 
 export interface Queued {
@@ -58,7 +56,6 @@ function rendered(input: NotifyInput, recipients: ReturnType<typeof recipientsFo
       userAgent: input.userAgent,
       details: input.details,
       publicUrl: input.publicUrl,
-      oneTimeCode: input.oneTimeCode,
     })
     return {
       auditEventId: input.auditEventId,

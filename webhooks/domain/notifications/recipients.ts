@@ -30,31 +30,6 @@ const OVERSIGHT_KINDS: Partial<Record<AuditEventName, [NotificationKind, Notific
   "admin.user_deactivated": ["user_deactivated.manager", "user_deactivated.security"],
 }
 
-/** Lost-device recovery requests: the person, and for some steps their manager and security. */
-const RECOVERY_KINDS: Partial<
-  Record<
-    AuditEventName,
-    { user?: NotificationKind; manager?: NotificationKind; security?: NotificationKind }
-  >
-> = {
-  "auth.recovery_request_code_sent": { user: "user.recovery_request_code" },
-  "auth.recovery_requested": {
-    user: "user.recovery_requested",
-    manager: "recovery_requested.manager",
-    security: "recovery_requested.security",
-  },
-  "admin.recovery_request_first_approval": {
-    security: "recovery_request_second_approval.security",
-  },
-  "admin.recovery_request_approved": { user: "user.recovery_request_approved" },
-  "admin.recovery_request_denied": {
-    user: "user.recovery_request_denied",
-    manager: "recovery_request_denied.manager",
-    security: "recovery_request_denied.security",
-  },
-  "system.recovery_request_expired": { user: "user.recovery_request_expired" },
-}
-
 /**
  * Who is told about an audited event: the user on changes to their own sign-in, the manager
  * and the security team on what an administrator did or required. Each address once per event
@@ -74,14 +49,6 @@ export function recipientsFor(input: RecipientInput): Recipient[] {
   }
   if (input.event === "auth.login") {
     if (input.newDevice) add("user.new_device_login", input.subject.email)
-    return out
-  }
-  const recovery = RECOVERY_KINDS[input.event]
-  if (recovery) {
-    if (recovery.user) add(recovery.user, input.subject.email)
-    if (recovery.manager) add(recovery.manager, input.subject.managerEmail)
-    for (const to of recovery.security ? (input.securityTeam ?? []) : [])
-      add(recovery.security!, to)
     return out
   }
   const userKind = USER_KINDS[input.event]

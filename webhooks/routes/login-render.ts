@@ -45,9 +45,10 @@ export function createLoginRenderer(deps: Deps, dist: string): LoginRenderer {
   const entry = path.join(dist, ".server", "server-render.mjs")
   const publicHost = new URL(config.PUBLIC_URL).host
   let module: Promise<ServerRender | null> | undefined
-  const load = () =>
-    (module ??= (async () => {
-      if (!existsSync(entry)) return null
+  const load = (): Promise<ServerRender | null> => {
+    // A build still being written (or none yet) is looked for again on the next request.
+    if (!module && !existsSync(entry)) return Promise.resolve(null)
+    return (module ??= (async () => {
       // ui/src/ory.config.ts reads the origin here when there is no window.
       ;(globalThis as { kratosGuardOrigin?: string }).kratosGuardOrigin = new URL(
         config.PUBLIC_URL,
@@ -59,6 +60,7 @@ export function createLoginRenderer(deps: Deps, dist: string): LoginRenderer {
         return null
       }
     })())
+  }
   // Loaded in the background, so the first visitor doesn't wait for it.
   void load()
 

@@ -162,15 +162,17 @@ describe("the sign-in page rendered by the service", () => {
     // The element the server sent, taken before the app loads (it loads after the first paint).
     await page.addInitScript(() => {
       document.addEventListener("DOMContentLoaded", () => {
-        ;(window as unknown as { served: Element | null }).served =
-          document.querySelector("input[name='identifier']")
+        ;(window as unknown as { served: Element | null }).served = document.querySelector(
+          "input[name='identifier']",
+        )
       })
     })
     await page.goto(`${base()}/login`)
     const identifier = page.locator("input[name='identifier']")
     // Enabled once hydrated: elements-react renders its inputs disabled until then.
     await page.waitForFunction(
-      () => document.querySelector<HTMLInputElement>("input[name='identifier']")?.disabled === false,
+      () =>
+        document.querySelector<HTMLInputElement>("input[name='identifier']")?.disabled === false,
     )
     await page.waitForURL(/\/login\?flow=/)
     const same = await page.evaluate(

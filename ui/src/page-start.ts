@@ -55,7 +55,6 @@ export function startPage(): Promise<{ served: boolean }> {
   )
 }
 
-
 let served: unknown
 
 function readServedFlow(): unknown {

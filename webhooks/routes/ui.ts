@@ -114,7 +114,7 @@ function pageHtml(dist: string, pathname: string, rendered: RenderedLogin | null
   return html.replace("</head>", `${links}</head>`)
 }
 
-const ROOT = /<div id="root">[\s\S]*?<\/div><!-- end of #root -->/
+const ROOT = /<div id="root">[\s\S]*?<\/div>\s*<!-- end of #root -->/
 
 /**
  * The page the service rendered: its markup in #root and its flow beside it for the browser's

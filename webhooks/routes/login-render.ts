@@ -75,7 +75,10 @@ export function createLoginRenderer(deps: Deps, dist: string): LoginRenderer {
     const credential = sessionCredential(req, { bearer: false })
     if (!credential.ok) return null
     const renderer = await load()
-    if (!renderer) return null
+    if (!renderer) {
+      ;(req.log ?? log).debug("sign-in page left to the browser: no UI server build")
+      return null
+    }
     const caller = { token: credential.token, cookies: credential.cookies }
 
     const id = query.get("flow")
@@ -95,7 +98,13 @@ export function createLoginRenderer(deps: Deps, dist: string): LoginRenderer {
       answer = await kratosPublic.createBrowserFlow(out)
     }
     // Already signed in, an expired flow, a refused return_to: the browser's page deals with it.
-    if (!answer.ok) return null
+    if (!answer.ok) {
+      ;(req.log ?? log).debug(
+        { kratosStatus: answer.status },
+        "sign-in page left to the browser: Kratos answered without a flow",
+      )
+      return null
+    }
     const flow = answer.flow as typeof answer.flow & { refresh?: boolean; requested_aal?: string }
     if (flow.type !== "browser" || flow.refresh === true || flow.requested_aal === "aal2") {
       return null

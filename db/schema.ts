@@ -143,6 +143,11 @@ export const orgPolicy = pgTable("org_policy", {
     .$type<Record<string, string>>()
     .notNull()
     .default(sql`'{}'::jsonb`),
+  /** Security mails a person can't switch off (notification kinds). */
+  mandatoryNotifications: text("mandatory_notifications")
+    .array()
+    .notNull()
+    .default(sql`array['user.password_changed', 'user.2fa_disabled']::text[]`),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   updatedBy: text("updated_by"),
 })
@@ -305,4 +310,127 @@ export const apiKeys = pgTable(
     index("api_keys_identity_idx").on(t.identityId, t.createdAt),
     check("api_keys_scope_check", sql`${t.scope} in ('member', 'admin', 'super_admin')`),
   ],
+)
+
+/**
+ * Lost-device recovery requests: a person who lost their second factor asks, signed in with
+ * their password (AAL1) and proving their verified email address with a code we mail, and an
+ * admin approves (the 2FA reset) or denies. `verifying` until the code is entered, then `open`
+ * until decided or expired. One `verifying` or `open` request per person (a partial unique
+ * index). The code is kept only as its SHA-256 (with the request id), tried at most 5 times.
+ */
+export const recoveryRequests = pgTable(
+  "recovery_requests",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    identityId: uuid("identity_id").notNull(),
+    status: text("status").notNull().default("verifying"),
+    reason: text("reason"),
+    codeHash: text("code_hash"),
+    codeExpiresAt: timestamp("code_expires_at", { withTimezone: true }),
+    codeAttempts: integer("code_attempts").notNull().default(0),
+    codesSent: integer("codes_sent").notNull().default(0),
+    /** The AAL1 session that asked: kept when the request is approved, the others end. */
+    sessionId: uuid("session_id"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    submittedAt: timestamp("submitted_at", { withTimezone: true }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    /** `[{ admin_id, at }]`: the approvals so far (two for an admin's request under four eyes). */
+    approvals: jsonb("approvals")
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+    decidedAt: timestamp("decided_at", { withTimezone: true }),
+    decidedBy: uuid("decided_by"),
+    decisionNote: text("decision_note"),
+  },
+  (t) => [
+    uniqueIndex("recovery_requests_one_open_key")
+      .on(t.identityId)
+      .where(sql`${t.status} in ('verifying', 'open')`),
+    index("recovery_requests_identity_idx").on(t.identityId, t.createdAt),
+    index("recovery_requests_status_idx").on(t.status, t.submittedAt),
+    check(
+      "recovery_requests_status_check",
+      sql`${t.status} in ('verifying', 'open', 'approved', 'denied', 'expired')`,
+    ),
+  ],
+)
+
+/**
+ * Receivers of the outbound security events (webhooks/domain/security-events/): a URL, the
+ * audit event names it takes (`auth.*` style wildcards allowed), on/off, and the Standard
+ * Webhooks signing secret (`whsec_…`). During a rotation the previous secret signs too, until
+ * `previous_secret_expires_at`. `lane_locked_until` is the delivery lease: one replica at a
+ * time sends a subscriber's events, in chain order.
+ */
+export const eventSubscribers = pgTable(
+  "event_subscribers",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    url: text("url").notNull(),
+    eventTypes: text("event_types").array().notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    secret: text("secret").notNull(),
+    previousSecret: text("previous_secret"),
+    previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdBy: uuid("created_by").notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    laneLockedUntil: timestamp("lane_locked_until", { withTimezone: true }),
+  },
+  (t) => [index("event_subscribers_enabled_idx").on(t.enabled)],
+)
+
+/**
+ * One audit entry to send to one subscriber: written by a trigger on `audit_events` in the
+ * entry's own transaction (so it exists exactly when the entry does), sent once the entry is
+ * sealed, in chain order per subscriber. The CloudEvent id and `webhook-id` are the entry's
+ * `event_id`, the same on every attempt and every replay.
+ */
+export const eventDeliveries = pgTable(
+  "event_deliveries",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    subscriberId: uuid("subscriber_id")
+      .notNull()
+      .references(() => eventSubscribers.id, { onDelete: "cascade" }),
+    auditId: bigint("audit_id", { mode: "number" }).notNull(),
+    auditEventId: uuid("audit_event_id").notNull(),
+    event: text("event").notNull(),
+    status: text("status").notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    lastError: text("last_error"),
+    lastStatus: integer("last_status"),
+    replays: integer("replays").notNull().default(0),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("event_deliveries_subscriber_entry_key").on(t.subscriberId, t.auditId),
+    index("event_deliveries_open_idx")
+      .on(t.subscriberId, t.auditId)
+      .where(sql`${t.status} = 'pending'`),
+    index("event_deliveries_subscriber_created_idx").on(t.subscriberId, t.createdAt),
+    check("event_deliveries_status_check", sql`${t.status} in ('pending', 'delivered', 'dead')`),
+  ],
+)
+
+/**
+ * A person's choice per security mail they receive (`kind` of notification_outbox): absent
+ * means on. Mails the organisation makes mandatory (org_policy.mandatory_notifications) are
+ * sent whatever this says.
+ */
+export const notificationPreferences = pgTable(
+  "notification_preferences",
+  {
+    identityId: uuid("identity_id").notNull(),
+    kind: text("kind").notNull(),
+    enabled: boolean("enabled").notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("notification_preferences_key").on(t.identityId, t.kind)],
 )

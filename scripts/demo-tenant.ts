@@ -84,7 +84,7 @@ export function demoAccounts(): DemoAccount[] {
       "Daniel Okafor",
       "member",
       "Daniel-Acme-2025!",
-      "manager of Emma, Sofia and Liam: gets the mails when a report completes a forced change or is deactivated",
+      "manager of Emma, Sofia, Liam and Hannah: gets the mails when a report completes a forced change or is deactivated",
     ),
     person(
       "forced",
@@ -106,6 +106,13 @@ export function demoAccounts(): DemoAccount[] {
       "member",
       "Liam-Acme-2025!",
       "deactivated member: can't sign in; his manager and the security team were told",
+    ),
+    person(
+      "lostDevice",
+      "Hannah Berg",
+      "member",
+      "Hannah-Acme-2025!",
+      "member who lost her phone (authenticator app): her lost-device request waits in the console under Lost devices",
     ),
     person(
       "newHire",
@@ -136,6 +143,8 @@ const DEVICE_OF: Record<string, string> = {
   forced: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5; rv:127.0) Gecko/20100101 Firefox/127.0",
   active: DEVICES[0]!,
   deactivated: DEVICES[1]!,
+  lostDevice:
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
 }
 
 const LOCAL_NAMES = new Set(["localhost", "localhost.localdomain", "ip6-localhost"])
@@ -436,6 +445,18 @@ export async function seedDemo(o: SeedOptions): Promise<{ tenant: DemoTenant; fr
     },
   )) as { key?: string }
 
+  // Hannah lost her phone: an authenticator app she can't reach, a verified address, and a
+  // lost-device request waiting for an admin (sent after signing in with her password).
+  const hannah = by.lostDevice!
+  await admin("Hannah's manager", "PUT", `/api/admin/users/${id("lostDevice")}/manager`, {
+    manager_id: id("manager"),
+  })
+  const request = await lostDeviceRequest(api, hannah).catch((err: Error) => {
+    log(`  (no lost-device request in the demo: ${err.message})`)
+    return null
+  })
+  if (request) log(`  Hannah's lost-device request waits for an admin (${request})`)
+
   const tenant: DemoTenant = {
     organisation: "Acme Financial Group",
     seededAt: new Date().toISOString(),
@@ -461,6 +482,82 @@ function previousSeed(stateFile: string, email: string): DemoTenant {
       `${email} exists already, but ${stateFile} (what the demo seeded) is missing: start from an empty stack (stop it and remove .data)`,
     )
   return JSON.parse(readFileSync(stateFile, "utf8")) as DemoTenant
+}
+
+/** The newest mail to `to` whose subject matches, from the dev inbox (`/dev/mail`). */
+async function mailTo(api: Origin, to: string, subject: RegExp, after: number): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const inbox = await api.call("GET", "/dev/mail/messages")
+    const found = Array.isArray(inbox.body)
+      ? (inbox.body as { to: string[]; subject: string; text: string; date?: string }[]).filter(
+          (m) => m.to.includes(to) && subject.test(m.subject),
+        )
+      : []
+    if (found.length > after) return found[0]!.text
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new DemoError(`no mail "${subject.source}" to ${to} in the dev inbox`)
+}
+
+async function mailCount(api: Origin, to: string, subject: RegExp): Promise<number> {
+  const inbox = await api.call("GET", "/dev/mail/messages")
+  return Array.isArray(inbox.body)
+    ? (inbox.body as { to: string[]; subject: string }[]).filter(
+        (m) => m.to.includes(to) && subject.test(m.subject),
+      ).length
+    : 0
+}
+
+/**
+ * The lost-device story, as Hannah lives it: an authenticator app, her address verified with
+ * Kratos's code, then (phone gone) a password sign-in, our mailed code and her request.
+ */
+async function lostDeviceRequest(api: Origin, a: DemoAccount): Promise<string> {
+  const userAgent = DEVICE_OF[a.key]
+  const first = await signIn(api, a.email, a.password!, { userAgent })
+  await enrolTotp(api, first, userAgent)
+  // Kratos's own verification flow, its code read from the dev inbox.
+  const verifySubject = /verify/i
+  const before = await mailCount(api, a.email, verifySubject)
+  const flow = await api.ok(
+    "Hannah's verification (flow)",
+    "GET",
+    "/self-service/verification/api",
+    {
+      userAgent,
+    },
+  )
+  const url = `/self-service/verification?flow=${String(flow.id)}`
+  await api.ok("Hannah's verification code", "POST", url, {
+    userAgent,
+    body: { method: "code", email: a.email },
+  })
+  const verifyCode = /\b(\d{6})\b/.exec(await mailTo(api, a.email, verifySubject, before))?.[1]
+  if (!verifyCode) throw new DemoError("Kratos's verification mail held no code")
+  await api.ok("Hannah's verification", "POST", url, {
+    userAgent,
+    body: { method: "code", code: verifyCode },
+  })
+  // Her phone is gone: a password sign-in (AAL1) is all she has.
+  const token = await signIn(api, a.email, a.password!, { userAgent })
+  const codeSubject = /lost-device request/i
+  const sent = await mailCount(api, a.email, codeSubject)
+  await api.ok("Hannah asks for a code", "POST", "/api/me/recovery-request/code", {
+    token,
+    userAgent,
+  })
+  const code = /Your code is (\d{6})/.exec(await mailTo(api, a.email, codeSubject, sent))?.[1]
+  if (!code) throw new DemoError("the lost-device mail held no code")
+  const made = (await api.ok("Hannah's lost-device request", "POST", "/api/me/recovery-request", {
+    token,
+    userAgent,
+    body: {
+      code,
+      reason:
+        "My phone was stolen on the tram this morning and my recovery codes were in its notes app. I'm at my desk and can take a call.",
+    },
+  })) as { request?: { id?: string } }
+  return String(made.request?.id ?? "")
 }
 
 async function registration(
@@ -516,8 +613,11 @@ async function signIn(
 
 type Node = { attributes: { name?: string; id?: string; text?: { text?: string } } }
 
-async function enrolTotp(api: Origin, token: string): Promise<{ secret: string }> {
-  const userAgent = DEVICE_OF.superAdmin
+async function enrolTotp(
+  api: Origin,
+  token: string,
+  userAgent = DEVICE_OF.superAdmin,
+): Promise<{ secret: string }> {
   const flow = await api.ok("authenticator set-up (flow)", "GET", "/self-service/settings/api", {
     token,
     userAgent,

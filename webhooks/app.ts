@@ -14,11 +14,13 @@ import { redactUrl } from "./proxy/http-utils"
 import { registerAdminRoutes } from "./routes/admin-routes"
 import { registerApiKeyRoutes } from "./routes/api-key-routes"
 import { registerAuthRoutes } from "./routes/auth-routes"
+import { registerEventRoutes } from "./routes/event-routes"
 import { registerHealthRoutes } from "./routes/health"
 import { registerHookRoutes } from "./routes/hook-routes"
 import { registerInternalRoutes } from "./routes/internal-routes"
 import { registerKratosProxy } from "./routes/kratos-proxy"
 import { registerMeRoutes } from "./routes/me-routes"
+import { registerRecoveryRoutes } from "./routes/recovery-routes"
 import { registerUiRoutes } from "./routes/ui"
 
 export interface Deps {
@@ -28,6 +30,8 @@ export interface Deps {
   /** Kratos admin, and Kratos public as the caller: the service's only ways to Kratos. */
   kratos: KratosAdmin
   kratosPublic: KratosPublic
+  /** The clock of the use cases that read one (recovery requests' expiry); tests move it. */
+  clock?: () => Date
 }
 
 function hasBody(req: express.Request): boolean {
@@ -92,6 +96,8 @@ export function createApp(deps: Deps): Express {
   registerAdminRoutes(router, deps)
   registerMeRoutes(router, deps)
   registerApiKeyRoutes(router, deps)
+  registerRecoveryRoutes(router, deps)
+  registerEventRoutes(router, deps)
   router.use(["/hooks", "/api", "/internal"], (_req, _res, next) =>
     next(new AppError("NOT_FOUND", "no such route")),
   )

@@ -1,4 +1,5 @@
 import { z } from "zod"
+import { parseNetworks } from "./outbound/addresses"
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")
 
@@ -117,6 +118,41 @@ export const configSchema = z
     /** Refused key attempts (malformed, unknown, wrong secret) per client IP in a window. */
     API_KEY_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(20),
     API_KEY_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+    /** Lost-device recovery requests: hours an open request waits for a decision. */
+    RECOVERY_REQUEST_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(72),
+    /** An admin's (or super admin's) recovery request needs two admins' approvals. */
+    RECOVERY_FOUR_EYES: bool.default(true),
+    /**
+     * Outbound security events: networks a subscriber URL may reach although they are
+     * loopback, private or link-local (CIDRs or addresses, comma-separated). Empty: none.
+     */
+    EVENT_SUBSCRIBER_ALLOWED_NETWORKS: z
+      .string()
+      .default("")
+      .refine((v) => {
+        try {
+          parseNetworks(v)
+          return true
+        } catch {
+          return false
+        }
+      }, "must be comma-separated addresses or CIDRs"),
+    /** Failed attempts before a security event delivery is dead. */
+    EVENT_DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+    /** How often the event sender looks for due deliveries when idle. */
+    EVENT_DELIVERY_POLL_MS: z.coerce.number().int().min(20).max(60_000).default(250),
+    /** Subscribers served side by side per replica (each has one request in flight at most). */
+    EVENT_DELIVERY_LANES: z.coerce.number().int().min(1).max(100).default(8),
+    /** Deliveries one lane claim sends, in order. */
+    EVENT_DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+    /** A lane claim's lease: a crashed replica's subscribers are picked up after it. */
+    EVENT_DELIVERY_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    /** A receiver's deadline for one delivery (connect to last byte). */
+    EVENT_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    /** First retry delay after a failed delivery; doubles per attempt (with jitter), at most 1 h. */
+    EVENT_DELIVERY_BACKOFF_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(2000),
+    /** Dev only: the local event receiver's page (npm start), proxied at /dev/events. */
+    DEV_EVENTS_URL: url.optional(),
     /** Dev only: the web inbox of the local mail sink, proxied at /dev/mail. */
     DEV_MAIL_URL: url.optional(),
   })

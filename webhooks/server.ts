@@ -9,7 +9,12 @@ import { pruneHookDeliveries } from "./domain/hook-deliveries"
 import { startAuditSealer } from "./domain/audit"
 import { reconcileAuthorization } from "./domain/kratos-sync"
 import { reconcilePendingChanges } from "./domain/reconcile-changes"
+import { expireRequests } from "./domain/recovery-requests"
+import { recoveryDeps } from "./routes/recovery-routes"
 import { createLogger } from "./logger"
+import { createEventSender } from "./domain/security-events/sender"
+import { parseNetworks } from "./outbound/addresses"
+import { createPoster } from "./outbound/post"
 
 async function main(): Promise<void> {
   let config
@@ -84,6 +89,15 @@ async function main(): Promise<void> {
   pruner.unref()
   void prune()
 
+  // Open recovery requests past their expiry are closed and the person told (reads do it too).
+  const recovery = recoveryDeps({ config, log, database, kratos, kratosPublic })
+  const expirer = setInterval(() => {
+    expireRequests(recovery).catch((err: unknown) =>
+      log.warn({ err }, "expiring recovery requests failed"),
+    )
+  }, 60_000)
+  expirer.unref()
+
   // Gives new audit entries their place in the hash chain; every replica runs one, and one at a
   // time seals (an advisory lock), so an entry waits about one interval.
   const sealer = startAuditSealer({
@@ -112,6 +126,29 @@ async function main(): Promise<void> {
     log.warn("SMTP_URL is not set: notifications are queued but not sent")
   }
 
+  // Sends security events to their subscribers; every replica runs one (a subscriber's lane is
+  // held by one replica at a time, so each receiver gets its events in order).
+  const poster = createPoster({
+    allowHttp: config.NODE_ENV !== "production",
+    allowed: config.EVENT_SUBSCRIBER_ALLOWED_NETWORKS
+      ? parseNetworks(config.EVENT_SUBSCRIBER_ALLOWED_NETWORKS)
+      : null,
+  })
+  const eventSender = createEventSender({
+    database,
+    log: log.child({ component: "security-events" }),
+    poster,
+    source: config.PUBLIC_URL,
+    maxAttempts: config.EVENT_DELIVERY_MAX_ATTEMPTS,
+    pollMs: config.EVENT_DELIVERY_POLL_MS,
+    lanes: config.EVENT_DELIVERY_LANES,
+    batchSize: config.EVENT_DELIVERY_BATCH_SIZE,
+    leaseSeconds: config.EVENT_DELIVERY_LEASE_SECONDS,
+    timeoutMs: config.EVENT_DELIVERY_TIMEOUT_MS,
+    backoffBaseMs: config.EVENT_DELIVERY_BACKOFF_BASE_MS,
+  })
+  eventSender.start()
+
   let stopping = false
   const shutdown = (signal: string) => {
     if (stopping) return
@@ -119,12 +156,17 @@ async function main(): Promise<void> {
     log.info({ signal }, "shutting down: draining connections")
     clearInterval(reconciler)
     clearInterval(pruner)
+    clearInterval(expirer)
     // In parallel with draining HTTP: in-flight sends finish and are marked before the pool closes.
     const backgroundStopped = Promise.all([
       (dispatcher?.stop() ?? Promise.resolve()).catch((err: unknown) =>
         log.error({ err }, "stopping the notification dispatcher failed"),
       ),
       sealer.stop(),
+      eventSender
+        .stop()
+        .then(() => poster.close())
+        .catch((err: unknown) => log.error({ err }, "stopping the event sender failed")),
     ])
     const force = setTimeout(() => {
       log.warn("connections did not drain in 10 s; closing")

@@ -14,6 +14,8 @@ export function inProcessApp(opts: {
   env?: Record<string, string>
   database?: Database
   kratosAdminUrl?: string
+  /** The use cases' clock (recovery requests' expiry). */
+  clock?: () => Date
 }) {
   const s = stackInfo()
   const config = loadConfig({ ...s.serviceEnv, LOG_LEVEL: "silent", ...opts.env })
@@ -26,6 +28,7 @@ export function inProcessApp(opts: {
     database,
     kratos: createKratosAdmin(opts.kratosAdminUrl ?? s.kratosAdminUrl),
     kratosPublic: createKratosPublic(config.KRATOS_PUBLIC_URL),
+    clock: opts.clock,
   }
   return { app: createApp(deps), deps, close: () => database.close() }
 }

@@ -87,6 +87,11 @@ async function startTestStack(
       KRATOS_BCRYPT_COST: "4",
       SECURITY_TEAM_EMAILS: SECURITY_TEAM.join(","),
       NOTIFY_POLL_MS: "200",
+      // Security event receivers in tests listen on loopback.
+      EVENT_SUBSCRIBER_ALLOWED_NETWORKS: "127.0.0.1/32",
+      EVENT_DELIVERY_POLL_MS: "50",
+      EVENT_DELIVERY_BACKOFF_BASE_MS: "100",
+      EVENT_DELIVERY_LEASE_SECONDS: "5",
     },
     output: "files",
   })

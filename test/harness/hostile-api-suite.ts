@@ -162,6 +162,24 @@ const routes: Record<string, ApiRoute> = {
   "GET /api/me/sessions": { access: "session", badQuery: someQuery },
   "DELETE /api/me/sessions/:id": { access: "session", params: [idParam] },
   "DELETE /api/me/sessions": { access: "session", badQuery: someQuery },
+  "GET /api/me/notifications": { access: "session", badQuery: someQuery },
+  "PUT /api/me/notifications": {
+    access: "session",
+    // Never a valid switch: an unknown key with any mutation, a value that is no boolean, or a
+    // mandatory mail switched off (409).
+    badBody: fc.oneof(
+      hostilePayload(
+        mutated({ "user.2fa_enabled": true }).map((b) =>
+          b !== null && typeof b === "object" && !Array.isArray(b) ? { ...b, unexpected: 1 } : b,
+        ),
+        { "user.2fa_enabled": true },
+      ),
+      fc
+        .oneof(fc.integer(), nastyString, fc.constant(null), fc.constant([]), fc.constant({}))
+        .map((v) => json({ "user.2fa_enabled": v })),
+      fc.constant(json({ "user.password_changed": false })),
+    ),
+  },
   "GET /api/me/api-keys": { access: "session", badQuery: someQuery },
   "POST /api/me/api-keys": {
     access: "session",
@@ -181,6 +199,30 @@ const routes: Record<string, ApiRoute> = {
   "DELETE /api/admin/users/:id/api-keys/:keyId": {
     access: "admin",
     params: [idParam, idParam],
+  },
+  "GET /api/me/recovery-request": { access: "session", badQuery: someQuery },
+  "POST /api/me/recovery-request/code": { access: "session" },
+  "POST /api/me/recovery-request": {
+    access: "session",
+    badBody: badStrictBody({ code: "123456", reason: "My phone was stolen on the train." }),
+  },
+  "GET /api/admin/recovery-requests": {
+    access: "admin",
+    badQuery: withJunk(
+      fc.oneof(
+        nastyString
+          .filter((s) => !["open", "approved", "denied", "expired", "all"].includes(s))
+          .map((s) => `status=${enc(s)}`),
+        fc.constant("status=open&status=all"),
+        fc.constant("limit=5"),
+      ),
+    ),
+  },
+  "POST /api/admin/recovery-requests/:id/approve": { access: "admin", params: [idParam] },
+  "POST /api/admin/recovery-requests/:id/deny": {
+    access: "admin",
+    params: [idParam],
+    badBody: badStrictBody({ note: "Call the service desk first." }),
   },
   "GET /api/admin/users": {
     access: "admin",
@@ -257,6 +299,50 @@ const routes: Record<string, ApiRoute> = {
     ),
   },
   "POST /api/admin/notifications/:id/retry": { access: "admin", params: [idParam] },
+  // Outbound security events: admins look and retry; only a super admin changes subscribers,
+  // so with an admin's session every change is refused.
+  "GET /api/admin/event-subscribers": { access: "admin", badQuery: someQuery },
+  "POST /api/admin/event-subscribers": {
+    access: "nobody",
+    badBody: badStrictBody({
+      name: "SIEM",
+      url: "https://93.184.215.14/in",
+      event_types: ["auth.*"],
+    }),
+  },
+  "PUT /api/admin/event-subscribers/:id": {
+    access: "nobody",
+    params: [idParam],
+    badBody: badStrictBody({ enabled: false }),
+  },
+  "DELETE /api/admin/event-subscribers/:id": { access: "nobody", params: [idParam] },
+  "POST /api/admin/event-subscribers/:id/rotate-secret": {
+    access: "nobody",
+    params: [idParam],
+    badBody: badStrictBody({ previous_valid_hours: 24 }),
+  },
+  "POST /api/admin/event-subscribers/:id/replay": {
+    access: "nobody",
+    params: [idParam],
+    badBody: badStrictBody({ from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" }),
+  },
+  "GET /api/admin/event-subscribers/:id/deliveries": {
+    access: "admin",
+    params: [idParam],
+    badQuery: withJunk(
+      fc.oneof(
+        nastyString
+          .filter((s) => !["pending", "delivered", "dead"].includes(s))
+          .map((s) => `status=${enc(s)}`),
+        badCursor(150)
+          .filter((c) => !/^\d{1,18}$/.test(c))
+          .map((c) => `cursor=${enc(c)}`),
+        notIntIn(1, 200).map((n) => `limit=${enc(n)}`),
+        fc.constant("unknown=1"),
+      ),
+    ),
+  },
+  "POST /api/admin/event-deliveries/:id/retry": { access: "admin", params: [idParam] },
   "GET /api/admin/policy": { access: "admin" },
   // Only a super admin changes the policy: with an admin's session every body is refused.
   "PUT /api/admin/policy": {

@@ -29,6 +29,7 @@ export function policy(over: Partial<OrgPolicy> = {}): OrgPolicy {
     mfaGracePeriodHours: 72,
     passwordRotationDays: null,
     ssoRequired: false,
+    mandatoryNotifications: ["user.password_changed", "user.2fa_disabled"],
     coverageSince: {},
     updatedAt: new Date("2026-01-01T00:00:00Z"),
     updatedBy: null,

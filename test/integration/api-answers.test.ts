@@ -5,7 +5,8 @@ import * as answers from "../../webhooks/routes/answers"
 import { inProcessApp } from "../harness/app"
 import { enrolRecoveryCodes, enrolTotp, loginPassword, staff } from "../harness/flows"
 import { appRoutes } from "../harness/hostile"
-import { registerNative, uniqueEmail } from "../harness/kratos"
+import { closeServiceDb, serviceDb } from "../harness/db"
+import { kratosClients, registerNative, uniqueEmail } from "../harness/kratos"
 import { changePasswordVia } from "../harness/stack-flows"
 import { stackInfo } from "../harness/stack-info"
 
@@ -16,6 +17,8 @@ import { stackInfo } from "../harness/stack-info"
  */
 
 const api = () => request(stackInfo().publicUrl)
+
+afterAll(closeServiceDb)
 
 type Call = () => Promise<{ status: number; body: unknown }>
 interface Case {
@@ -39,6 +42,43 @@ beforeAll(async () => {
 })
 
 const as = (token: string) => ({ "X-Session-Token": token })
+
+/** Someone who lost their phone (TOTP, verified address, an AAL1 session) and the code mailed. */
+async function lostDevice() {
+  const user = await registerNative()
+  await enrolTotp(user.sessionToken)
+  await kratosClients().identities.patchIdentity({
+    id: user.identityId,
+    jsonPatch: [{ op: "replace", path: "/verifiable_addresses/0/verified", value: true }],
+  })
+  const token = await loginPassword(user.email)
+  return { ...user, token }
+}
+async function openRecoveryRequest() {
+  const person = await lostDevice()
+  await api().post("/api/me/recovery-request/code").set(as(person.token)).expect(202)
+  const [mail] = await serviceDb()<{ body_text: string }[]>`
+    select body_text from notification_outbox
+    where recipient = ${person.email} and kind = 'user.recovery_request_code'`
+  const code = /Your code is (\d{6})/.exec(mail!.body_text)![1]
+  const made = await api()
+    .post("/api/me/recovery-request")
+    .set(as(person.token))
+    .send({ code, reason: "Phone lost on the train this morning." })
+  return { person, made, id: (made.body as answers.OwnRecoveryAnswer).request!.id }
+}
+/** A subscriber (switched off: nothing is sent to the address, which is public but unused). */
+const newSubscriber = () =>
+  api()
+    .post("/api/admin/event-subscribers")
+    .set(as(boss.token))
+    .send({
+      name: "answers",
+      url: "https://93.184.215.14/in",
+      event_types: ["auth.*"],
+      enabled: false,
+    })
+const makeSubscriber = async () => (await newSubscriber()).body.subscriber.id as string
 
 const cases: Record<string, Case[]> = {
   "GET /api/auth/gate": [
@@ -203,6 +243,91 @@ const cases: Record<string, Case[]> = {
       },
     },
   ],
+  "GET /api/me/recovery-request": [
+    {
+      status: 200,
+      schema: answers.ownRecoveryAnswer,
+      call: async () => {
+        const { person } = await openRecoveryRequest()
+        return api().get("/api/me/recovery-request").set(as(person.token))
+      },
+    },
+    {
+      status: 200,
+      schema: answers.ownRecoveryAnswer,
+      call: () => api().get("/api/me/recovery-request").set(as(member.sessionToken)),
+    },
+  ],
+  "POST /api/me/recovery-request/code": [
+    {
+      status: 202,
+      schema: answers.recoveryCodeSentAnswer,
+      call: async () => {
+        const person = await lostDevice()
+        return api().post("/api/me/recovery-request/code").set(as(person.token))
+      },
+    },
+    {
+      status: 409,
+      schema: answers.errorAnswer,
+      call: async () => {
+        const plain = await registerNative()
+        return api().post("/api/me/recovery-request/code").set(as(plain.sessionToken))
+      },
+    },
+  ],
+  "POST /api/me/recovery-request": [
+    {
+      status: 201,
+      schema: answers.ownRecoveryAnswer,
+      call: async () => (await openRecoveryRequest()).made,
+    },
+    {
+      status: 400,
+      schema: answers.errorAnswer,
+      call: () =>
+        api().post("/api/me/recovery-request").set(as(member.sessionToken)).send({ code: "1" }),
+    },
+  ],
+  "GET /api/admin/recovery-requests": [
+    {
+      status: 200,
+      schema: answers.recoveryQueueAnswer,
+      call: async () => {
+        await openRecoveryRequest()
+        return api().get("/api/admin/recovery-requests?status=all").set(as(admin.token))
+      },
+    },
+  ],
+  "POST /api/admin/recovery-requests/:id/approve": [
+    {
+      status: 200,
+      schema: answers.recoveryApprovedAnswer,
+      call: async () => {
+        const { id } = await openRecoveryRequest()
+        return api().post(`/api/admin/recovery-requests/${id}/approve`).set(as(admin.token))
+      },
+    },
+    {
+      status: 404,
+      schema: answers.errorAnswer,
+      call: () =>
+        api().post(`/api/admin/recovery-requests/${randomUUID()}/approve`).set(as(admin.token)),
+    },
+  ],
+  "POST /api/admin/recovery-requests/:id/deny": [
+    {
+      status: 200,
+      schema: answers.recoveryDeniedAnswer,
+      call: async () => {
+        const { id } = await openRecoveryRequest()
+        return api()
+          .post(`/api/admin/recovery-requests/${id}/deny`)
+          .set(as(admin.token))
+          .send({ note: "Call the service desk." })
+      },
+    },
+  ],
   "GET /api/admin/users": [
     {
       status: 200,
@@ -340,6 +465,118 @@ const cases: Record<string, Case[]> = {
       status: 404,
       schema: answers.errorAnswer,
       call: () => api().post(`/api/admin/notifications/${randomUUID()}/retry`).set(as(admin.token)),
+    },
+  ],
+  "GET /api/me/notifications": [
+    {
+      status: 200,
+      schema: answers.notificationSettingsAnswer,
+      call: () => api().get("/api/me/notifications").set(as(member.sessionToken)),
+    },
+  ],
+  "PUT /api/me/notifications": [
+    {
+      status: 200,
+      schema: answers.notificationSettingsAnswer,
+      call: () =>
+        api()
+          .put("/api/me/notifications")
+          .set(as(member.sessionToken))
+          .send({ "user.new_device_login": true }),
+    },
+    {
+      status: 409,
+      schema: answers.errorAnswer,
+      call: () =>
+        api()
+          .put("/api/me/notifications")
+          .set(as(member.sessionToken))
+          .send({ "user.password_changed": false }),
+    },
+  ],
+  "GET /api/admin/event-subscribers": [
+    {
+      status: 200,
+      schema: answers.eventSubscriberListAnswer,
+      call: async () => {
+        await makeSubscriber()
+        return api().get("/api/admin/event-subscribers").set(as(admin.token))
+      },
+    },
+  ],
+  "POST /api/admin/event-subscribers": [
+    { status: 201, schema: answers.eventSubscriberSecretAnswer, call: () => newSubscriber() },
+    {
+      status: 400,
+      schema: answers.errorAnswer,
+      call: () =>
+        api()
+          .post("/api/admin/event-subscribers")
+          .set(as(boss.token))
+          .send({ name: "x", url: "http://169.254.169.254/", event_types: ["*"] }),
+    },
+  ],
+  "PUT /api/admin/event-subscribers/:id": [
+    {
+      status: 200,
+      schema: answers.eventSubscriberAnswer,
+      call: async () =>
+        api()
+          .put(`/api/admin/event-subscribers/${await makeSubscriber()}`)
+          .set(as(boss.token))
+          .send({ enabled: true }),
+    },
+  ],
+  "DELETE /api/admin/event-subscribers/:id": [
+    {
+      status: 200,
+      schema: answers.eventSubscriberDeletedAnswer,
+      call: async () =>
+        api()
+          .delete(`/api/admin/event-subscribers/${await makeSubscriber()}`)
+          .set(as(boss.token)),
+    },
+  ],
+  "POST /api/admin/event-subscribers/:id/rotate-secret": [
+    {
+      status: 200,
+      schema: answers.eventSubscriberSecretAnswer,
+      call: async () =>
+        api()
+          .post(`/api/admin/event-subscribers/${await makeSubscriber()}/rotate-secret`)
+          .set(as(boss.token)),
+    },
+  ],
+  "POST /api/admin/event-subscribers/:id/replay": [
+    {
+      status: 200,
+      schema: answers.eventReplayAnswer,
+      call: async () =>
+        api()
+          .post(`/api/admin/event-subscribers/${await makeSubscriber()}/replay`)
+          .set(as(boss.token))
+          .send({
+            from: new Date(Date.now() - 60_000).toISOString(),
+            to: new Date().toISOString(),
+          }),
+    },
+  ],
+  "GET /api/admin/event-subscribers/:id/deliveries": [
+    {
+      status: 200,
+      schema: answers.eventDeliveryPageAnswer,
+      call: async () =>
+        api()
+          .get(`/api/admin/event-subscribers/${await makeSubscriber()}/deliveries`)
+          .set(as(admin.token)),
+    },
+  ],
+  "POST /api/admin/event-deliveries/:id/retry": [
+    {
+      status: 404,
+      schema: answers.errorAnswer,
+      call: () =>
+        api().post(`/api/admin/event-deliveries/${randomUUID()}/retry`).set(as(admin.token)),
     },
   ],
   "GET /api/admin/policy": [

@@ -3,7 +3,7 @@ import fc from "fast-check"
 import request from "supertest"
 import { inProcessApp } from "../harness/app"
 import { closeServiceDb, serviceDb } from "../harness/db"
-import { staff } from "../harness/flows"
+import { loginPassword, staff } from "../harness/flows"
 import { appRoutes } from "../harness/hostile"
 import { kratosClients, registerNative } from "../harness/kratos"
 import { kratosState, upper } from "../harness/kratos-state"
@@ -275,5 +275,51 @@ describe("ids in another spelling", () => {
     expect([res.status, res.body.error?.reason]).toEqual([400, "current_session"])
     const who = await api().get("/sessions/whoami").set("X-Session-Token", user.sessionToken)
     expect(who.status).toBe(200)
+  })
+
+  it("when a recovery request is named in another spelling, then upper and mixed case name the same request (its own requester still can't approve it) and Kratos's other spellings are 400 with nothing changed", async () => {
+    const boss = await staff("super_admin")
+    // The requester: a super admin with an AAL2 session left and an AAL1 one that asks.
+    const person = await staff("super_admin")
+    await kratosClients().identities.patchIdentity({
+      id: person.identityId,
+      jsonPatch: [{ op: "replace", path: "/verifiable_addresses/0/verified", value: true }],
+    })
+    const asking = await loginPassword(person.email)
+    await api().post("/api/me/recovery-request/code").set("X-Session-Token", asking).expect(202)
+    const [mail] = await serviceDb()<{ body_text: string }[]>`
+      select body_text from notification_outbox
+      where recipient = ${person.email} and kind = 'user.recovery_request_code'`
+    const code = /Your code is (\d{6})/.exec(mail!.body_text)![1]
+    const made = await api()
+      .post("/api/me/recovery-request")
+      .set("X-Session-Token", asking)
+      .send({ code, reason: "Lost my phone at the airport." })
+      .expect(201)
+    const id = made.body.request.id as string
+    const before = await kratosState(person.identityId)
+    const act = (what: string, spelled: string, token: string) =>
+      api()
+        .post(`/api/admin/recovery-requests/${encodeURIComponent(spelled)}/${what}`)
+        .set("X-Session-Token", token)
+    for (const spelled of otherSpellings(id)) {
+      for (const what of ["approve", "deny"]) {
+        const res = await act(what, spelled, boss.token)
+        expect([spelled, what, res.status]).toEqual([spelled, what, 400])
+      }
+    }
+    await fc.assert(
+      fc.asyncProperty(fc.mixedCase(fc.constant(id)), async (spelled) => {
+        const res = await act("approve", spelled, person.token)
+        expect([spelled, res.status, res.body.error?.reason]).toEqual([spelled, 403, "own_request"])
+      }),
+      { numRuns: 10 },
+    )
+    expect(await kratosState(person.identityId)).toEqual(before)
+    const first = await act("approve", upper(id), boss.token)
+    expect([first.status, first.body.request?.id]).toEqual([200, id])
+    expect(first.body.request.approvals).toEqual([
+      expect.objectContaining({ admin_id: boss.identityId }),
+    ])
   })
 })

@@ -16,6 +16,7 @@ const ErrorPage = page(() => import("./pages/error-page"), "ErrorPage")
 const SettingsPage = page(() => import("./pages/settings-page"), "SettingsPage")
 const LogoutPage = page(() => import("./pages/logout-page"), "LogoutPage")
 const NotFoundPage = page(() => import("./pages/not-found-page"), "NotFoundPage")
+const LostDevicePage = page(() => import("./pages/lost-device-page"), "LostDevicePage")
 const AdminConsole = page(() => import("./admin/admin-console"), "AdminConsole")
 import { pagePath, type UiPage } from "../../webhooks/routes/ui-pages"
 
@@ -30,6 +31,7 @@ const routes: Record<UiPage, () => ReactNode> = {
   "/error": () => <ErrorPage />,
   "/settings": () => <SettingsPage />,
   "/logout": () => <LogoutPage />,
+  "/lost-device": () => <LostDevicePage />,
   "/": () => <Redirect to={uiUrls.afterLogin} />,
 }
 

@@ -3,6 +3,7 @@ import { and, asc, desc, eq, gt, inArray, lt, or, sql, type SQL } from "drizzle-
 import type { Database, Db } from "../../db/client"
 import type { Statement } from "../../db/raw"
 import { notificationOutbox } from "../../db/schema"
+import { defaultMandatoryNotifications } from "../policy/notification-choices"
 
 /**
  * `notification_outbox`: mail queued in the transaction of the audit entry it reports, then
@@ -22,6 +23,11 @@ export interface NotificationInput {
   subject: string
   bodyText: string
   bodyHtml?: string | null
+  /**
+   * The person this mail is about when it is theirs (a `user.*` mail): it is not queued when
+   * they switched its kind off and the organisation does not make it mandatory.
+   */
+  personId?: string | null
 }
 
 /**
@@ -73,8 +79,14 @@ const ENQUEUE_IF_AUDITED = `
     (audit_event_id, kind, recipient, subject, body_text, body_html, message_id)
   select n.audit_event_id, n.kind, n.recipient, n.subject, n.body_text, n.body_html, n.message_id
     from json_to_recordset($1::json) as n(audit_event_id uuid, kind text, recipient text,
-         subject text, body_text text, body_html text, message_id text)
+         subject text, body_text text, body_html text, message_id text, person_id uuid)
    where exists (select 1 from audit_events e where e.event_id = n.audit_event_id)
+     and not exists (
+       select 1 from notification_preferences p
+        where p.identity_id = n.person_id and p.kind = n.kind and not p.enabled
+          and not n.kind = any(coalesce(
+            (select o.mandatory_notifications from org_policy o where o.id = 'default'),
+            $2::text[])))
   on conflict (audit_event_id, kind, recipient) do nothing
   returning audit_event_id, kind, recipient`
 
@@ -82,7 +94,8 @@ const ENQUEUE_IF_AUDITED = `
  * `enqueueNotifications` as one statement of `atomic` (db/raw.ts), sent after the append of
  * the audit entry the rows report, which may be a replay: they are written only if the entry
  * exists (its `event_id` is chosen before the append, see appendStatements), so a replayed
- * change queues nothing. Null when there is nothing to queue.
+ * change queues nothing; a person's own mail is left out when they switched its kind off and
+ * the organisation's policy does not make it mandatory. Null when there is nothing to queue.
  */
 export function enqueueIfAuditedStatement(list: NotificationInput[]): Statement | null {
   if (list.length === 0) return null
@@ -94,8 +107,9 @@ export function enqueueIfAuditedStatement(list: NotificationInput[]): Statement 
     body_text: n.bodyText,
     body_html: n.bodyHtml ?? null,
     message_id: `<${randomUUID()}@kratos-guard>`,
+    person_id: n.personId ?? null,
   }))
-  return [ENQUEUE_IF_AUDITED, [JSON.stringify(rows)]]
+  return [ENQUEUE_IF_AUDITED, [JSON.stringify(rows), defaultMandatoryNotifications]]
 }
 
 /** Outbox rows, oldest first, optionally for one audit entry and/or in one status. */

@@ -283,11 +283,29 @@ export async function setManager(
   return { manager_id: managerId }
 }
 
+/** What an approved lost-device request (domain/recovery-requests.ts) adds to a 2FA reset. */
+export interface ResetOptions {
+  /** The person's session to keep (the AAL1 session that asked); every other one ends. */
+  keepSessionId?: string | null
+  /** Recorded on the reset's audit entry. */
+  recoveryRequestId?: string
+  /** Runs in the reset's transaction under the person's lock, before anything is removed. */
+  beforeReset?: (tx: Db) => Promise<void>
+  /** Runs in the reset's transaction, after its audit entry. */
+  afterReset?: (tx: Db) => Promise<void>
+}
+
 /**
  * Removes every second factor Kratos lets an admin remove (TOTP, recovery codes, MFA security
- * keys; passwordless keys stay, as Kratos keeps them) and signs the person out everywhere.
+ * keys; passwordless keys stay, as Kratos keeps them) and signs the person out everywhere (but
+ * the one session `opts.keepSessionId` names, for an approved lost-device request).
  */
-export async function resetTwoFactor(d: AdminDeps, actor: AdminActor, id: string) {
+export async function resetTwoFactor(
+  d: AdminDeps,
+  actor: AdminActor,
+  id: string,
+  opts: ResetOptions = {},
+) {
   refuseSelf(actor, id, "reset two-factor authentication for")
   const s = await target(d, id)
   requireRank(actor, s)
@@ -297,12 +315,21 @@ export async function resetTwoFactor(d: AdminDeps, actor: AdminActor, id: string
   // deletes rewrite the whole identity too.
   const done = await withKratosWrite(d, id, async (tx, record) => {
     requireRank(actor, record)
+    await opts.beforeReset?.(tx)
     const removed: string[] = []
     for (const type of ["totp", "lookup_secret", "webauthn"] as const) {
       if (await d.kratos.deleteCredential(id, type)) removed.push(type)
     }
     await bumpRevision(d.kratos, id)
-    await d.kratos.deleteSessions(id)
+    let keptSession = false
+    if (opts.keepSessionId) {
+      for (const session of await d.kratos.activeSessions(id)) {
+        if (session.id === opts.keepSessionId) keptSession = true
+        else await d.kratos.disableSession(session.id)
+      }
+    } else {
+      await d.kratos.deleteSessions(id)
+    }
     const after = await d.kratos.summary(id)
     if (!after) throw new AppError("NOT_FOUND", "no such user")
     const subject = withAuthorization(after, record)
@@ -313,12 +340,19 @@ export async function resetTwoFactor(d: AdminDeps, actor: AdminActor, id: string
       actor,
       "admin.2fa_reset",
       subject,
-      { removed, sessions_revoked: true },
+      {
+        removed,
+        sessions_revoked: true,
+        ...(opts.recoveryRequestId
+          ? { recovery_request_id: opts.recoveryRequestId, kept_requesting_session: keptSession }
+          : {}),
+      },
       `2fa_reset:${actor.requestId}`,
       { manager },
       tx,
     )
     await revokeAllKeysIn(tx, actor, id, "2fa_reset")
+    await opts.afterReset?.(tx)
     return { removed, eventId: entry.eventId, subject }
   })
   if (!done) throw new AppError("NOT_FOUND", "no such user")

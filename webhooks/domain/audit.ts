@@ -24,6 +24,8 @@ export const auditEventNames = [
   "auth.api_key_created",
   "auth.api_key_revoked",
   "auth.api_keys_revoked",
+  "auth.recovery_request_code_sent",
+  "auth.recovery_requested",
   "policy.updated",
   "admin.role_changed",
   "admin.manager_changed",
@@ -37,7 +39,18 @@ export const auditEventNames = [
   "admin.audit_exported",
   "admin.api_key_created",
   "admin.api_key_revoked",
+  "admin.recovery_request_first_approval",
+  "admin.recovery_request_approved",
+  "admin.recovery_request_denied",
   "system.authorization_repaired",
+  "system.recovery_request_expired",
+  "auth.notification_settings_changed",
+  "admin.event_subscriber_created",
+  "admin.event_subscriber_updated",
+  "admin.event_subscriber_deleted",
+  "admin.event_subscriber_secret_rotated",
+  "admin.event_replay_requested",
+  "admin.event_delivery_retried",
 ] as const
 export type AuditEventName = (typeof auditEventNames)[number]
 

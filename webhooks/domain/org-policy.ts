@@ -1,5 +1,10 @@
 import type { Db } from "../../db/client"
 import { readPolicyRow, upsertPolicyRow, type OrgPolicyRow } from "../data/org-policy"
+import {
+  defaultMandatoryNotifications,
+  isPersonNotificationKind,
+  type PersonNotificationKind,
+} from "../policy/notification-choices"
 import { roles, type Role } from "../policy/roles"
 
 export interface OrgPolicy {
@@ -8,6 +13,8 @@ export interface OrgPolicy {
   mfaGracePeriodHours: number
   passwordRotationDays: number | null
   ssoRequired: boolean
+  /** Security mails a person can't switch off (see policy/notification-choices.ts). */
+  mandatoryNotifications: PersonNotificationKind[]
   /** When each 2FA requirement was switched on: `everyone` or a role (see db/schema.ts). */
   coverageSince: Partial<Record<"everyone" | Role, Date>>
   /** Null until an admin first saves the policy (the defaults apply until then). */
@@ -24,6 +31,7 @@ export type OrgPolicyUpdate = Partial<
     | "mfaGracePeriodHours"
     | "passwordRotationDays"
     | "ssoRequired"
+    | "mandatoryNotifications"
   >
 >
 
@@ -43,6 +51,7 @@ const DEFAULT_POLICY: OrgPolicy = Object.freeze({
   mfaGracePeriodHours: 72,
   passwordRotationDays: null,
   ssoRequired: false,
+  mandatoryNotifications: [...defaultMandatoryNotifications],
   coverageSince: {},
   updatedAt: null,
   updatedBy: null,
@@ -129,6 +138,7 @@ function toPolicy(row: OrgPolicyRow): OrgPolicy {
     mfaGracePeriodHours: row.mfaGracePeriodHours,
     passwordRotationDays: row.passwordRotationDays,
     ssoRequired: row.ssoRequired,
+    mandatoryNotifications: row.mandatoryNotifications.filter(isPersonNotificationKind),
     coverageSince: parseCoverage(row.coverageSince),
     updatedAt: row.updatedAt,
     updatedBy: row.updatedBy,

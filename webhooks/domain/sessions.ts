@@ -6,6 +6,7 @@ import type { KratosCaller } from "../kratos/caller"
 import { KratosUnauthorized, type KratosPublic } from "../kratos/public"
 import { posture } from "../kratos/identity"
 import { appendAudit } from "./audit"
+import { enqueueFor } from "./notifications/enqueue"
 import { deviceName, locate, type Location } from "./device"
 import type { Actor } from "./force-password-change"
 import { gateCache } from "./gate-cache"
@@ -33,6 +34,8 @@ export interface SessionDeps {
   kratosPublic: KratosPublic
   /** Kratos page size for `GET /sessions` (default 250; tests use a small one). */
   sessionsPageSize?: number
+  /** For the Security-page link in the person's mail (optional). */
+  publicUrl?: string
 }
 
 /** Kratos lists at most this many pages of other sessions (250 each) for one request. */
@@ -139,7 +142,14 @@ async function audit(d: SessionDeps, actor: Actor, current: Session, revoked: Se
     : {}
   await d.database.db.transaction(async (tx) => {
     for (const s of revoked) {
-      await appendAudit(tx, {
+      const occurredAt = new Date()
+      const details = {
+        session_id: s.id,
+        device: s.device.name,
+        session_ip: s.ip,
+        via: "self_service",
+      }
+      const entry = await appendAudit(tx, {
         event: "auth.session_revoked",
         actorType: "user",
         actorId: actor.id,
@@ -148,15 +158,24 @@ async function audit(d: SessionDeps, actor: Actor, current: Session, revoked: Se
         userAgent: actor.userAgent,
         requestId: actor.requestId,
         posture: state,
-        details: {
-          session_id: s.id,
-          device: s.device.name,
-          session_ip: s.ip,
-          via: "self_service",
-        },
+        details,
         // A session is revoked once; a retried request adds nothing.
         dedupKey: `session_revoked:${s.id}`,
+        occurredAt,
       })
+      // The person hears of it (unless they switched that mail off).
+      if (entry.inserted && summary?.email) {
+        await enqueueFor(tx, {
+          auditEventId: entry.eventId,
+          event: "auth.session_revoked",
+          subject: { id: actor.id, email: summary.email },
+          details,
+          occurredAt,
+          ip: actor.ip,
+          userAgent: actor.userAgent,
+          publicUrl: d.publicUrl,
+        })
+      }
     }
   })
 }

@@ -45,6 +45,8 @@ export interface KratosAdmin {
   deleteCredential(identityId: string, type: RemovableCredential): Promise<boolean>
   /** Ends every session of the identity (none, or no identity, is fine). */
   deleteSessions(identityId: string): Promise<void>
+  /** Ends one session (`DELETE /admin/sessions/{id}`); false when Kratos has no such session. */
+  disableSession(sessionId: string): Promise<boolean>
   activeSessions(identityId: string): Promise<Session[]>
   createIdentity(body: CreateIdentityBody): Promise<Identity>
   createRecoveryCode(identityId: string, expiresIn: string): Promise<RecoveryCodeForIdentity>
@@ -125,6 +127,8 @@ export function createKratosAdmin(adminUrl: string): KratosAdmin {
     deleteSessions: async (identityId) => {
       await orNull(() => identities.deleteIdentitySessions({ id: identityId }))
     },
+    disableSession: async (sessionId) =>
+      (await orNull(() => identities.disableSession({ id: sessionId }))) !== null,
     activeSessions: async (identityId) =>
       (await identities.listIdentitySessions({ id: identityId, active: true })).data,
     createIdentity: async (body) =>

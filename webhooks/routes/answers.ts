@@ -2,6 +2,9 @@ import { z } from "zod"
 import type { AuditRow } from "../domain/audit-queries"
 import type { FailedNotification } from "../domain/notifications/admin"
 import type { OrgPolicy, OrgPolicyUpdate } from "../domain/org-policy"
+import type { SubscriberView } from "../domain/security-events/subscribers"
+import type { DeliveryRow } from "../domain/security-events/types"
+import { personNotificationKinds } from "../policy/notification-choices"
 import { roles } from "../policy/roles"
 
 /**
@@ -174,6 +177,84 @@ export const apiKeyCreatedAnswer = z
   .strict()
 export const apiKeyRevokedAnswer = z.object({ revoked: apiKeyView }).strict()
 
+// --- lost-device recovery requests ----------------------------------------------------------
+
+const recoveryStatus = z.enum(["verifying", "open", "approved", "denied", "expired"])
+const ownRecoveryRequest = z
+  .object({
+    id: z.string(),
+    status: recoveryStatus,
+    reason: z.string().nullable(),
+    created_at: at,
+    submitted_at: at.nullable(),
+    expires_at: at.nullable(),
+    decided_at: at.nullable(),
+    decision_note: z.string().nullable(),
+    approvals: z.number().int(),
+    approvals_needed: z.number().int(),
+    code_expires_at: at.nullable(),
+  })
+  .strict()
+export const ownRecoveryAnswer = z.object({ request: ownRecoveryRequest.nullable() }).strict()
+export const recoveryCodeSentAnswer = z
+  .object({ sent_to: z.string(), code_expires_at: at })
+  .strict()
+const recoveryQueueItem = z
+  .object({
+    id: z.string(),
+    status: recoveryStatus,
+    reason: z.string().nullable(),
+    submitted_at: at.nullable(),
+    expires_at: at.nullable(),
+    decided_at: at.nullable(),
+    decided_by: z.string().nullable(),
+    decision_note: z.string().nullable(),
+    ip: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    device: z.string(),
+    approvals: z.array(
+      z.object({ admin_id: z.string(), email: z.string().nullable(), at }).strict(),
+    ),
+    approvals_needed: z.number().int(),
+    previous_requests: z.number().int(),
+    person: z
+      .object({
+        id: z.string(),
+        email: z.string().nullable(),
+        role,
+        state: z.string().nullable(),
+        posture: z.record(z.string(), z.unknown()),
+      })
+      .strict()
+      .nullable(),
+    recent_sign_ins: z.array(
+      z.object({ at, ip: z.string().nullable(), device: z.string() }).strict(),
+    ),
+    sessions: z.array(
+      z
+        .object({
+          id: z.string(),
+          aal: z.string().nullable(),
+          authenticated_at: at.nullable(),
+          device: z.string(),
+          ip: z.string().nullable(),
+        })
+        .strict(),
+    ),
+  })
+  .strict()
+export const recoveryQueueAnswer = z
+  .object({ items: z.array(recoveryQueueItem), four_eyes: z.boolean() })
+  .strict()
+export const recoveryApprovedAnswer = z
+  .object({ request: recoveryQueueItem, completed: z.boolean(), removed: z.array(z.string()) })
+  .strict()
+export const recoveryDeniedAnswer = z.object({ request: recoveryQueueItem }).strict()
+export type OwnRecoveryAnswer = z.infer<typeof ownRecoveryAnswer>
+export type RecoveryCodeSentAnswer = z.infer<typeof recoveryCodeSentAnswer>
+export type RecoveryQueueAnswer = z.infer<typeof recoveryQueueAnswer>
+export type RecoveryQueueItem = z.infer<typeof recoveryQueueItem>
+
 // --- /api/admin ----------------------------------------------------------------------------
 
 export const userListAnswer = z
@@ -331,6 +412,7 @@ export const policyAnswer = z
     mfa_grace_period_hours: z.number(),
     password_rotation_days: z.number().nullable(),
     sso_required: z.boolean(),
+    mandatory_notifications: z.array(z.string()),
     updated_at: at.nullable(),
     updated_by: z.string().nullable(),
   })
@@ -348,6 +430,10 @@ export const policyChange = z
       .max(24 * 90),
     password_rotation_days: z.number().int().min(1).max(3650).nullable(),
     sso_required: z.boolean(),
+    mandatory_notifications: z
+      .array(z.enum(personNotificationKinds))
+      .max(personNotificationKinds.length)
+      .transform((list) => [...new Set(list)]),
   })
   .partial()
   .strict()
@@ -382,6 +468,7 @@ export const policyAnswerOf = (p: OrgPolicy): PolicyAnswer => ({
   mfa_grace_period_hours: p.mfaGracePeriodHours,
   password_rotation_days: p.passwordRotationDays,
   sso_required: p.ssoRequired,
+  mandatory_notifications: p.mandatoryNotifications,
   updated_at: p.updatedAt?.toISOString() ?? null,
   updated_by: p.updatedBy,
 })
@@ -398,6 +485,9 @@ export const policyUpdateOf = (c: PolicyChange): OrgPolicyUpdate => ({
     ? { passwordRotationDays: c.password_rotation_days }
     : {}),
   ...(c.sso_required !== undefined ? { ssoRequired: c.sso_required } : {}),
+  ...(c.mandatory_notifications !== undefined
+    ? { mandatoryNotifications: c.mandatory_notifications }
+    : {}),
 })
 
 export const auditEntryOf = (r: AuditRow): AuditEntryAnswer => ({
@@ -429,3 +519,125 @@ export const failedNotificationOf = (n: FailedNotification): FailedNotificationA
   created_at: n.createdAt,
   message_id: n.messageId,
 })
+
+// --- outbound security events (event subscribers and their deliveries) --------------------
+
+const eventSubscriber = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    url: z.string(),
+    event_types: z.array(z.string()),
+    enabled: z.boolean(),
+    created_at: at,
+    updated_at: at,
+    /** While a rotation's previous secret still signs beside the new one. */
+    previous_secret_expires_at: at.nullable(),
+    counts: z
+      .object({
+        pending: z.number(),
+        dead: z.number(),
+        delivered: z.number(),
+        last_delivered_at: at.nullable(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+export const eventSubscriberListAnswer = z
+  .object({ subscribers: z.array(eventSubscriber), event_types: z.array(z.string()) })
+  .strict()
+export const eventSubscriberAnswer = z.object({ subscriber: eventSubscriber }).strict()
+/** Creating or rotating: the signing secret, shown this once. */
+export const eventSubscriberSecretAnswer = z
+  .object({ subscriber: eventSubscriber, secret: z.string().startsWith("whsec_") })
+  .strict()
+export const eventSubscriberDeletedAnswer = z.object({ deleted: z.literal(true) }).strict()
+export const eventReplayAnswer = z.object({ queued: z.number() }).strict()
+const eventDelivery = z
+  .object({
+    id: z.string(),
+    subscriber_id: z.string(),
+    audit_id: z.number(),
+    /** The CloudEvent id and webhook-id: the audit entry's event_id. */
+    event_id: z.string(),
+    event: z.string(),
+    status: z.enum(["pending", "delivered", "dead"]),
+    attempts: z.number(),
+    next_attempt_at: at,
+    last_error: z.string().nullable(),
+    last_status: z.number().nullable(),
+    replays: z.number(),
+    created_at: at,
+    delivered_at: at.nullable(),
+  })
+  .strict()
+export const eventDeliveryPageAnswer = z
+  .object({ items: z.array(eventDelivery), next_cursor: z.string().nullable() })
+  .strict()
+export const eventDeliveryAnswer = z.object({ delivery: eventDelivery }).strict()
+
+export type EventSubscriberAnswer = z.infer<typeof eventSubscriber>
+export type EventSubscriberListAnswer = z.infer<typeof eventSubscriberListAnswer>
+export type EventSubscriberSecretAnswer = z.infer<typeof eventSubscriberSecretAnswer>
+export type EventDeliveryAnswer = z.infer<typeof eventDelivery>
+export type EventDeliveryPageAnswer = z.infer<typeof eventDeliveryPageAnswer>
+
+export const eventSubscriberOf = (s: SubscriberView): EventSubscriberAnswer => ({
+  id: s.id,
+  name: s.name,
+  url: s.url,
+  event_types: s.eventTypes,
+  enabled: s.enabled,
+  created_at: s.createdAt.toISOString(),
+  updated_at: s.updatedAt.toISOString(),
+  previous_secret_expires_at: s.previousSecretExpiresAt?.toISOString() ?? null,
+  ...(s.counts
+    ? {
+        counts: {
+          pending: s.counts.pending,
+          dead: s.counts.dead,
+          delivered: s.counts.delivered,
+          last_delivered_at: s.counts.lastDeliveredAt?.toISOString() ?? null,
+        },
+      }
+    : {}),
+})
+
+export const eventDeliveryOf = (d: DeliveryRow): EventDeliveryAnswer => ({
+  id: d.id,
+  subscriber_id: d.subscriberId,
+  audit_id: Number(d.auditId),
+  event_id: d.auditEventId,
+  event: d.event,
+  status: d.status as EventDeliveryAnswer["status"],
+  attempts: d.attempts,
+  next_attempt_at: d.nextAttemptAt.toISOString(),
+  last_error: d.lastError,
+  last_status: d.lastStatus,
+  replays: d.replays,
+  created_at: d.createdAt.toISOString(),
+  delivered_at: d.deliveredAt?.toISOString() ?? null,
+})
+
+// --- a person's notification settings (/api/me/notifications) -----------------------------
+
+export const notificationSettingsAnswer = z
+  .object({
+    items: z.array(
+      z
+        .object({
+          kind: z.enum(personNotificationKinds),
+          enabled: z.boolean(),
+          /** Required by the organisation's policy: always on, not the person's to switch. */
+          mandatory: z.boolean(),
+        })
+        .strict(),
+    ),
+  })
+  .strict()
+/** Kinds to switch, each on (true) or off (false); at least one. */
+export const notificationSettingsChange = z
+  .partialRecord(z.enum(personNotificationKinds), z.boolean())
+  .refine((r) => Object.keys(r).length > 0, "names nothing to change")
+export type NotificationSettingsAnswer = z.infer<typeof notificationSettingsAnswer>

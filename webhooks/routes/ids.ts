@@ -15,3 +15,5 @@ export function canonicalId(what: string) {
 export const identityId = canonicalId("user id")
 export const sessionId = canonicalId("session id")
 export const notificationId = canonicalId("notification id")
+export const subscriberId = canonicalId("subscriber id")
+export const deliveryId = canonicalId("delivery id")

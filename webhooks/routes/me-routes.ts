@@ -3,6 +3,8 @@ import { z } from "zod"
 import type { Deps } from "../app"
 import {
   activityPageAnswer,
+  notificationSettingsAnswer,
+  notificationSettingsChange,
   mySessionsAnswer,
   revokedSessionAnswer,
   revokedSessionsAnswer,
@@ -12,6 +14,10 @@ import { actorOf, parseOr400, reply } from "./edge"
 import { MAX_PAGE_SIZE, decodeCursor } from "../domain/audit-queries"
 import { AppError } from "../errors"
 import { myActivity, securityOverview } from "../domain/security-overview"
+import {
+  changeMyNotificationSettings,
+  myNotificationSettings,
+} from "../domain/notification-preferences"
 import { listMySessions, revokeMyOtherSessions, revokeMySession } from "../domain/sessions"
 import {
   callerOf,
@@ -57,7 +63,7 @@ export function registerMeRoutes(router: Router, deps: Deps): void {
   // State-changing calls: no credentials at all → 401; then the CSRF check, before any call to
   // Kratos; then the session.
   const changing = [anonymous401, requireCsrfProtection(config.PUBLIC_URL), withSession]
-  const sessionDeps = { database, kratos, kratosPublic }
+  const sessionDeps = { database, kratos, kratosPublic, publicUrl: config.PUBLIC_URL }
 
   router.use("/api/me", (_req, res, next) => {
     res.set("cache-control", "no-store")
@@ -90,6 +96,23 @@ export function registerMeRoutes(router: Router, deps: Deps): void {
     const actor = actorOf(req, session.identity!.id)
     const revoked = await revokeMySession(sessionDeps, callerOf(req), actor, session, id)
     reply(res, revokedSessionAnswer, revoked)
+  })
+
+  router.get("/api/me/notifications", withSession, async (req, res) => {
+    parseOr400(noQuery, req.query, "query")
+    const items = await myNotificationSettings(database, sessionOf(req).identity!.id)
+    reply(res, notificationSettingsAnswer, { items })
+  })
+
+  router.put("/api/me/notifications", ...changing, async (req, res) => {
+    const body = parseOr400(notificationSettingsChange, req.body, "body")
+    const session = sessionOf(req)
+    const items = await changeMyNotificationSettings(
+      database,
+      actorOf(req, session.identity!.id),
+      body,
+    )
+    reply(res, notificationSettingsAnswer, { items })
   })
 
   router.delete("/api/me/sessions", ...changing, async (req, res) => {

@@ -12,6 +12,7 @@ export const UI_PAGES = [
   "/error",
   "/settings",
   "/logout",
+  "/lost-device",
 ] as const
 export type UiPage = (typeof UI_PAGES)[number]
 
@@ -22,6 +23,7 @@ const ADMIN_PAGES = [
   /^\/admin\/compliance$/,
   /^\/admin\/audit$/,
   /^\/admin\/notifications$/,
+  /^\/admin\/recovery$/,
 ]
 
 /** The path a page is looked up by: trailing slashes do not make another page. */

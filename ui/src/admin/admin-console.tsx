@@ -6,8 +6,10 @@ import { frontend, toApiFailure } from "../sdk"
 import { AuditPage } from "./audit-page"
 import { CompliancePage } from "./compliance-page"
 import { ErrorState, Link } from "./components"
+import { EventsPage } from "./events-page"
 import { asApiError, useAdminLocation, useResource, type AdminLocation } from "./lib"
 import { NotificationsPage } from "./notifications-page"
+import { RecoveryRequestsPage } from "./recovery-page"
 import { TeamPage } from "./team-page"
 import type { OrgPolicy, Role, Viewer } from "./types"
 import { UserPage } from "./user-page"
@@ -28,13 +30,15 @@ export function useConsole(): ConsoleContext {
   return value
 }
 
-type Section = "team" | "compliance" | "audit" | "notifications"
+type Section = "team" | "compliance" | "audit" | "notifications" | "recovery" | "events"
 
 const sections: { id: Section; label: string; href: string }[] = [
   { id: "team", label: "Team", href: "/admin/team" },
   { id: "compliance", label: "Compliance", href: "/admin/compliance" },
   { id: "audit", label: "Audit log", href: "/admin/audit" },
   { id: "notifications", label: "Notifications", href: "/admin/notifications" },
+  { id: "recovery", label: "Lost devices", href: "/admin/recovery" },
+  { id: "events", label: "Security events", href: "/admin/events" },
 ]
 
 type Route =
@@ -51,6 +55,8 @@ function route(location: AdminLocation): Route {
   if (path === "/admin/compliance") return { section: "compliance" }
   if (path === "/admin/audit") return { section: "audit" }
   if (path === "/admin/notifications") return { section: "notifications" }
+  if (path === "/admin/recovery") return { section: "recovery" }
+  if (path === "/admin/events") return { section: "events" }
   return { section: null }
 }
 
@@ -171,6 +177,10 @@ function Page({ current, location }: { current: Route; location: AdminLocation }
       return <AuditPage location={location} />
     case "notifications":
       return <NotificationsPage location={location} />
+    case "recovery":
+      return <RecoveryRequestsPage location={location} />
+    case "events":
+      return <EventsPage />
     case null:
       return (
         <section className="kg-admin-panel">

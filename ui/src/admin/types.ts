@@ -1,11 +1,20 @@
 import type { Role } from "../../../webhooks/policy/roles"
 import type {
+  EventDeliveryAnswer,
+  EventDeliveryPageAnswer,
+  EventSubscriberAnswer,
+  EventSubscriberListAnswer,
+  EventSubscriberSecretAnswer,
+} from "../../../webhooks/routes/answers"
+import type {
   AuditEntryAnswer,
   AuditPageAnswer,
   FailedNotificationAnswer,
   NotificationPageAnswer,
   PolicyAnswer,
   ProvisionedAnswer,
+  RecoveryQueueAnswer,
+  RecoveryQueueItem as RecoveryQueueItemAnswer,
   UserDetailAnswer,
   UserListAnswer,
   UserListItemAnswer,
@@ -28,9 +37,16 @@ export type UserDetail = UserDetailAnswer
 export type Provisioned = ProvisionedAnswer
 export type OrgPolicy = PolicyAnswer
 export type AuditEntry = AuditEntryAnswer
+export type RecoveryQueue = RecoveryQueueAnswer
+export type RecoveryQueueItem = RecoveryQueueItemAnswer
 export type AuditPage = AuditPageAnswer
 export type FailedNotification = FailedNotificationAnswer
 export type NotificationPage = NotificationPageAnswer
+export type EventSubscriber = EventSubscriberAnswer
+export type EventSubscriberList = EventSubscriberListAnswer
+export type EventSubscriberSecret = EventSubscriberSecretAnswer
+export type EventDelivery = EventDeliveryAnswer
+export type EventDeliveryPage = EventDeliveryPageAnswer
 
 /** The signed-in admin, from Kratos's whoami. */
 export type Viewer = { id: string; email: string | null; role: Role }
@@ -69,6 +85,13 @@ export const auditEventLabels: Record<string, string> = {
   "admin.api_key_created": "API key created by admin",
   "admin.api_key_revoked": "API key revoked by admin",
   "system.authorization_repaired": "Kratos's copy of role and flags repaired",
+  "auth.notification_settings_changed": "Notification settings changed",
+  "admin.event_subscriber_created": "Event subscriber added",
+  "admin.event_subscriber_updated": "Event subscriber changed",
+  "admin.event_subscriber_deleted": "Event subscriber removed",
+  "admin.event_subscriber_secret_rotated": "Event subscriber secret rotated",
+  "admin.event_replay_requested": "Security events replayed",
+  "admin.event_delivery_retried": "Event delivery retried",
 }
 
 export const notificationKindLabels: Record<string, string> = {
@@ -83,4 +106,18 @@ export const notificationKindLabels: Record<string, string> = {
   "admin_2fa_reset.security": "2FA reset (to security)",
   "user_deactivated.manager": "Deactivation (to the manager)",
   "user_deactivated.security": "Deactivation (to security)",
+  "user.recovery_request_code": "Lost-device code (to the user)",
+  "user.recovery_requested": "Lost-device request sent (to the user)",
+  "user.recovery_request_approved": "Lost-device request approved (to the user)",
+  "user.recovery_request_denied": "Lost-device request denied (to the user)",
+  "user.recovery_request_expired": "Lost-device request expired (to the user)",
+  "recovery_requested.manager": "Lost-device request (to the manager)",
+  "recovery_requested.security": "Lost-device request (to security)",
+  "recovery_request_second_approval.security": "Second approval needed (to security)",
+  "recovery_request_denied.manager": "Lost-device request denied (to the manager)",
+  "recovery_request_denied.security": "Lost-device request denied (to security)",
+  "user.2fa_enabled": "2FA enabled (to the user)",
+  "user.session_revoked": "Session signed out (to the user)",
+  "user.security_key_added": "Security key or passkey added (to the user)",
+  "user.security_key_removed": "Security key or passkey removed (to the user)",
 }

@@ -26,6 +26,7 @@ export function LoginPage() {
             <>
               {!signedIn && <EndedElsewhereNotice />}
               {card}
+              {flow.requested_aal === "aal2" && <LostDeviceLink />}
               {flow.requested_aal === "aal2" && <SecondStepHints />}
             </>
           )
@@ -68,6 +69,18 @@ function EndedElsewhereNotice() {
   )
 }
 
+/** The way out for someone whose second factor is gone: a request an administrator approves. */
+function LostDeviceLink() {
+  return (
+    <p className="kg-auth__lost">
+      <a href="/lost-device" data-testid="kg-lost-device-link">
+        Lost your device?
+      </a>{" "}
+      Ask an administrator to reset your second factor.
+    </p>
+  )
+}
+
 /** What usually goes wrong at the second step, and what to do about it. */
 function SecondStepHints() {
   return (
@@ -83,8 +96,9 @@ function SecondStepHints() {
           codes you saved. Each works once.
         </li>
         <li>
-          <strong>No recovery codes left:</strong> ask an administrator to reset two-factor
-          authentication for you.
+          <strong>No phone and no recovery codes:</strong>{" "}
+          <a href="/lost-device">ask for a reset</a>. We email you a code to check it's you, and an
+          administrator approves it.
         </li>
       </ul>
     </details>

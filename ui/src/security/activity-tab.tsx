@@ -34,6 +34,7 @@ const wording: Record<string, string> = {
   "admin.user_reactivated": "Account reactivated",
   "admin.user_provisioned": "Account created",
   "system.authorization_repaired": "Role and account status set again after an outside change",
+  "auth.notification_settings_changed": "Notification settings changed",
 }
 
 /** A sentence for an audit event name; unknown names are shown readably rather than hidden. */

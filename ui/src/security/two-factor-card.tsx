@@ -99,8 +99,10 @@ export function TwoFactorCard({
             code.
           </li>
           <li>
-            <strong>Lost your phone and your recovery codes:</strong> contact an administrator to
-            reset two-factor authentication for you.
+            <strong>Lost your phone and your recovery codes:</strong> if you can still sign in here,
+            remove the lost method above and set up a new one. Otherwise,{" "}
+            <a href="/lost-device">Lost your device?</a> asks an administrator to reset two-factor
+            authentication for you.
           </li>
         </ul>
       </details>

@@ -1,6 +1,8 @@
 import type { Db } from "../../../db/client"
 import type { AuditEventName } from "../audit"
 import { enqueueNotifications, type NotificationInput } from "../../data/outbox"
+import { switchedOff } from "../../data/notification-preferences"
+import { getOrgPolicy } from "../org-policy"
 import { recipientsFor } from "./recipients"
 import { renderNotification, type NotificationKind } from "./templates"
 
@@ -21,6 +23,8 @@ export interface NotifyInput {
   newDevice?: boolean
   /** The service's public origin, for a plain link to the Security page. */
   publicUrl?: string | null
+  /** A recovery request's email code: only its own mail shows it, never the audit entry. */
+  oneTimeCode?: string | null
 }
 
 export interface Queued {
@@ -36,7 +40,7 @@ export interface Queued {
  * Idempotent: one row per (audit entry, kind, recipient), so calling it again adds nothing.
  */
 export async function enqueueFor(tx: Db, input: NotifyInput): Promise<Queued[]> {
-  const recipients = recipientsFor(input)
+  const recipients = await withoutSwitchedOff(tx, input.subject.id, recipientsFor(input))
   const queued = await enqueueNotifications(tx, rendered(input, recipients))
   return recipients.map((r, i) => ({ kind: r.kind, recipient: r.to, queued: queued[i]! }))
 }
@@ -44,6 +48,21 @@ export async function enqueueFor(tx: Db, input: NotifyInput): Promise<Queued[]> 
 /** The outbox rows of an audited event (who hears about it, and the rendered mail). */
 export function notificationsFor(input: NotifyInput): NotificationInput[] {
   return rendered(input, recipientsFor(input))
+}
+
+/** A person's own mails they switched off (and the policy does not require) are left out. */
+async function withoutSwitchedOff(
+  tx: Db,
+  personId: string,
+  recipients: ReturnType<typeof recipientsFor>,
+): Promise<ReturnType<typeof recipientsFor>> {
+  const own = recipients.filter((r) => r.kind.startsWith("user.")).map((r) => r.kind)
+  if (own.length === 0) return recipients
+  const [off, policy] = await Promise.all([switchedOff(tx, personId, own), getOrgPolicy(tx)])
+  const skip = new Set(
+    off.filter((k) => !(policy.mandatoryNotifications as readonly string[]).includes(k)),
+  )
+  return recipients.filter((r) => !skip.has(r.kind))
 }
 
 function rendered(input: NotifyInput, recipients: ReturnType<typeof recipientsFor>) {
@@ -56,6 +75,7 @@ function rendered(input: NotifyInput, recipients: ReturnType<typeof recipientsFo
       userAgent: input.userAgent,
       details: input.details,
       publicUrl: input.publicUrl,
+      oneTimeCode: input.oneTimeCode,
     })
     return {
       auditEventId: input.auditEventId,
@@ -64,6 +84,7 @@ function rendered(input: NotifyInput, recipients: ReturnType<typeof recipientsFo
       subject: mail.subject,
       bodyText: mail.text,
       bodyHtml: mail.html,
+      personId: r.kind.startsWith("user.") ? input.subject.id : null,
     }
   })
 }

@@ -19,6 +19,12 @@ const USER_KINDS: Partial<Record<AuditEventName, NotificationKind>> = {
   "auth.2fa_disabled": "user.2fa_disabled",
   "auth.2fa_recovery_codes_regenerated": "user.recovery_codes_regenerated",
   "auth.recovery_code_used": "user.recovery_code_used",
+  "auth.2fa_enabled": "user.2fa_enabled",
+  "auth.session_revoked": "user.session_revoked",
+  "auth.webauthn_added": "user.security_key_added",
+  "auth.webauthn_removed": "user.security_key_removed",
+  "auth.passkey_added": "user.security_key_added",
+  "auth.passkey_removed": "user.security_key_removed",
 }
 
 const OVERSIGHT_KINDS: Partial<Record<AuditEventName, [NotificationKind, NotificationKind]>> = {
@@ -28,6 +34,31 @@ const OVERSIGHT_KINDS: Partial<Record<AuditEventName, [NotificationKind, Notific
   ],
   "admin.2fa_reset": ["admin_2fa_reset.manager", "admin_2fa_reset.security"],
   "admin.user_deactivated": ["user_deactivated.manager", "user_deactivated.security"],
+}
+
+/** Lost-device recovery requests: the person, and for some steps their manager and security. */
+const RECOVERY_KINDS: Partial<
+  Record<
+    AuditEventName,
+    { user?: NotificationKind; manager?: NotificationKind; security?: NotificationKind }
+  >
+> = {
+  "auth.recovery_request_code_sent": { user: "user.recovery_request_code" },
+  "auth.recovery_requested": {
+    user: "user.recovery_requested",
+    manager: "recovery_requested.manager",
+    security: "recovery_requested.security",
+  },
+  "admin.recovery_request_first_approval": {
+    security: "recovery_request_second_approval.security",
+  },
+  "admin.recovery_request_approved": { user: "user.recovery_request_approved" },
+  "admin.recovery_request_denied": {
+    user: "user.recovery_request_denied",
+    manager: "recovery_request_denied.manager",
+    security: "recovery_request_denied.security",
+  },
+  "system.recovery_request_expired": { user: "user.recovery_request_expired" },
 }
 
 /**
@@ -49,6 +80,14 @@ export function recipientsFor(input: RecipientInput): Recipient[] {
   }
   if (input.event === "auth.login") {
     if (input.newDevice) add("user.new_device_login", input.subject.email)
+    return out
+  }
+  const recovery = RECOVERY_KINDS[input.event]
+  if (recovery) {
+    if (recovery.user) add(recovery.user, input.subject.email)
+    if (recovery.manager) add(recovery.manager, input.subject.managerEmail)
+    for (const to of recovery.security ? (input.securityTeam ?? []) : [])
+      add(recovery.security!, to)
     return out
   }
   const userKind = USER_KINDS[input.event]

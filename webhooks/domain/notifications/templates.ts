@@ -19,6 +19,20 @@ export const notificationKinds = [
   "admin_2fa_reset.security",
   "user_deactivated.manager",
   "user_deactivated.security",
+  "user.recovery_request_code",
+  "user.recovery_requested",
+  "user.recovery_request_approved",
+  "user.recovery_request_denied",
+  "user.recovery_request_expired",
+  "recovery_requested.manager",
+  "recovery_requested.security",
+  "recovery_request_second_approval.security",
+  "recovery_request_denied.manager",
+  "recovery_request_denied.security",
+  "user.2fa_enabled",
+  "user.session_revoked",
+  "user.security_key_added",
+  "user.security_key_removed",
 ] as const
 export type NotificationKind = (typeof notificationKinds)[number]
 
@@ -33,6 +47,8 @@ export interface TemplateContext {
   details?: Record<string, unknown>
   /** The service's public origin, for a link to the Security page (never carries a token). */
   publicUrl?: string | null
+  /** user.recovery_request_code only: the code the person types (never in the audit trail). */
+  oneTimeCode?: string | null
 }
 
 export interface RenderedMail {
@@ -106,6 +122,43 @@ interface Draft {
 }
 
 const drafts: Record<NotificationKind, (c: TemplateContext) => Draft> = {
+  "user.2fa_enabled": (c) => ({
+    subject: "Two-factor authentication was turned on",
+    paragraphs: [
+      `An authenticator app was linked to your account ${who(c)} on ${formatWhen(c.occurredAt)}${origin(c)}. Signing in now asks for its code.`,
+      userNotMe(c),
+    ],
+  }),
+  "user.session_revoked": (c) => {
+    const device = str(c.details?.device)
+    return {
+      subject: "One of your sessions was signed out",
+      paragraphs: [
+        `A session of your account ${who(c)}${device ? ` (${device})` : ""} was signed out on ${formatWhen(c.occurredAt)}${origin(c)}.`,
+        userNotMe(c),
+      ],
+    }
+  },
+  "user.security_key_added": (c) => {
+    const passkey = str(c.details?.method) === "passkey"
+    return {
+      subject: passkey ? "A passkey was added" : "A security key was added",
+      paragraphs: [
+        `A ${passkey ? "passkey" : "security key"} was added to your account ${who(c)} on ${formatWhen(c.occurredAt)}${origin(c)}. It can now be used to sign in.`,
+        userNotMe(c),
+      ],
+    }
+  },
+  "user.security_key_removed": (c) => {
+    const passkey = str(c.details?.method) === "passkey"
+    return {
+      subject: passkey ? "A passkey was removed" : "A security key was removed",
+      paragraphs: [
+        `A ${passkey ? "passkey" : "security key"} was removed from your account ${who(c)} on ${formatWhen(c.occurredAt)}${origin(c)}.`,
+        userNotMe(c),
+      ],
+    }
+  },
   "user.password_changed": (c) => ({
     subject: "Your password was changed",
     paragraphs: [
@@ -161,6 +214,89 @@ const drafts: Record<NotificationKind, (c: TemplateContext) => Draft> = {
   "admin_2fa_reset.security": (c) => resetDraft(c),
   "user_deactivated.manager": (c) => deactivatedDraft(c),
   "user_deactivated.security": (c) => deactivatedDraft(c),
+  "user.recovery_request_code": (c) => ({
+    subject: "Your code for a lost-device request",
+    paragraphs: [
+      `Your code is ${/^\d{6}$/.test(c.oneTimeCode ?? "") ? c.oneTimeCode : "(unavailable)"}. Enter it on the lost-device page to send your request to an administrator. It works for 15 minutes.`,
+      `It was asked for on ${formatWhen(c.occurredAt)}${origin(c)}, signed in with the password of your account ${who(c)}. ` +
+        "If this wasn't you, don't share the code: change your password now and tell your security team.",
+    ],
+  }),
+  "user.recovery_requested": (c) => ({
+    subject: "You asked to reset your two-factor authentication",
+    paragraphs: [
+      `A lost-device request for your account ${who(c)} was sent to your administrators on ${formatWhen(c.occurredAt)}${origin(c)}. ` +
+        "Once an administrator approves it, your second factors are removed and you set up a new one.",
+      userNotMe(c),
+    ],
+  }),
+  "user.recovery_request_approved": (c) => ({
+    subject: "Your lost-device request was approved",
+    paragraphs: [
+      `${adminName(c)} approved your lost-device request on ${formatWhen(c.occurredAt)}${origin(c)}. ` +
+        "Your authenticator app, security keys and recovery codes were removed and your other sessions were signed out.",
+      `Set up two-factor authentication again now on ${securityPage(c)}.`,
+      "If this wasn't you, someone knows your password and reads your mail: reset your password now and tell your security team.",
+    ],
+  }),
+  "user.recovery_request_denied": (c) => ({
+    subject: "Your lost-device request was denied",
+    paragraphs: [
+      `An administrator denied your lost-device request on ${formatWhen(c.occurredAt)}${origin(c)}. Nothing on your account was changed.` +
+        (str(c.details?.note) ? ` Their note: "${str(c.details?.note)}"` : ""),
+      "Contact your administrator or security team if you still can't sign in.",
+      "If this wasn't you, someone knows your password: reset it now and tell your security team.",
+    ],
+  }),
+  "user.recovery_request_expired": (c) => ({
+    subject: "Your lost-device request expired",
+    paragraphs: [
+      `Your lost-device request for ${who(c)} was not decided in time and expired on ${formatWhen(c.occurredAt)}${origin(c)}. Nothing on your account was changed.`,
+      "You can send a new request from the sign-in page, or contact your administrator.",
+      "If this wasn't you, someone knows your password: reset it now and tell your security team.",
+    ],
+  }),
+  "recovery_requested.manager": (c) => requestedDraft(c),
+  "recovery_requested.security": (c) => requestedDraft(c),
+  "recovery_request_second_approval.security": (c) => ({
+    subject: `A second approval is needed for ${who(c)}'s lost-device request`,
+    paragraphs: [
+      `${adminName(c)} approved the lost-device request of ${who(c)} on ${formatWhen(c.occurredAt)}${origin(c)}. ` +
+        "It is an administrator's request, so a second administrator must approve it too before their second factors are reset.",
+      `Review it in the admin console's recovery requests${consoleLink(c)}. ` + TEAM_NOT_EXPECTED,
+    ],
+  }),
+  "recovery_request_denied.manager": (c) => deniedDraft(c),
+  "recovery_request_denied.security": (c) => deniedDraft(c),
+}
+
+function consoleLink(c: TemplateContext): string {
+  const base = str(c.publicUrl)
+  return base ? ` (${base.replace(/\/+$/, "")}/admin/recovery)` : ""
+}
+
+function requestedDraft(c: TemplateContext): Draft {
+  const previous = num(c.details?.previous_requests)
+  return {
+    subject: `${who(c)} asked for a lost-device reset`,
+    paragraphs: [
+      `${who(c)} says they lost their second factor and asked for a reset on ${formatWhen(c.occurredAt)}${origin(c)}, ` +
+        "signed in with their password and a code mailed to their verified address." +
+        (previous ? ` It is their request number ${previous + 1} in 90 days.` : ""),
+      `An administrator approves or denies it in the admin console's recovery requests${consoleLink(c)}. ` +
+        TEAM_NOT_EXPECTED,
+    ],
+  }
+}
+
+function deniedDraft(c: TemplateContext): Draft {
+  return {
+    subject: `${who(c)}'s lost-device request was denied`,
+    paragraphs: [
+      `${adminName(c)} denied the lost-device request of ${who(c)} on ${formatWhen(c.occurredAt)}${origin(c)}. Nothing on their account was changed.`,
+      TEAM_NOT_EXPECTED,
+    ],
+  }
 }
 
 function forceChangeDraft(c: TemplateContext): Draft {

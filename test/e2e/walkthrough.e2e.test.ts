@@ -318,7 +318,8 @@ describe("the demo tenant", () => {
         .map((r) => r.actor_type)
         .sort(),
     ).toEqual(["admin", "system", "system"])
-    expect(by("admin.manager_changed")).toHaveLength(3)
+    // Emma, Sofia and Liam get their manager, and Hannah (the open lost-device request) too.
+    expect(by("admin.manager_changed")).toHaveLength(4)
     for (const e of ["admin.manager_changed", "admin.user_deactivated", "admin.user_provisioned"])
       for (const r of by(e)) expect(r).toMatchObject({ actor_type: "admin", actor_id: oliviaId })
     const [forced] = await sql<{ actor_id: string }[]>`

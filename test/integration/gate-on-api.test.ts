@@ -18,7 +18,8 @@ const NEW_PASSWORD = "Copper-Meadow-Signal-58!"
 /**
  * The routes a person the gate refuses still reaches: what the Security page calls (the gate
  * in the app shell, the overview, the session list and its revoke buttons, the ack after a
- * password change). Changing the password and enrolling 2FA are Kratos settings flows.
+ * password change), and a lost-device request (for someone who can't reach AAL2 to put it
+ * right). Changing the password and enrolling 2FA are Kratos settings flows.
  */
 const OPEN_WHEN_GATED = [
   "GET /api/auth/gate",
@@ -27,6 +28,9 @@ const OPEN_WHEN_GATED = [
   "GET /api/me/sessions",
   "DELETE /api/me/sessions/:id",
   "DELETE /api/me/sessions",
+  "GET /api/me/recovery-request",
+  "POST /api/me/recovery-request/code",
+  "POST /api/me/recovery-request",
 ]
 
 /** Bodies that would be valid calls, so only the gate can be what refuses them. */

@@ -123,6 +123,6 @@ describe("notification recipients", () => {
     expect(
       recipientsFor({ event: "auth.password_changed", subject: { id: "u1", email: null } }),
     ).toEqual([])
-    expect(recipientsFor({ event: "auth.2fa_enabled", subject, securityTeam })).toEqual([])
+    expect(recipientsFor({ event: "auth.profile_updated", subject, securityTeam })).toEqual([])
   })
 })

@@ -98,13 +98,14 @@ export function registerMeRoutes(router: Router, deps: Deps): void {
     reply(res, revokedSessionAnswer, revoked)
   })
 
-  router.get("/api/me/notifications", withSession, async (req, res) => {
+  // Choosing mails is not needed to put a gated account right either.
+  router.get("/api/me/notifications", withSession, gated, async (req, res) => {
     parseOr400(noQuery, req.query, "query")
     const items = await myNotificationSettings(database, sessionOf(req).identity!.id)
     reply(res, notificationSettingsAnswer, { items })
   })
 
-  router.put("/api/me/notifications", ...changing, async (req, res) => {
+  router.put("/api/me/notifications", ...changing, gated, async (req, res) => {
     const body = parseOr400(notificationSettingsChange, req.body, "body")
     const session = sessionOf(req)
     const items = await changeMyNotificationSettings(

@@ -5,13 +5,14 @@ import { configSchema } from "../webhooks/config"
 import { DEMO_STATE_FILE } from "./demo"
 import { DemoError, demoRefusal, formatDemo, seedDemo } from "./demo-tenant"
 import { devServiceEnv } from "./dev-env"
+import { registerDevReceiver, startEventSink } from "./event-sink"
 import { startMailSink } from "./mail-sink"
 import { buildUiIfStale, ROOT, startStack } from "./stack"
 
 /**
  * `npm start`: the whole stack on embedded defaults — Kratos on SQLite, the service on PGlite
- * (or DATABASE_URL when set), a local mail sink whose inbox is served at /dev/mail — behind
- * one URL. Ctrl-C stops everything. Local development only. `npm start -- --demo` also seeds
+ * (or DATABASE_URL when set), a local mail sink whose inbox is served at /dev/mail, a local
+ * receiver of security events whose page is at /dev/events — behind one URL. Ctrl-C stops everything. Local development only. `npm start -- --demo` also seeds
  * the demo tenant (scripts/demo-tenant.ts) and prints its accounts.
  */
 const DATA = path.join(ROOT, ".data")
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
       console.log(`✉  mail to ${m.to.join(", ")}: "${m.subject}" — open ${publicUrl}/dev/mail`),
   })
   const publicUrl = `http://localhost:${PORT}`
+  const events = await startEventSink({ port: Number(process.env.DEV_EVENTS_PORT ?? 8026) })
 
   console.log("Starting Kratos and the service…")
   const stack = await startStack({
@@ -57,12 +59,28 @@ async function main(): Promise<void> {
     webhookApiKey: secrets.webhookApiKey,
     secrets,
     env: {
-      ...devServiceEnv(`http://127.0.0.1:${inboxPort}`),
+      // The networks set in this shell, if any, and the event receiver's loopback.
+      ...devServiceEnv({
+        mailUrl: `http://127.0.0.1:${inboxPort}`,
+        eventsUrl: events.url,
+        allowedNetworks: process.env.EVENT_SUBSCRIBER_ALLOWED_NETWORKS,
+      }),
       ...passedThrough(),
       KRATOS_LOG_LEVEL: process.env.KRATOS_LOG_LEVEL ?? "warning",
     },
     output: "files",
   })
+
+  // Before the demo, so its changes arrive at /dev/events as they happen.
+  await registerDevReceiver({
+    serviceUrl: stack.publicUrl,
+    apiKey: secrets.webhookApiKey,
+    sink: events,
+  }).catch((err: Error) =>
+    console.error(
+      `The local event receiver is not subscribed (${err.message}); /dev/events stays empty.`,
+    ),
+  )
 
   if (demo) {
     try {
@@ -76,14 +94,14 @@ async function main(): Promise<void> {
     } catch (err) {
       console.error(`The demo seed failed: ${err instanceof DemoError ? err.message : String(err)}`)
       await stack.stop()
-      await sink.close()
+      await Promise.all([sink.close(), events.close()])
       process.exit(1)
     }
   }
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1)
   console.log(`\n  kratos-guard is running:  ${stack.publicUrl}   (ready in ${seconds} s)\n`)
   console.log(
-    `  Logs: .data/service.log, .data/kratos.log · mail: ${stack.publicUrl}/dev/mail · Ctrl-C stops\n`,
+    `  Logs: .data/service.log, .data/kratos.log · mail: ${stack.publicUrl}/dev/mail · events: ${stack.publicUrl}/dev/events · Ctrl-C stops\n`,
   )
 
   let stopping = false
@@ -92,7 +110,7 @@ async function main(): Promise<void> {
     stopping = true
     console.log("\nStopping…")
     await stack.stop()
-    await sink.close()
+    await Promise.all([sink.close(), events.close()])
     process.exit(0)
   }
   process.on("SIGINT", stop)
@@ -114,6 +132,7 @@ function passedThrough(): Record<string, string> {
   const own = new Set([
     ...["HOST", "PORT", "PUBLIC_URL", "KRATOS_PUBLIC_URL", "KRATOS_ADMIN_URL"],
     ...["KRATOS_WEBHOOK_API_KEY", "DATABASE_URL", "PGLITE_DIR", "SMTP_URL", "DEV_MAIL_URL"],
+    ...["DEV_EVENTS_URL", "EVENT_SUBSCRIBER_ALLOWED_NETWORKS"],
   ])
   const names = Object.keys(configSchema.shape).filter((n) => !own.has(n))
   return Object.fromEntries(names.flatMap((n) => (process.env[n] ? [[n, process.env[n]!]] : [])))

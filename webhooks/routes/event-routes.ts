@@ -17,7 +17,8 @@ import {
 } from "../domain/security-events/subscribers"
 import { deliveryStatuses } from "../domain/security-events/types"
 import { recordAdminAction } from "../domain/admin-actions"
-import { parseNetworks } from "../outbound/addresses"
+import type { Config } from "../config"
+import { parseNetworks, type UrlRules } from "../outbound/addresses"
 import {
   adminRoleOf,
   requireAdmin,
@@ -83,6 +84,16 @@ const deliveriesQuery = z
 const subscriberParams = z.object({ id: subscriberId })
 const deliveryParams = z.object({ id: deliveryId })
 
+/** Where subscriber URLs may point: https (http too outside production), public or allow-listed. */
+export function subscriberUrlRules(config: Config): UrlRules {
+  return {
+    allowHttp: config.NODE_ENV !== "production",
+    allowed: config.EVENT_SUBSCRIBER_ALLOWED_NETWORKS
+      ? parseNetworks(config.EVENT_SUBSCRIBER_ALLOWED_NETWORKS)
+      : null,
+  }
+}
+
 function adminOf(req: Request): AdminActor {
   const identity = sessionOf(req).identity!
   return { ...actorOf(req, identity.id), type: "admin", role: adminRoleOf(req) }
@@ -100,15 +111,7 @@ export function registerEventRoutes(router: Router, deps: Deps): void {
     requireSession(deps.kratosPublic),
     requireAdmin({ ...deps, publicUrl: config.PUBLIC_URL }),
   ]
-  const subscriberDeps: SubscriberDeps = {
-    database,
-    urlRules: {
-      allowHttp: config.NODE_ENV !== "production",
-      allowed: config.EVENT_SUBSCRIBER_ALLOWED_NETWORKS
-        ? parseNetworks(config.EVENT_SUBSCRIBER_ALLOWED_NETWORKS)
-        : null,
-    },
-  }
+  const subscriberDeps: SubscriberDeps = { database, urlRules: subscriberUrlRules(config) }
   const id = (req: Request) => parseOr400(subscriberParams, req.params, "path").id
 
   router.get("/api/admin/event-subscribers", ...guard, async (req, res) => {

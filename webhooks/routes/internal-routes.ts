@@ -4,6 +4,8 @@ import type { Deps } from "../app"
 import { parseOr400 } from "./edge"
 import { roles } from "../policy/roles"
 import { setRoleByEmail } from "../domain/roles"
+import { ensureDevReceiver } from "../domain/security-events/dev-receiver"
+import { subscriberUrlRules } from "./event-routes"
 
 const grantBody = z
   .object({
@@ -45,4 +47,28 @@ export function registerInternalRoutes(router: Router, deps: Deps): void {
     )
     res.json({ identity_id: identityId, email, ...result })
   })
+
+  if (deps.config.DEV_EVENTS_URL && deps.config.NODE_ENV !== "production") {
+    // npm start's local event receiver (scripts/event-sink.ts): its subscriber, for every
+    // event, with a fresh signing secret the answer hands to the receiver. Development only.
+    const url = new URL("/receive/local", deps.config.DEV_EVENTS_URL).toString()
+    const urlRules = subscriberUrlRules(deps.config)
+    router.post("/internal/dev/event-receiver", async (req, res) => {
+      parseOr400(z.object({}).strict(), req.body ?? {}, "body")
+      const done = await ensureDevReceiver(
+        { database: deps.database, urlRules },
+        {
+          ip: req.ip ?? null,
+          userAgent: req.get("user-agent") ?? null,
+          requestId: String(req.id),
+        },
+        url,
+      )
+      res.status(done.created ? 201 : 200).json({
+        subscriber_id: done.subscriberId,
+        url: done.url,
+        secret: done.secret,
+      })
+    })
+  }
 }

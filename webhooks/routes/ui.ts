@@ -20,14 +20,12 @@ const PLACEHOLDER = `<!doctype html>
  */
 export function registerUiRoutes(app: Express, deps: Deps): void {
   const { config } = deps
-  if (config.DEV_MAIL_URL && config.NODE_ENV !== "production") {
-    // The local mail sink's inbox (npm start), so verification codes are one click away. A
-    // development dependency, loaded only here: the production image doesn't install it.
-    const target = config.DEV_MAIL_URL
-    const proxy = import("http-proxy-middleware").then((m) => m.createProxyMiddleware({ target }))
-    app.use("/dev/mail", (req, res, next) => {
-      proxy.then((handle) => handle(req, res, next), next)
-    })
+  if (config.NODE_ENV !== "production") {
+    // npm start's dev tools: the local mail sink's inbox, so verification codes are one click
+    // away, and the local event receiver's page (scripts/event-sink.ts), which shows each
+    // security event delivered and its signature check.
+    if (config.DEV_MAIL_URL) devProxy(app, "/dev/mail", config.DEV_MAIL_URL)
+    if (config.DEV_EVENTS_URL) devProxy(app, "/dev/events", config.DEV_EVENTS_URL)
   }
   const dist = path.resolve(config.UI_DIST_DIR)
   const index = path.join(dist, "index.html")
@@ -55,6 +53,17 @@ export function registerUiRoutes(app: Express, deps: Deps): void {
     const rendered = renderLogin ? await renderLogin(req) : null
     if (rendered) res.append("set-cookie", rendered.setCookie)
     res.type("html").send(pageHtml(dist, req.path, rendered))
+  })
+}
+
+/**
+ * Proxies a dev tool's pages. A development dependency, loaded only here: the production image
+ * doesn't install it.
+ */
+function devProxy(app: Express, mount: string, target: string): void {
+  const proxy = import("http-proxy-middleware").then((m) => m.createProxyMiddleware({ target }))
+  app.use(mount, (req, res, next) => {
+    proxy.then((handle) => handle(req, res, next), next)
   })
 }
 

@@ -26,6 +26,7 @@ export interface SinkEvent {
   receivedAt: string
   webhookId: string
   webhookTimestamp: string
+  webhookSignature: string
   /** The CloudEvent's own fields (null when the body is not a JSON object). */
   id: string | null
   type: string | null
@@ -88,7 +89,7 @@ function check(
  * tolerance (5 minutes) would refuse it by now, so this compares what the secret signs with
  * what the header carries.
  */
-function checkLater(secret: string, e: SinkEvent, signatures: string): Verdict {
+function checkLater(secret: string, e: SinkEvent): Verdict {
   const ts = Number(e.webhookTimestamp)
   if (!Number.isFinite(ts) || !e.webhookId) return "invalid"
   let expected: string
@@ -97,7 +98,7 @@ function checkLater(secret: string, e: SinkEvent, signatures: string): Verdict {
   } catch {
     return "invalid"
   }
-  return signatures.split(" ").includes(expected) ? "valid" : "invalid"
+  return e.webhookSignature.split(" ").includes(expected) ? "valid" : "invalid"
 }
 
 export async function startEventSink(
@@ -105,8 +106,8 @@ export async function startEventSink(
 ): Promise<EventSink> {
   const events: SinkEvent[] = []
   const secrets = new Map<string, { secret: string; label: string }>()
-  /** Signature headers of deliveries that came with no secret known, for a later check. */
-  const unchecked = new Map<number, string>()
+  /** Deliveries that came with no secret known, for a check once it is given. */
+  const unchecked = new Set<number>()
   const seen = new Set<string>()
   let seq = 0
   let port = opts.port ?? 0
@@ -114,9 +115,8 @@ export async function startEventSink(
   const setSecret = (receiver: string, secret: string, label: string) => {
     secrets.set(receiver, { secret, label })
     for (const e of events) {
-      const signatures = unchecked.get(e.seq)
-      if (e.receiver !== receiver || signatures === undefined) continue
-      e.verdict = checkLater(secret, e, signatures)
+      if (e.receiver !== receiver || !unchecked.has(e.seq)) continue
+      e.verdict = checkLater(secret, e)
       e.note = "signature checked when the secret was given; the timestamp was not"
       unchecked.delete(e.seq)
     }
@@ -157,6 +157,7 @@ export async function startEventSink(
         receivedAt: new Date().toISOString(),
         webhookId: headers["webhook-id"],
         webhookTimestamp: headers["webhook-timestamp"],
+        webhookSignature: headers["webhook-signature"],
         id: field(parsed, "id"),
         type: field(parsed, "type"),
         time: field(parsed, "time"),
@@ -167,7 +168,7 @@ export async function startEventSink(
         repeat: headers["webhook-id"] !== "" && seen.has(key),
       }
       seen.add(key)
-      if (!known) unchecked.set(e.seq, headers["webhook-signature"])
+      if (!known) unchecked.add(e.seq)
       events.unshift(e)
       for (const dropped of events.splice(opts.keep ?? 500)) unchecked.delete(dropped.seq)
       opts.onEvent?.(e)

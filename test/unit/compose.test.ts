@@ -11,6 +11,7 @@ import {
 import os from "node:os"
 import path from "node:path"
 import { parse } from "yaml"
+import { configSchema } from "../../webhooks/config"
 import { composeEnvFile } from "../compose/env-file"
 
 /**
@@ -407,6 +408,29 @@ describeWithCompose("docker-compose.yml, as `docker compose config` reads it", (
       delete without.HOOK_DELIVERY_RETENTION_DAYS
       expect(loadStack(without).services.service!.environment.HOOK_DELIVERY_RETENTION_DAYS).toBe(
         "7",
+      )
+    })
+
+    it("then the service sends security events to public receivers only, with the service's own delivery defaults, unless the env file says otherwise", () => {
+      const without = { ...env }
+      for (const name of Object.keys(without)) if (name.startsWith("EVENT_")) delete without[name]
+      const service = loadStack(without).services.service!.environment
+      const names = [
+        "EVENT_SUBSCRIBER_ALLOWED_NETWORKS",
+        "EVENT_DELIVERY_MAX_ATTEMPTS",
+        "EVENT_DELIVERY_TIMEOUT_MS",
+        "EVENT_DELIVERY_LANES",
+      ] as const
+      // The same defaults as the service's own (webhooks/config.ts).
+      for (const name of names)
+        expect([name, service[name]]).toEqual([
+          name,
+          String(configSchema.shape[name].parse(undefined)),
+        ])
+      expect(service.EVENT_SUBSCRIBER_ALLOWED_NETWORKS).toBe("")
+      const internal = loadStack({ ...env, EVENT_SUBSCRIBER_ALLOWED_NETWORKS: "10.20.0.0/16" })
+      expect(internal.services.service!.environment.EVENT_SUBSCRIBER_ALLOWED_NETWORKS).toBe(
+        "10.20.0.0/16",
       )
     })
 

@@ -698,6 +698,7 @@ export function formatDemo(tenant: DemoTenant, fresh: boolean, now = Date.now())
     )
   out.push(
     "  Mail to everyone, the security team included, lands in the dev inbox: /dev/mail",
+    "  Each change also went out as a signed security event, listed with its check at /dev/events",
     "  README ▸ Five minutes with kratos-guard walks through it.",
     "",
   )

@@ -217,7 +217,7 @@ export async function startEventSink(
       })
       .join("")
     const items = events
-      .map((e, i) => {
+      .map((e) => {
         const cls = e.verdict === "valid" ? "ok" : e.verdict === "invalid" ? "bad" : "none"
         let pretty = e.body
         try {
@@ -243,7 +243,7 @@ export async function startEventSink(
               : "? no secret known",
         )}</span></header>
 <p class="meta">${meta}</p>${e.note ? `<p class="note">${escape(e.note)}</p>` : ""}
-<details${i === 0 ? " open" : ""}><summary>JSON</summary><pre>${escape(pretty)}</pre></details></article>`
+<details><summary>JSON</summary><pre>${escape(pretty)}</pre></details></article>`
       })
       .join("\n")
     return `<!doctype html><html lang="en"><head><meta charset="utf-8">

@@ -65,6 +65,21 @@ export async function subscriberRow(db: Db, id: string): Promise<SubscriberRow |
   return row
 }
 
+/** The oldest subscriber of that name, locked for the caller's transaction. */
+export async function subscriberByNameForUpdate(
+  db: Db,
+  name: string,
+): Promise<SubscriberRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(eventSubscribers)
+    .where(eq(eventSubscribers.name, name))
+    .orderBy(eventSubscribers.createdAt)
+    .limit(1)
+    .for("update")
+  return row
+}
+
 export async function updateSubscriberRow(
   db: Db,
   id: string,

@@ -1,8 +1,7 @@
-import { eq } from "drizzle-orm"
 import type { Database, Db } from "../../../db/client"
-import { eventSubscribers } from "../../../db/schema"
 import {
   insertSubscriber,
+  subscriberByNameForUpdate,
   rotateSubscriberSecret,
   updateSubscriberRow,
 } from "../../data/event-subscribers"
@@ -74,13 +73,7 @@ export async function ensureDevReceiver(
   const secret = newSigningSecret()
   const trailUrl = `${new URL(checked).origin}${new URL(checked).pathname}`
   return deps.database.db.transaction(async (tx) => {
-    const [existing] = await tx
-      .select()
-      .from(eventSubscribers)
-      .where(eq(eventSubscribers.name, DEV_RECEIVER_NAME))
-      .orderBy(eventSubscribers.createdAt)
-      .limit(1)
-      .for("update")
+    const existing = await subscriberByNameForUpdate(tx, DEV_RECEIVER_NAME)
     if (!existing) {
       const created = await insertSubscriber(tx, {
         name: DEV_RECEIVER_NAME,

@@ -76,7 +76,7 @@ function LostDeviceLink() {
       <a href="/lost-device" data-testid="kg-lost-device-link">
         Lost your device?
       </a>{" "}
-      Ask an administrator to reset your second factor.
+      Ask for a reset of your second factor; an administrator approves it.
     </p>
   )
 }

@@ -22,7 +22,7 @@ afterAll(async () => {
 })
 
 describe("accessibility (axe-core): no serious or critical violations at 1280 and 390 px", () => {
-  it("the Security page through setting up two-factor, with its dialogs, and the Profile and Activity tabs", async () => {
+  it("the Security page through setting up two-factor, with its dialogs, and the Profile, Notifications and Activity tabs", async () => {
     const { context, page } = await newPage()
     const a = auditor(page)
     const email = uniqueEmail("axe-security")
@@ -79,6 +79,10 @@ describe("accessibility (axe-core): no serious or critical violations at 1280 an
     await page.getByTestId("kg-activity").waitFor()
     await a.check("Activity")
 
+    await page.goto(`${base()}/settings?tab=notifications`)
+    await page.getByTestId("kg-notification").first().waitFor()
+    await a.check("Notifications")
+
     // The second step of a sign-in, with an authenticator code.
     await context.clearCookies()
     await loginInBrowser(page, base(), email, STRONG_PASSWORD)
@@ -90,7 +94,7 @@ describe("accessibility (axe-core): no serious or critical violations at 1280 an
     await a.check("/login, second step")
     await stepUpTotpInBrowser(page, secret)
 
-    expect(a.seen).toHaveLength(12)
+    expect(a.seen).toHaveLength(13)
     expect(a.found).toEqual([])
     await context.close()
   })

@@ -4,6 +4,7 @@ import { AppShell } from "../components/app-shell"
 import { FlowView } from "../components/flow-status"
 import { browserFlowUrl } from "../sdk"
 import { ActivityTab } from "../security/activity-tab"
+import { NotificationsTab } from "../security/notifications-tab"
 import { SecurityBanners } from "../security/banners"
 import { ReverifyDialog, type Retry } from "../security/reverify-dialog"
 import { hasGroup } from "../security/flow-submit"
@@ -18,7 +19,7 @@ import { refusalFor } from "../refusal"
 import { useResource } from "../use-resource"
 import { useFlow } from "../use-flow"
 
-type Tab = "profile" | "security" | "activity"
+type Tab = "profile" | "security" | "notifications" | "activity"
 
 const tabs: { tab: Tab; label: string; title: string; description: string }[] = [
   {
@@ -34,6 +35,12 @@ const tabs: { tab: Tab; label: string; title: string; description: string }[] = 
     description: "Manage your password, two-factor authentication and where you're signed in.",
   },
   {
+    tab: "notifications",
+    label: "Notifications",
+    title: "Notifications",
+    description: "Choose which security emails you get about your account.",
+  },
+  {
     tab: "activity",
     label: "Activity",
     title: "Activity",
@@ -43,7 +50,7 @@ const tabs: { tab: Tab; label: string; title: string; description: string }[] = 
 
 function currentTab(): Tab {
   const tab = new URLSearchParams(window.location.search).get("tab")
-  return tab === "profile" || tab === "activity" ? tab : "security"
+  return tab === "profile" || tab === "notifications" || tab === "activity" ? tab : "security"
 }
 
 export function SettingsPage() {
@@ -74,7 +81,13 @@ export function SettingsPage() {
             </ul>
           </nav>
           <main className="kg-page__content">
-            {tab === "activity" ? <ActivityTab /> : <FlowTab tab={tab} />}
+            {tab === "activity" ? (
+              <ActivityTab />
+            ) : tab === "notifications" ? (
+              <NotificationsTab />
+            ) : (
+              <FlowTab tab={tab} />
+            )}
           </main>
         </div>
       </div>

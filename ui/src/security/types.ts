@@ -5,6 +5,7 @@ import type {
   ApiKeyAnswer,
   ApiKeyCreatedAnswer,
   ApiKeyListAnswer,
+  NotificationSettingsAnswer,
   SecurityOverviewAnswer,
   SessionViewAnswer,
 } from "../../../webhooks/routes/answers"
@@ -15,6 +16,7 @@ export type SessionView = SessionViewAnswer
 export type ApiKey = ApiKeyAnswer
 export type ApiKeyList = ApiKeyListAnswer
 export type ApiKeyCreated = ApiKeyCreatedAnswer
+export type NotificationSetting = NotificationSettingsAnswer["items"][number]
 export type Location = NonNullable<SessionView["location"]>
 
 export const adminRoles = new Set(["admin", "super_admin"])

@@ -354,6 +354,29 @@ describe("admin console: policy, audit log and notifications", () => {
       select count(*)::int as n from audit_events
       where event = 'policy.updated' and actor_id = ${boss.admin.identityId}`
     expect(audited[0]!.n).toBe(2)
+
+    // Security emails: the two defaults are ticked; a third made mandatory is saved, then undone.
+    const mails = boss.page.getByRole("group", { name: "Security emails" })
+    const ticked = () =>
+      mails.locator("label:has(input:checked) .kg-admin-check__label").allTextContents()
+    expect(await ticked()).toEqual(["Password changed", "Two-factor authentication removed"])
+    const turnedOn = mails.getByRole("checkbox", { name: /^Two-factor authentication turned on/ })
+    for (const on of [true, false]) {
+      await turnedOn.setChecked(on)
+      if (on) await shots(boss.page, "compliance-security-emails")
+      await boss.page.getByRole("button", { name: "Save policy" }).click()
+      await boss.page.getByText("Policy saved.").first().waitFor()
+      await eventually(async () => {
+        const [row] = await serviceDb()<{ mandatory: string[] }[]>`
+          select mandatory_notifications as mandatory from org_policy where id = 'default'`
+        expect(row!.mandatory.includes("user.2fa_enabled")).toBe(on)
+      })
+      await boss.page
+        .getByRole("button", { name: "Dismiss" })
+        .first()
+        .click({ timeout: 2000 })
+        .catch(() => {})
+    }
     await boss.context.close()
   })
 

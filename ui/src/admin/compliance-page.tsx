@@ -4,6 +4,11 @@ import { useConsole } from "./admin-console"
 import { InlineError, Link, useToast } from "./components"
 import { asApiError, formatDateTime, shortId } from "./lib"
 import { roleLabels, roles, type OrgPolicy, type Role } from "./types"
+import {
+  personNotificationKinds,
+  personNotificationLabels,
+  type PersonNotificationKind,
+} from "../../../webhooks/policy/notification-choices"
 
 type Draft = {
   roles_requiring_2fa: Role[]
@@ -12,6 +17,7 @@ type Draft = {
   rotate: boolean
   rotationDays: string
   sso_required: boolean
+  mandatory: PersonNotificationKind[]
 }
 
 const MAX_GRACE_HOURS = 24 * 90
@@ -24,6 +30,9 @@ function draftOf(p: OrgPolicy): Draft {
     rotate: p.password_rotation_days !== null,
     rotationDays: String(p.password_rotation_days ?? 90),
     sso_required: p.sso_required,
+    mandatory: personNotificationKinds.filter((k) =>
+      (p.mandatory_notifications as string[]).includes(k),
+    ),
   }
 }
 
@@ -41,7 +50,7 @@ export function CompliancePage() {
   const [pending, setPending] = useState(false)
   const [error, setError] = useState<ApiError | null>(null)
   const [touched, setTouched] = useState(false)
-  const ids = { grace: useId(), rotation: useId(), legend: useId() }
+  const ids = { grace: useId(), rotation: useId(), legend: useId(), mails: useId() }
   useEffect(() => setDraft(draftOf(policy)), [policy])
 
   const grace = wholeNumber(draft.grace, 0, MAX_GRACE_HOURS)
@@ -64,6 +73,7 @@ export function CompliancePage() {
         mfa_grace_period_hours: grace,
         password_rotation_days: rotation,
         sso_required: draft.sso_required,
+        mandatory_notifications: draft.mandatory,
       })
       setPolicy(saved)
       toast("Policy saved. It applies from the next sign-in or page load.")
@@ -81,6 +91,12 @@ export function CompliancePage() {
       roles_requiring_2fa: on
         ? roles.filter((r) => r === role || d.roles_requiring_2fa.includes(r))
         : d.roles_requiring_2fa.filter((r) => r !== role),
+    }))
+
+  const toggleMandatory = (kind: PersonNotificationKind, on: boolean) =>
+    setDraft((d) => ({
+      ...d,
+      mandatory: personNotificationKinds.filter((k) => (k === kind ? on : d.mandatory.includes(k))),
     }))
 
   return (
@@ -209,6 +225,31 @@ export function CompliancePage() {
                 </span>
               </span>
             </label>
+          </PolicyGroup>
+
+          <PolicyGroup
+            title="Security emails"
+            titleId={ids.mails}
+            intro="People choose which emails about their own account they get, on their Notifications page. The ones ticked here stay on for everyone and show as required by your organisation."
+          >
+            <div role="group" aria-labelledby={ids.mails} className="kg-admin-check-list">
+              {personNotificationKinds.map((k) => (
+                <label key={k} className="kg-admin-check">
+                  <input
+                    type="checkbox"
+                    checked={draft.mandatory.includes(k)}
+                    onChange={(e) => toggleMandatory(k, e.target.checked)}
+                  />
+                  <span>
+                    <span className="kg-admin-check__label">
+                      {personNotificationLabels[k].label}
+                    </span>
+                    <span className="kg-admin-hint">{personNotificationLabels[k].description}</span>
+                  </span>
+                </label>
+              ))}
+            </div>
+            <p className="kg-admin-hint">Mails to managers and the security team always go out.</p>
           </PolicyGroup>
         </fieldset>
 

@@ -27,6 +27,8 @@ export async function startBenchStack(
       // One session makes every submit of a long run; it must stay privileged throughout.
       KRATOS_PRIVILEGED_SESSION_MAX_AGE: "24h",
       LOGIN_MAX_FAILURES_PER_IP: "100000",
+      // Benchmark 10's event receivers listen on loopback.
+      EVENT_SUBSCRIBER_ALLOWED_NETWORKS: "127.0.0.1/32",
       // BENCH_CPU_PROF=<dir>: the service writes a V8 CPU profile there when it stops.
       ...(process.env.BENCH_CPU_PROF
         ? {

@@ -20,6 +20,8 @@ export interface Received {
   verified: boolean
   /** The verifier's error when it refused. */
   refusal?: string
+  /** When its body had arrived (performance.now() of this process). */
+  at: number
 }
 
 export type ReceiverMode = "ok" | "fail" | "hold"
@@ -39,6 +41,7 @@ export async function startReceiver(port = 0) {
     const chunks: Buffer[] = []
     req.on("data", (c: Buffer) => chunks.push(c))
     req.on("end", () => {
+      const at = performance.now()
       const body = Buffer.concat(chunks).toString("utf8")
       const headers = {
         "webhook-id": String(req.headers["webhook-id"] ?? ""),
@@ -72,6 +75,7 @@ export async function startReceiver(port = 0) {
         event,
         verified,
         ...(refusal ? { refusal } : {}),
+        at,
       }
       if (mode === "hold") {
         held.push(res)

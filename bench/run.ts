@@ -7,6 +7,7 @@ import { figure, formatTable, printFigure, writeResults, type Figure } from "./l
 import { runNotifications } from "./notifications"
 import { runProxyBench } from "./proxy"
 import { runScaleOutBench } from "./scale-out"
+import { runSecurityEventsBench } from "./security-events"
 import { startBenchStack } from "./stack"
 import { runUiBench } from "./ui"
 import { runWebhookBench } from "./webhooks"
@@ -68,6 +69,12 @@ async function main(): Promise<void> {
     const scale = await runScaleOutBench(stack)
     figures.push(...scale.figures)
     raw.scaleOut = scale.raw
+
+    // Before benchmark 4 too: its generated rows would each be a delivery to the subscribers.
+    section("10. security events out")
+    const events = await runSecurityEventsBench(stack)
+    figures.push(...events.figures)
+    raw.securityEvents = events.raw
 
     section("6. memory under load")
     const memory = figure(

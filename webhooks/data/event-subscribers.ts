@@ -2,6 +2,7 @@ import { and, desc, eq, lt, or, sql, type SQL } from "drizzle-orm"
 import type { Database, Db } from "../../db/client"
 import { rawQuery } from "../../db/raw"
 import { eventDeliveries, eventSubscribers } from "../../db/schema"
+import { failedAttemptValues, type FailedAttempt } from "./outbox"
 
 /**
  * `event_subscribers` and `event_deliveries`: the receivers of outbound security events and
@@ -307,25 +308,10 @@ update event_deliveries d
 
 export async function markDeliveryFailed(
   database: Database,
-  f: {
-    id: string
-    dead: boolean
-    attempts: number
-    lastError: string
-    httpStatus: number | null
-    delayMs: number
-    lease: string
-  },
+  f: FailedAttempt & { httpStatus: number | null },
 ): Promise<void> {
-  await database.query(MARK_FAILED, [
-    f.id,
-    f.dead ? "dead" : "pending",
-    f.attempts,
-    f.lastError,
-    f.httpStatus,
-    f.delayMs,
-    f.lease,
-  ])
+  const values = [...failedAttemptValues(f), f.httpStatus, f.delayMs, f.lease]
+  await database.query(MARK_FAILED, values)
 }
 
 const RELEASE_LANE = `

@@ -246,26 +246,24 @@ export async function markSent(database: Database, id: string): Promise<void> {
   await database.query(MARK_SENT, [id])
 }
 
+/** A failed attempt of an outbox row: due again after `delayMs`, or `dead`. */
+export interface FailedAttempt {
+  id: string
+  dead: boolean
+  attempts: number
+  lastError: string
+  delayMs: number
+  /** The claim it was made under: the mark applies only while that claim still holds. */
+  lease: string
+}
+
+/** $1–$4 of both outboxes' failure marks: the row, its new status, attempts and error. */
+export const failedAttemptValues = (f: FailedAttempt) =>
+  [f.id, f.dead ? "dead" : "pending", f.attempts, f.lastError] as const
+
 /** A failed send: due again after `delayMs`, or `dead`; only while `lease` still holds. */
-export async function markFailed(
-  database: Database,
-  f: {
-    id: string
-    dead: boolean
-    attempts: number
-    lastError: string
-    delayMs: number
-    lease: string
-  },
-): Promise<void> {
-  await database.query(MARK_FAILED, [
-    f.id,
-    f.dead ? "dead" : "pending",
-    f.attempts,
-    f.lastError,
-    f.delayMs,
-    f.lease,
-  ])
+export async function markFailed(database: Database, f: FailedAttempt): Promise<void> {
+  await database.query(MARK_FAILED, [...failedAttemptValues(f), f.delayMs, f.lease])
 }
 
 /** Hands claimed rows back unsent. */

@@ -74,6 +74,26 @@ export interface AuditEntryInput {
   occurredAt?: Date
 }
 
+/** The audit fields of a change a person makes to their own account (they are actor and subject). */
+export function ownChange(actor: {
+  id: string
+  ip: string | null
+  userAgent: string | null
+  requestId: string
+}): Pick<
+  AuditEntryInput,
+  "actorType" | "actorId" | "subjectId" | "ip" | "userAgent" | "requestId"
+> {
+  return {
+    actorType: "user",
+    actorId: actor.id,
+    subjectId: actor.id,
+    ip: actor.ip,
+    userAgent: actor.userAgent,
+    requestId: actor.requestId,
+  }
+}
+
 /**
  * What the hash covers: every column of an entry except the storage-assigned `id` and the
  * chain columns themselves (`prev_hash` is chained in front; `hash` is the result).

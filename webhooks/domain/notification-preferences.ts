@@ -5,7 +5,7 @@ import {
   personNotificationKinds,
   type PersonNotificationKind,
 } from "../policy/notification-choices"
-import { appendAudit } from "./audit"
+import { appendAudit, ownChange } from "./audit"
 import type { Actor } from "./force-password-change"
 import { getOrgPolicy } from "./org-policy"
 
@@ -72,12 +72,7 @@ export async function changeMyNotificationSettings(
     )
     await appendAudit(tx, {
       event: "auth.notification_settings_changed",
-      actorType: "user",
-      actorId: actor.id,
-      subjectId: actor.id,
-      ip: actor.ip,
-      userAgent: actor.userAgent,
-      requestId: actor.requestId,
+      ...ownChange(actor),
       posture: {},
       details: { changed: Object.fromEntries(changed) },
       dedupKey: `notification_settings:${actor.requestId}`,

@@ -84,38 +84,36 @@ export function askRefusal(p: {
   hasSecondFactor: boolean
   emailVerified: boolean
 }): Refusal | null {
-  if (!p.active) {
-    return { code: "FORBIDDEN", reason: "deactivated", message: "this account is deactivated" }
-  }
-  if (p.aal === "aal2" || p.aal === "aal3") {
-    return {
-      code: "CONFLICT",
-      reason: "second_factor_available",
-      message: "you're signed in with your second factor: change your methods on the Security page",
-    }
-  }
-  if (!p.passwordSignIn) {
-    return {
-      code: "FORBIDDEN",
-      reason: "password_sign_in_required",
-      message: "sign in with your password first",
-    }
-  }
-  if (!p.hasSecondFactor) {
-    return {
-      code: "CONFLICT",
-      reason: "no_second_factor",
-      message: "your account has no second factor to reset",
-    }
-  }
-  if (!p.emailVerified) {
-    return {
-      code: "CONFLICT",
-      reason: "email_not_verified",
-      message: "your email address is not verified: ask an administrator for help",
-    }
-  }
-  return null
+  // In the order a person would fix them; the first that applies is the answer.
+  const rules: [boolean, Refusal["code"], string, string][] = [
+    [!p.active, "FORBIDDEN", "deactivated", "this account is deactivated"],
+    [
+      p.aal === "aal2" || p.aal === "aal3",
+      "CONFLICT",
+      "second_factor_available",
+      "you're signed in with your second factor: change your methods on the Security page",
+    ],
+    [
+      !p.passwordSignIn,
+      "FORBIDDEN",
+      "password_sign_in_required",
+      "sign in with your password first",
+    ],
+    [
+      !p.hasSecondFactor,
+      "CONFLICT",
+      "no_second_factor",
+      "your account has no second factor to reset",
+    ],
+    [
+      !p.emailVerified,
+      "CONFLICT",
+      "email_not_verified",
+      "your email address is not verified: ask an administrator for help",
+    ],
+  ]
+  const hit = rules.find(([applies]) => applies)
+  return hit ? { code: hit[1], reason: hit[2], message: hit[3] } : null
 }
 
 /** The request's status as of `now`: an open one past its expiry reads as expired. */
@@ -268,6 +266,20 @@ function ownView(row: RecoveryRow, now: Date, needed: number): OwnRequestView {
 
 const managerOf = (d: RecoveryDeps, s: CredentialSummary) =>
   s.managerId ? d.kratos.summary(s.managerId) : Promise.resolve(null)
+
+/** The who and whom of an entry an admin's decision on a request writes. */
+const byAdmin = (
+  admin: AdminActor,
+  subject: CredentialSummary,
+  manager: CredentialSummary | null,
+) => ({
+  actor: { type: "admin" as const, id: admin.id, email: admin.email },
+  subject,
+  manager,
+  ip: admin.ip,
+  userAgent: admin.userAgent,
+  requestId: admin.requestId,
+})
 
 async function record(
   d: RecoveryDeps,
@@ -709,12 +721,7 @@ export async function approveRecoveryRequest(
       if (!updated) throw conflict()
       await record(d, tx, {
         event: "admin.recovery_request_first_approval",
-        actor: { type: "admin", id: admin.id, email: admin.email },
-        subject,
-        manager,
-        ip: admin.ip,
-        userAgent: admin.userAgent,
-        requestId: admin.requestId,
+        ...byAdmin(admin, subject, manager),
         details: { request_id: id, approvals: updated.approvals.length, needed: decision.needed },
         dedupKey: `recovery_first_approval:${id}:${admin.id}`,
       })
@@ -754,12 +761,7 @@ export async function approveRecoveryRequest(
         if (!decided) throw conflict()
         await record(d, tx, {
           event: "admin.recovery_request_approved",
-          actor: { type: "admin", id: admin.id, email: admin.email },
-          subject,
-          manager,
-          ip: admin.ip,
-          userAgent: admin.userAgent,
-          requestId: admin.requestId,
+          ...byAdmin(admin, subject, manager),
           details: {
             request_id: id,
             approved_by: decided.approvals.map((a) => a.admin_id),
@@ -813,12 +815,7 @@ export async function denyRecoveryRequest(
     }
     await record(d, tx, {
       event: "admin.recovery_request_denied",
-      actor: { type: "admin", id: admin.id, email: admin.email },
-      subject,
-      manager,
-      ip: admin.ip,
-      userAgent: admin.userAgent,
-      requestId: admin.requestId,
+      ...byAdmin(admin, subject, manager),
       details: { request_id: id, note },
       dedupKey: `recovery_denied:${id}`,
     })

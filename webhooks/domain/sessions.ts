@@ -5,7 +5,7 @@ import type { KratosAdmin } from "../kratos/admin"
 import type { KratosCaller } from "../kratos/caller"
 import { KratosUnauthorized, type KratosPublic } from "../kratos/public"
 import { posture } from "../kratos/identity"
-import { appendAudit } from "./audit"
+import { appendAudit, ownChange } from "./audit"
 import { enqueueFor } from "./notifications/enqueue"
 import { deviceName, locate, type Location } from "./device"
 import type { Actor } from "./force-password-change"
@@ -151,12 +151,7 @@ async function audit(d: SessionDeps, actor: Actor, current: Session, revoked: Se
       }
       const entry = await appendAudit(tx, {
         event: "auth.session_revoked",
-        actorType: "user",
-        actorId: actor.id,
-        subjectId: actor.id,
-        ip: actor.ip,
-        userAgent: actor.userAgent,
-        requestId: actor.requestId,
+        ...ownChange(actor),
         posture: state,
         details,
         // A session is revoked once; a retried request adds nothing.

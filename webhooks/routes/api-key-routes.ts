@@ -45,6 +45,13 @@ const createBody = z
   })
   .strict()
 
+/** The request's fields as the use case takes them. */
+const keyInput = (body: z.infer<typeof createBody>) => ({
+  label: body.label,
+  scope: body.scope,
+  expiresAt: body.expires_at ?? null,
+})
+
 const noQuery = z.object({}).strict()
 const keyParams = z.object({ keyId: canonicalId("API key id") })
 const userKeyParams = z.object({ id: identityId, keyId: canonicalId("API key id") })
@@ -155,17 +162,7 @@ export function registerApiKeyRoutes(router: Router, deps: Deps): void {
   router.post("/api/me/api-keys", ...mine, async (req, res) => {
     const body = parseOr400(createBody, req.body, "body")
     const actor = self(req)
-    const made = await createKey(
-      keys,
-      actor,
-      actor.id,
-      {
-        label: body.label,
-        scope: body.scope,
-        expiresAt: body.expires_at ?? null,
-      },
-      signInOf(req),
-    )
+    const made = await createKey(keys, actor, actor.id, keyInput(body), signInOf(req))
     reply(res, apiKeyCreatedAnswer, { api_key: made.view, key: made.key }, 201)
   })
 
@@ -184,17 +181,7 @@ export function registerApiKeyRoutes(router: Router, deps: Deps): void {
   router.post("/api/admin/users/:id/api-keys", ...admin, async (req, res) => {
     const { id } = parseOr400(z.object({ id: identityId }), req.params, "path")
     const body = parseOr400(createBody, req.body, "body")
-    const made = await createKey(
-      keys,
-      adminActorOf(req),
-      id,
-      {
-        label: body.label,
-        scope: body.scope,
-        expiresAt: body.expires_at ?? null,
-      },
-      signInOf(req),
-    )
+    const made = await createKey(keys, adminActorOf(req), id, keyInput(body), signInOf(req))
     reply(res, apiKeyCreatedAnswer, { api_key: made.view, key: made.key }, 201)
   })
 

@@ -1,28 +1,14 @@
 import type { Transporter } from "nodemailer"
-import type { Logger } from "pino"
-import type { Database } from "../../../db/client"
 import { claimDue, markFailed, markSent, releaseClaims, type ClaimedRow } from "../../data/outbox"
+import { backoffMs, createPollLoop, type OutboxSenderOptions } from "../poll-loop"
 import { createSmtpTransport, describeSendError } from "./smtp"
 
-export interface DispatcherOptions {
-  database: Database
-  log: Logger
+export interface DispatcherOptions extends OutboxSenderOptions {
   smtpUrl: string
   /** The From header (MAIL_FROM). */
   from: string
-  /** Failed sends before a notification is `dead` (admins can retry it). */
-  maxAttempts: number
-  /** Idle poll interval when nothing was due. */
-  pollMs: number
-  /** Rows claimed per round trip. */
-  batchSize: number
   /** Sends in flight at once (also the SMTP pool's connection count). */
   concurrency: number
-  /** How long a claim holds a row; after it a crashed sender's rows are picked up again. */
-  leaseSeconds: number
-  /** First retry delay; doubles per failed attempt (with jitter), capped at backoffMaxMs. */
-  backoffBaseMs?: number
-  backoffMaxMs?: number
   /** Tests and benches: a transport of their own instead of one built from smtpUrl. */
   transport?: Transporter
 }
@@ -37,12 +23,6 @@ export interface Dispatcher {
   runOnce(): Promise<number>
 }
 
-/** Exponential backoff with equal jitter: base·2^(n-1), half of it random, capped. */
-export function backoffMs(attempts: number, baseMs: number, maxMs: number): number {
-  const full = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1))
-  return Math.round(full / 2 + Math.random() * (full / 2))
-}
-
 /**
  * Sends the notification outbox over SMTP. Each message goes out with the Message-ID chosen
  * when it was queued, the same on every attempt, and is marked sent right after the server's
@@ -53,10 +33,12 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   const transport = o.transport ?? createSmtpTransport(o.smtpUrl, { maxConnections: o.concurrency })
   const baseMs = o.backoffBaseMs ?? 5000
   const maxMs = o.backoffMaxMs ?? 3_600_000
-  let stopping = false
-  let loop: Promise<void> | null = null
-  let wakeUp: (() => void) | null = null
-  let lastLoopError = 0
+  const loop = createPollLoop({
+    log: o.log,
+    pollMs: o.pollMs,
+    failure: "notification dispatch round failed",
+    round: async () => (await runOnce()) >= o.batchSize,
+  })
 
   /**
    * Mail the server accepted whose row could not be marked sent (the database was away): it is
@@ -122,7 +104,8 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     const startBy = Date.now() + o.leaseSeconds * 500
     let next = 0
     const worker = async () => {
-      while (!stopping && next < rows.length && Date.now() < startBy) await sendOne(rows[next++]!)
+      while (!loop.stopping && next < rows.length && Date.now() < startBy)
+        await sendOne(rows[next++]!)
     }
     await Promise.all(Array.from({ length: Math.min(o.concurrency, rows.length) }, worker))
     if (next < rows.length) {
@@ -133,52 +116,16 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     return rows.length
   }
 
-  const idle = () =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, o.pollMs)
-      function done() {
-        clearTimeout(timer)
-        wakeUp = null
-        resolve()
-      }
-      wakeUp = done
-    })
-
-  async function run(): Promise<void> {
-    while (!stopping) {
-      let claimed = 0
-      try {
-        claimed = await runOnce()
-      } catch (err) {
-        // Database unreachable and the like: log now and then, keep polling.
-        if (Date.now() - lastLoopError > 60_000) {
-          lastLoopError = Date.now()
-          o.log.warn({ err }, "notification dispatch round failed")
-        }
-      }
-      if (!stopping && claimed < o.batchSize) await idle()
-    }
-  }
-
   return {
-    start() {
-      if (loop) return
-      stopping = false
-      loop = run()
-    },
+    start: () => loop.start(),
     async stop() {
-      stopping = true
-      wakeUp?.()
-      await loop
-      loop = null
+      await loop.stop()
       await markUnmarked().catch((e: unknown) =>
         o.log.warn({ err: e, unmarked: unmarked.size }, "sent mail left unmarked at shutdown"),
       )
       if (!o.transport) transport.close()
     },
-    wake() {
-      wakeUp?.()
-    },
+    wake: () => loop.wake(),
     runOnce,
   }
 }

@@ -1,5 +1,3 @@
-import type { Logger } from "pino"
-import type { Database } from "../../../db/client"
 import {
   claimLanes,
   laneDeliveries,
@@ -10,31 +8,20 @@ import {
   type LaneDelivery,
 } from "../../data/event-subscribers"
 import type { Poster } from "../../outbound/post"
-import { backoffMs } from "../notifications/dispatcher"
+import { backoffMs, createPollLoop, type OutboxSenderOptions } from "../poll-loop"
 import { toCloudEvent } from "./cloud-event"
 import { signedHeaders } from "./signing"
 
-export interface EventSenderOptions {
-  database: Database
-  log: Logger
+/** batchSize is the deliveries a lane claim takes, sent one after another. */
+export interface EventSenderOptions extends OutboxSenderOptions {
   /** The HTTP sender with the address checks (webhooks/outbound/post.ts). */
   poster: Poster
   /** The CloudEvents `source`: the service's public URL. */
   source: string
-  /** Failed attempts before a delivery is `dead` (admins can retry or replay it). */
-  maxAttempts: number
-  /** Idle poll interval when no lane was due. */
-  pollMs: number
   /** Subscribers served at once per replica; each has one request in flight at most. */
   lanes: number
-  /** Deliveries a lane claim takes, sent one after another. */
-  batchSize: number
-  /** How long a lane claim holds; after it a crashed sender's lane is picked up again. */
-  leaseSeconds: number
   /** A receiver's deadline for one delivery. */
   timeoutMs: number
-  backoffBaseMs?: number
-  backoffMaxMs?: number
 }
 
 export interface EventSender {
@@ -67,10 +54,12 @@ function describe(err: unknown): string {
 export function createEventSender(o: EventSenderOptions): EventSender {
   const baseMs = o.backoffBaseMs ?? 2000
   const maxMs = o.backoffMaxMs ?? 3_600_000
-  let stopping = false
-  let loop: Promise<void> | null = null
-  let wakeUp: (() => void) | null = null
-  let lastLoopError = 0
+  const loop = createPollLoop({
+    log: o.log,
+    pollMs: o.pollMs,
+    failure: "security event delivery round failed",
+    round: async () => (await runOnce()) > 0,
+  })
 
   async function sendOne(
     lane: ClaimedLane,
@@ -119,7 +108,7 @@ export function createEventSender(o: EventSenderOptions): EventSender {
     try {
       const list = await laneDeliveries(o.database, lane.id, o.batchSize)
       for (const d of list) {
-        if (stopping || !d.due || Date.now() > startBy) break
+        if (loop.stopping || !d.due || Date.now() > startBy) break
         const outcome = await sendOne(lane, d)
         if (outcome === "failed") break
       }
@@ -134,47 +123,10 @@ export function createEventSender(o: EventSenderOptions): EventSender {
     return lanes.length
   }
 
-  const idle = () =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, o.pollMs)
-      function done() {
-        clearTimeout(timer)
-        wakeUp = null
-        resolve()
-      }
-      wakeUp = done
-    })
-
-  async function run(): Promise<void> {
-    while (!stopping) {
-      let claimed = 0
-      try {
-        claimed = await runOnce()
-      } catch (err) {
-        if (Date.now() - lastLoopError > 60_000) {
-          lastLoopError = Date.now()
-          o.log.warn({ err }, "security event delivery round failed")
-        }
-      }
-      if (!stopping && claimed === 0) await idle()
-    }
-  }
-
   return {
-    start() {
-      if (loop) return
-      stopping = false
-      loop = run()
-    },
-    async stop() {
-      stopping = true
-      wakeUp?.()
-      await loop
-      loop = null
-    },
-    wake() {
-      wakeUp?.()
-    },
+    start: () => loop.start(),
+    stop: () => loop.stop(),
+    wake: () => loop.wake(),
     runOnce,
   }
 }

@@ -267,6 +267,20 @@ function ownView(row: RecoveryRow, now: Date, needed: number): OwnRequestView {
 const managerOf = (d: RecoveryDeps, s: CredentialSummary) =>
   s.managerId ? d.kratos.summary(s.managerId) : Promise.resolve(null)
 
+/** The who and whom of an entry the person's own step writes. */
+const byThePerson = (
+  person: { id: string; summary: CredentialSummary },
+  manager: CredentialSummary | null,
+  asker: { ip: string | null; userAgent: string | null; requestId: string },
+) => ({
+  actor: { type: "user" as const, id: person.id },
+  subject: person.summary,
+  manager,
+  ip: asker.ip,
+  userAgent: asker.userAgent,
+  requestId: asker.requestId,
+})
+
 /** The who and whom of an entry an admin's decision on a request writes. */
 const byAdmin = (
   admin: AdminActor,
@@ -409,12 +423,7 @@ export async function sendRecoveryCode(
     }
     await record(d, tx, {
       event: "auth.recovery_request_code_sent",
-      actor: { type: "user", id: person.id },
-      subject: person.summary,
-      manager,
-      ip: asker.ip,
-      userAgent: asker.userAgent,
-      requestId: asker.requestId,
+      ...byThePerson(person, manager, asker),
       details: { request_id: row!.id, codes_sent: row!.codesSent },
       dedupKey: `recovery_code:${asker.requestId}`,
       oneTimeCode: code,
@@ -469,12 +478,7 @@ export async function submitRecoveryRequest(
     })
     await record(d, tx, {
       event: "auth.recovery_requested",
-      actor: { type: "user", id: person.id },
-      subject: person.summary,
-      manager,
-      ip: asker.ip,
-      userAgent: asker.userAgent,
-      requestId: asker.requestId,
+      ...byThePerson(person, manager, asker),
       details: {
         request_id: opened!.id,
         reason: input.reason,

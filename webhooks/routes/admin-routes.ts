@@ -21,7 +21,7 @@ import {
   userDetailAnswer,
   userListAnswer,
 } from "./answers"
-import { actorOf, parseOr400, reply } from "./edge"
+import { adminGuard, adminOf, parseOr400, reply } from "./edge"
 import {
   auditLog,
   listUsers,
@@ -31,7 +31,6 @@ import {
   setActive,
   setManager,
   userDetail,
-  type AdminActor,
 } from "../domain/admin-users"
 import {
   decodeCursor,
@@ -52,13 +51,6 @@ import { getOrgPolicy } from "../domain/org-policy"
 import { roles } from "../policy/roles"
 import { setRole } from "../domain/roles"
 import { AppError } from "../errors"
-import {
-  adminRoleOf,
-  requireAdmin,
-  requireCsrfProtection,
-  requireSession,
-  sessionOf,
-} from "../middleware/session"
 import { canonicalId, identityId, notificationId } from "./ids"
 
 const userParams = z.object({ id: identityId })
@@ -142,26 +134,13 @@ function auditFilters(q: {
   }
 }
 
-function adminOf(req: Request): AdminActor {
-  const identity = sessionOf(req).identity!
-  return {
-    ...actorOf(req, identity.id),
-    type: "admin",
-    role: adminRoleOf(req),
-  }
-}
-
 /**
  * Admin API: role admin or super_admin with an AAL2 session; every change (and every look at
  * a person's record) is audited with the admin as actor.
  */
 export function registerAdminRoutes(router: Router, deps: Deps): void {
-  const { config, database, kratos, kratosPublic } = deps
-  const guard = [
-    requireCsrfProtection(config.PUBLIC_URL),
-    requireSession(kratosPublic),
-    requireAdmin({ ...deps, publicUrl: config.PUBLIC_URL }),
-  ]
+  const { config, database, kratos } = deps
+  const guard = adminGuard(deps)
   const id = (req: Request) => parseOr400(userParams, req.params, "path").id
   /**
    * A read of org-wide data (the people list, the policy, the logs), recorded as the admin's

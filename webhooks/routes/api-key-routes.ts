@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
 import { apiKeyCreatedAnswer, apiKeyListAnswer, apiKeyRevokedAnswer } from "./answers"
-import { actorOf, parseOr400, reply } from "./edge"
+import { actorOf, adminGuard, adminOf, parseOr400, reply } from "./edge"
 import { requiredAalOf, sameOriginReturnTo, sendGateDecision } from "./gate-answer"
 import {
   ApiKeyGate,
@@ -15,8 +15,6 @@ import {
 import { AppError } from "../errors"
 import { roles } from "../policy/roles"
 import {
-  adminRoleOf,
-  requireAdmin,
   requireCsrfProtection,
   requireGate,
   requireSession,
@@ -110,14 +108,6 @@ export function apiKeyGate(deps: Deps): RequestHandler {
   }
 }
 
-function adminActorOf(req: Request): KeyActor {
-  return {
-    ...actorOf(req, sessionOf(req).identity!.id),
-    type: "admin",
-    role: adminRoleOf(req),
-  }
-}
-
 /**
  * A person's own keys (`/api/me/api-keys`, behind the gate like the rest of the API) and an
  * admin's view of anyone's (`/api/admin/users/:id/api-keys`, AAL2). A key itself reaches none
@@ -135,7 +125,7 @@ export function registerApiKeyRoutes(router: Router, deps: Deps): void {
       ? next()
       : next(new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" }))
   const mine = [anonymous401, csrf, session, gated]
-  const admin = [csrf, session, requireAdmin({ database, kratos, publicUrl: config.PUBLIC_URL })]
+  const admin = adminGuard(deps)
   /** The acting session's last sign-in, and the privileged age Kratos keeps too. */
   const signInOf = (req: Request) => {
     const at = Date.parse(sessionOf(req).authenticated_at ?? "")
@@ -175,20 +165,20 @@ export function registerApiKeyRoutes(router: Router, deps: Deps): void {
   router.get("/api/admin/users/:id/api-keys", ...admin, async (req, res) => {
     const { id } = parseOr400(z.object({ id: identityId }), req.params, "path")
     parseOr400(noQuery, req.query, "query")
-    reply(res, apiKeyListAnswer, await listKeys(keys, id, adminActorOf(req)))
+    reply(res, apiKeyListAnswer, await listKeys(keys, id, adminOf(req)))
   })
 
   router.post("/api/admin/users/:id/api-keys", ...admin, async (req, res) => {
     const { id } = parseOr400(z.object({ id: identityId }), req.params, "path")
     const body = parseOr400(createBody, req.body, "body")
-    const made = await createKey(keys, adminActorOf(req), id, keyInput(body), signInOf(req))
+    const made = await createKey(keys, adminOf(req), id, keyInput(body), signInOf(req))
     reply(res, apiKeyCreatedAnswer, { api_key: made.view, key: made.key }, 201)
   })
 
   router.delete("/api/admin/users/:id/api-keys/:keyId", ...admin, async (req, res) => {
     const { id, keyId } = parseOr400(userKeyParams, req.params, "path")
     reply(res, apiKeyRevokedAnswer, {
-      revoked: await revokeKey(keys, adminActorOf(req), id, keyId),
+      revoked: await revokeKey(keys, adminOf(req), id, keyId),
     })
   })
 }

@@ -1,7 +1,16 @@
-import type { Request, Response } from "express"
+import type { Request, RequestHandler, Response } from "express"
 import type { z } from "zod"
+import type { Deps } from "../app"
+import type { AdminActor } from "../domain/admin-users"
 import type { Actor } from "../domain/force-password-change"
 import { AppError } from "../errors"
+import {
+  adminRoleOf,
+  requireAdmin,
+  requireCsrfProtection,
+  requireSession,
+  sessionOf,
+} from "../middleware/session"
 
 /** Parses with zod and turns a failure into one readable 400. */
 export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
@@ -23,6 +32,21 @@ export function actorOf(req: Request, id: string, email: string | null = null): 
     userAgent: req.get("user-agent") ?? null,
     requestId: String(req.id),
   }
+}
+
+/** What every admin route runs first: the CSRF check, a session, an admin at AAL2. */
+export function adminGuard(deps: Deps): RequestHandler[] {
+  const { config, database, kratos, kratosPublic } = deps
+  return [
+    requireCsrfProtection(config.PUBLIC_URL),
+    requireSession(kratosPublic),
+    requireAdmin({ database, kratos, publicUrl: config.PUBLIC_URL }),
+  ]
+}
+
+/** The admin behind a request that passed adminGuard, for the use cases and the trail. */
+export function adminOf(req: Request): AdminActor {
+  return { ...actorOf(req, sessionOf(req).identity!.id), type: "admin", role: adminRoleOf(req) }
 }
 
 /**

@@ -1,7 +1,6 @@
 import type { Request, Router } from "express"
 import { z } from "zod"
 import type { Deps } from "../app"
-import type { AdminActor } from "../domain/admin-users"
 import { auditEventNames } from "../domain/audit"
 import {
   createSubscriber,
@@ -20,13 +19,6 @@ import { recordAdminAction } from "../domain/admin-actions"
 import type { Config } from "../config"
 import { parseNetworks, type UrlRules } from "../outbound/addresses"
 import {
-  adminRoleOf,
-  requireAdmin,
-  requireCsrfProtection,
-  requireSession,
-  sessionOf,
-} from "../middleware/session"
-import {
   eventDeliveryAnswer,
   eventDeliveryOf,
   eventDeliveryPageAnswer,
@@ -37,7 +29,7 @@ import {
   eventSubscriberOf,
   eventSubscriberSecretAnswer,
 } from "./answers"
-import { actorOf, parseOr400, reply } from "./edge"
+import { adminGuard, adminOf, parseOr400, reply } from "./edge"
 import { deliveryId, subscriberId } from "./ids"
 
 const name = z.string().trim().min(1).max(100)
@@ -94,11 +86,6 @@ export function subscriberUrlRules(config: Config): UrlRules {
   }
 }
 
-function adminOf(req: Request): AdminActor {
-  const identity = sessionOf(req).identity!
-  return { ...actorOf(req, identity.id), type: "admin", role: adminRoleOf(req) }
-}
-
 /**
  * The admin API of outbound security events: subscribers (super admins change them, admins
  * look), their deliveries, a delivery's retry and a time range's replay. Every change is
@@ -106,11 +93,7 @@ function adminOf(req: Request): AdminActor {
  */
 export function registerEventRoutes(router: Router, deps: Deps): void {
   const { config, database } = deps
-  const guard = [
-    requireCsrfProtection(config.PUBLIC_URL),
-    requireSession(deps.kratosPublic),
-    requireAdmin({ ...deps, publicUrl: config.PUBLIC_URL }),
-  ]
+  const guard = adminGuard(deps)
   const subscriberDeps: SubscriberDeps = { database, urlRules: subscriberUrlRules(config) }
   const id = (req: Request) => parseOr400(subscriberParams, req.params, "path").id
 

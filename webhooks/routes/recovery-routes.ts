@@ -8,8 +8,7 @@ import {
   recoveryDeniedAnswer,
   recoveryQueueAnswer,
 } from "./answers"
-import { actorOf, parseOr400, reply } from "./edge"
-import type { AdminActor } from "../domain/admin-users"
+import { actorOf, adminGuard, adminOf, parseOr400, reply } from "./edge"
 import {
   approveRecoveryRequest,
   denyRecoveryRequest,
@@ -22,13 +21,7 @@ import {
   type RecoveryDeps,
 } from "../domain/recovery-requests"
 import { AppError } from "../errors"
-import {
-  adminRoleOf,
-  requireAdmin,
-  requireCsrfProtection,
-  requireSession,
-  sessionOf,
-} from "../middleware/session"
+import { requireCsrfProtection, requireSession, sessionOf } from "../middleware/session"
 import { canonicalId } from "./ids"
 
 /** Free text shown to admins and written to the audit trail: no control characters but line breaks. */
@@ -75,17 +68,13 @@ function askerOf(req: Request): Asker {
   return { session: sessionOf(req), ip: a.ip, userAgent: a.userAgent, requestId: a.requestId }
 }
 
-function adminOf(req: Request): AdminActor {
-  return { ...actorOf(req, sessionOf(req).identity!.id), type: "admin", role: adminRoleOf(req) }
-}
-
 /**
  * Lost-device recovery requests: the person's side (`/api/me/recovery-request`, a session at
  * AAL1 is enough and the gate is not asked: it sends a person with a second factor to step up,
  * which is what they can't do) and the admins' queue (`/api/admin/recovery-requests`, AAL2).
  */
 export function registerRecoveryRoutes(router: Router, deps: Deps): void {
-  const { config, database, kratos, kratosPublic } = deps
+  const { config, kratosPublic } = deps
   const d = recoveryDeps(deps)
   const session = requireSession(kratosPublic)
   const csrf = requireCsrfProtection(config.PUBLIC_URL)
@@ -94,7 +83,7 @@ export function registerRecoveryRoutes(router: Router, deps: Deps): void {
       ? next()
       : next(new AppError("UNAUTHORIZED", "sign in first", { reason: "session_required" }))
   const mine = [anonymous401, csrf, session]
-  const admin = [csrf, session, requireAdmin({ database, kratos, publicUrl: config.PUBLIC_URL })]
+  const admin = adminGuard(deps)
 
   router.use(["/api/me/recovery-request", "/api/admin/recovery-requests"], (_req, res, next) => {
     res.set("cache-control", "no-store")

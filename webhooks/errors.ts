@@ -31,12 +31,18 @@ const codeToStatus: Record<ErrorCode, number> = {
 }
 
 export class AppError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
+  readonly code: ErrorCode
+  readonly details?: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    // A refusal of the client's request (4xx) is an answer, not a fault: it is never logged
+    // with a stack, so none is captured (the gate and the API refuse at request rates).
+    const limit = Error.stackTraceLimit
+    if (codeToStatus[code] < 500) Error.stackTraceLimit = 0
     super(message)
+    Error.stackTraceLimit = limit
+    this.code = code
+    this.details = details
     this.name = "AppError"
   }
   get status(): number {

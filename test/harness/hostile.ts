@@ -221,11 +221,26 @@ export interface Payload {
   body?: string | Buffer
 }
 
-const json = (label: string, v: unknown, contentType = "application/json"): Payload => ({
-  label,
-  contentType,
-  body: JSON.stringify(v) ?? "null",
-})
+/**
+ * A JSON payload whose text is made only when a request sends it: a case draws more bodies
+ * than it sends (a spare for when it must fail), and the oversized ones are 66–120 kB each.
+ */
+export function lazyJson(
+  label: string,
+  make: () => unknown,
+  contentType = "application/json",
+): Payload {
+  let text: string | undefined
+  return {
+    label,
+    contentType,
+    get body() {
+      return (text ??= JSON.stringify(make()) ?? "null")
+    },
+  }
+}
+
+const json = (label: string, v: unknown) => lazyJson(label, () => v)
 
 /**
  * Bodies as an attacker sends them: mutated valid bodies, JSON of any shape, broken JSON,
@@ -237,80 +252,90 @@ export function hostilePayload(
   candidate: unknown,
 ): fc.Arbitrary<Payload> {
   const text = JSON.stringify(candidate)
-  return fc
-    .oneof(
-      { weight: 6, arbitrary: mutations.map((b) => json("mutated", b)) },
-      { weight: 3, arbitrary: anyJson.map((b) => json("any json", b)) },
-      {
-        weight: 1,
-        arbitrary: fc.integer({ min: 1, max: Math.max(1, text.length - 1) }).map((n) => ({
-          label: "truncated json",
-          contentType: "application/json",
-          body: text.slice(0, n),
-        })),
-      },
-      {
-        weight: 1,
-        arbitrary: fc.string({ unit: "binary", maxLength: 200 }).map((s) => ({
-          label: "garbage",
-          contentType: "application/json",
-          body: s,
-        })),
-      },
-      {
-        weight: 1,
-        arbitrary: fc
-          .integer({ min: 66_000, max: 120_000 })
-          .map((n) => json("oversized", { ...(candidate as Json), padding: "p".repeat(n) })),
-      },
-      {
-        weight: 1,
-        arbitrary: fc.integer({ min: 500, max: 5_000 }).map((d) => ({
-          label: "deep nesting",
-          contentType: "application/json",
-          body: "[".repeat(d) + "]".repeat(d),
-        })),
-      },
-      {
-        weight: 2,
-        arbitrary: fc
-          .constantFrom(
-            "text/plain",
-            "application/x-www-form-urlencoded",
-            "multipart/form-data; boundary=x",
-            "application/xml",
-            "application/vnd.api+json",
-            "application/json; charset=utf-16",
-            "application/json; charset=latin1",
-            "application/jsonp",
-            "",
-          )
-          .map((ct) => ({
-            label: `content type "${ct}"`,
-            contentType: ct || undefined,
-            body: text,
+  const isObject = candidate !== null && typeof candidate === "object" && !Array.isArray(candidate)
+  const oversizedHead = !isObject || text === "{}" ? "{" : `${text.slice(0, -1)},`
+  return (
+    fc
+      .oneof(
+        { weight: 6, arbitrary: mutations.map((b) => json("mutated", b)) },
+        { weight: 3, arbitrary: anyJson.map((b) => json("any json", b)) },
+        {
+          weight: 1,
+          arbitrary: fc.integer({ min: 1, max: Math.max(1, text.length - 1) }).map((n) => ({
+            label: "truncated json",
+            contentType: "application/json",
+            body: text.slice(0, n),
           })),
-      },
-      {
-        weight: 1,
-        arbitrary: fc.constantFrom("gzip", "deflate", "br", "compress", "x-unknown").map((enc) => ({
-          label: `content encoding ${enc}`,
-          contentType: "application/json",
-          contentEncoding: enc,
-          body: text,
-        })),
-      },
-      { weight: 1, arbitrary: fc.constant<Payload>({ label: "no body" }) },
-      {
-        weight: 1,
-        arbitrary: fc.constant<Payload>({
-          label: "empty json body",
-          contentType: "application/json",
-          body: "",
-        }),
-      },
-    )
-    .map((p) => ({ ...p, [fc.toStringMethod]: () => describePayload(p) }))
+        },
+        {
+          weight: 1,
+          arbitrary: fc.string({ unit: "binary", maxLength: 200 }).map((s) => ({
+            label: "garbage",
+            contentType: "application/json",
+            body: s,
+          })),
+        },
+        {
+          weight: 1,
+          arbitrary: fc.integer({ min: 66_000, max: 120_000 }).map((n) => ({
+            label: "oversized",
+            contentType: "application/json",
+            // The candidate's text with a padding field: a concatenation, not a stringify of it.
+            body: `${oversizedHead}"padding":"${"p".repeat(n)}"}`,
+          })),
+        },
+        {
+          weight: 1,
+          arbitrary: fc.integer({ min: 500, max: 5_000 }).map((d) => ({
+            label: "deep nesting",
+            contentType: "application/json",
+            body: "[".repeat(d) + "]".repeat(d),
+          })),
+        },
+        {
+          weight: 2,
+          arbitrary: fc
+            .constantFrom(
+              "text/plain",
+              "application/x-www-form-urlencoded",
+              "multipart/form-data; boundary=x",
+              "application/xml",
+              "application/vnd.api+json",
+              "application/json; charset=utf-16",
+              "application/json; charset=latin1",
+              "application/jsonp",
+              "",
+            )
+            .map((ct) => ({
+              label: `content type "${ct}"`,
+              contentType: ct || undefined,
+              body: text,
+            })),
+        },
+        {
+          weight: 1,
+          arbitrary: fc
+            .constantFrom("gzip", "deflate", "br", "compress", "x-unknown")
+            .map((enc) => ({
+              label: `content encoding ${enc}`,
+              contentType: "application/json",
+              contentEncoding: enc,
+              body: text,
+            })),
+        },
+        { weight: 1, arbitrary: fc.constant<Payload>({ label: "no body" }) },
+        {
+          weight: 1,
+          arbitrary: fc.constant<Payload>({
+            label: "empty json body",
+            contentType: "application/json",
+            body: "",
+          }),
+        },
+      )
+      // Added to the payload itself: a spread would make every lazy body's text now.
+      .map((p) => Object.assign(p, { [fc.toStringMethod]: () => describePayload(p) }))
+  )
 }
 
 /** A counterexample short enough to read: label, headers and the start of the body. */

@@ -4,8 +4,9 @@
 # postgres://postgres@127.0.0.1:5432/postgres) when it answers; else, with the server
 # binaries installed (as root on a machine with apt, they are installed from Debian's
 # packages when missing), a throw-away server of its own on a free port, stopped and removed
-# when CMD ends. TEST_POSTGRES=own always starts the throw-away one. Otherwise it stops at once
-# with one line, before any test runs.
+# when CMD ends. TEST_POSTGRES=own always starts the throw-away one; TEST_POSTGRES=prefer-own
+# does when the server binaries are installed and TEST_POSTGRES_URL is unset. Otherwise it
+# stops at once with one line, before any test runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,11 +34,19 @@ server_bin() {
   fi
 }
 
-if [ "${TEST_POSTGRES:-}" != "own" ] && answers "$url"; then
+# Read once here: the command's own children (a test of this script) see none of it.
+mode="${TEST_POSTGRES:-}"
+unset TEST_POSTGRES
+# prefer-own (npm test's default): the throw-away server when its binaries are here and no
+# TEST_POSTGRES_URL is set; else as without it.
+if [ "$mode" = "prefer-own" ]; then
+  if [ -z "${TEST_POSTGRES_URL:-}" ] && [ -n "$(server_bin)" ]; then mode=own; else mode=""; fi
+fi
+if [ "$mode" != "own" ] && answers "$url"; then
   export TEST_POSTGRES_URL="$url"
   exec "$@"
 fi
-if [ -n "${TEST_POSTGRES_URL:-}" ] && [ "${TEST_POSTGRES:-}" != "own" ]; then
+if [ -n "${TEST_POSTGRES_URL:-}" ] && [ "$mode" != "own" ]; then
   echo "npm test: no Postgres answers at TEST_POSTGRES_URL; start it, or unset TEST_POSTGRES_URL to let npm test start one" >&2
   exit 1
 fi

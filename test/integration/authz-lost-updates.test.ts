@@ -29,20 +29,35 @@ async function kratosIdentity(id: string) {
 function profileSaves(token: string, email: string, loops = 2) {
   let stopped = false
   let saved = 0
+  let started = 0
+  let latestAnswered = 0
+  let ended = 0
   const loop = async (n: number) => {
-    for (let i = 0; !stopped; i++) {
-      const r = await submitSettings(token, {
-        method: "profile",
-        traits: { email, name: { first: `Loop ${n}.${i}`, last: "Saver" } },
-      }).catch(() => null)
-      if (r?.status === 200) saved++
-      // Signed out (a deactivation revokes every session): nothing more to save.
-      if (r?.status === 401) return
-      if (!r) await sleep(10)
+    try {
+      for (let i = 0; !stopped; i++) {
+        const seq = ++started
+        const r = await submitSettings(token, {
+          method: "profile",
+          traits: { email, name: { first: `Loop ${n}.${i}`, last: "Saver" } },
+        }).catch(() => null)
+        latestAnswered = Math.max(latestAnswered, seq)
+        if (r?.status === 200) saved++
+        // Signed out (a deactivation revokes every session): nothing more to save.
+        if (r?.status === 401) return
+        if (!r) await sleep(10)
+      }
+    } finally {
+      ended++
     }
   }
   const running = Array.from({ length: loops }, (_, n) => loop(n))
   return {
+    saved: () => saved,
+    /** Submits begun so far. */
+    started: () => started,
+    /** The latest-begun submit that has answered (saved or not). */
+    latestAnswered: () => latestAnswered,
+    allEnded: () => ended === loops,
     async stop() {
       stopped = true
       await Promise.all(running)
@@ -71,11 +86,23 @@ async function whileSaving<T>(
   loops = 2,
 ) {
   const saves = profileSaves(target.sessionToken, target.email, loops)
-  await sleep(150)
+  // The change lands while saves are under way: after one has saved (the others are in flight),
+  // and the loops go on until a submit begun after its answer has answered too. Polled, not
+  // timed, so a busy machine changes only how long it takes.
+  await until(() => saves.saved() > 0)
   const result = await change()
-  await sleep(250)
+  const begunBefore = saves.started()
+  await until(() => saves.latestAnswered() > begunBefore || saves.allEnded())
   const saved = await saves.stop()
   return { result, saved }
+}
+
+async function until(done: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error("the profile saves did not get that far in time")
+    await sleep(5)
+  }
 }
 
 describe("admin changes racing a person's own settings saves (Kratos writes back the row it loaded)", () => {

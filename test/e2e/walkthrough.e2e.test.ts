@@ -100,7 +100,9 @@ describe("README ▸ Five minutes with kratos-guard", () => {
     // 1. Sign in as the super admin.
     step(1, olivia.email, olivia.password!, "npm run demo -- code", "12 recovery codes")
     const admin = await newContext()
+    // The printed URL sends a signed-out visitor on to the sign-in form; once there, sign in.
     await admin.page.goto(base())
+    await admin.page.waitForURL(/\/login\?flow=/)
     await loginInBrowser(admin.page, base(), olivia.email, olivia.password!)
     await stepUpTotpInBrowser(admin.page, tenant.totpSecret)
     await admin.page.waitForURL(/\/settings/)

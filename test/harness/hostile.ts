@@ -223,17 +223,13 @@ export interface Payload {
 
 /**
  * A JSON payload whose text is made only when a request sends it: a case draws more bodies
- * than it sends (a spare for when it must fail), and the oversized ones are 66–120 kB each.
+ * than it sends (a spare for when it must fail).
  */
-export function lazyJson(
-  label: string,
-  make: () => unknown,
-  contentType = "application/json",
-): Payload {
+export function lazyJson(label: string, make: () => unknown): Payload {
   let text: string | undefined
   return {
     label,
-    contentType,
+    contentType: "application/json",
     get body() {
       return (text ??= JSON.stringify(make()) ?? "null")
     },

@@ -2,7 +2,8 @@ import { mkdirSync } from "node:fs"
 import path from "node:path"
 import { PGlite } from "@electric-sql/pglite"
 import { sql } from "drizzle-orm"
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core"
+import type { ExtractTablesWithRelations } from "drizzle-orm"
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core"
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite"
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator"
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js"
@@ -11,6 +12,12 @@ import postgres from "postgres"
 import * as schema from "./schema"
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
+/** A handle inside a transaction (what `db.transaction` passes its work); a plain `Db` is not one. */
+export type Tx = PgTransaction<
+  PgQueryResultHKT,
+  typeof schema,
+  ExtractTablesWithRelations<typeof schema>
+>
 
 /** A database handle that is either Postgres (postgres.js) or embedded PGlite, same schema. */
 export interface Database {

@@ -400,11 +400,11 @@ export function hostileApiSuite(part: number, of: number): void {
         adminAal1Token: { token: adminAal1.token },
         adminToken: { token: admin.token },
       })
-      // Each person's authorization record is created the first time it is read (seeded from
-      // Kratos in this scratch database); create them now so none is a write of a case.
-      const { authorizationOf } = await import("../../webhooks/domain/authorization")
+      // This scratch database has no records of these people yet (Kratos made them for another
+      // one): store them now, as a first change would, so none is a write of a case.
+      const { ensureAuthorization } = await import("../../webhooks/domain/authorization")
       for (const p of [member, browser, revokedBrowser, revoked, adminAal1, admin]) {
-        await authorizationOf(deps, p.identityId)
+        await ensureAuthorization(deps, p.identityId)
       }
     })
 

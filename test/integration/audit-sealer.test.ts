@@ -10,8 +10,8 @@ import { migrate } from "drizzle-orm/postgres-js/migrator"
 import postgres from "postgres"
 import { type Database, openDatabase } from "../../db/client"
 import {
+  appendAuditAlone,
   type AuditEntryInput,
-  appendAudit,
   auditHash,
   sealAudit,
   SEAL_INTERVAL_MS,
@@ -45,14 +45,14 @@ function entry(dedupKey = `sealer-test:${randomUUID()}`): AuditEntryInput {
 
 /**
  * A writer process as a service replica is one: its own pool, appending WRITES entries eight at
- * a time (half as appendAudit does, half as the hooks do: the statements sent at once by
+ * a time (half as appendAuditAlone does, half as the hooks do: the statements sent at once by
  * `atomic`), with its own sealer running every 20 ms. All start at START_AT, so they overlap.
  */
 const WRITER = `
 const { randomUUID } = require("node:crypto")
 const { openDatabase } = require("./db/client")
 const { atomic } = require("./db/raw")
-const { appendAudit, appendStatements, checkChainLock, startAuditSealer } = require("./webhooks/domain/audit")
+const { appendAuditAlone, appendStatements, checkChainLock, startAuditSealer } = require("./webhooks/domain/audit")
 async function main() {
   const database = openDatabase({ databaseUrl: process.env.DATABASE_URL, poolMax: 8 })
   const failures = []
@@ -69,7 +69,7 @@ async function main() {
         requestId: tag + "-" + k, posture: { aal: "aal1", methods: ["password"] },
         details: { k, writer: tag }, dedupKey: tag + ":" + k,
       }
-      if (k % 2 === 0) return appendAudit(database.db, e)
+      if (k % 2 === 0) return appendAuditAlone(database.db, e)
       const results = await atomic(database.db, appendStatements(e).statements)
       checkChainLock(results[0])
     }))
@@ -166,8 +166,8 @@ describe("the audit sealer", () => {
     const scratch = await scratchDatabase()
     const { database } = scratch
     try {
-      const first = await appendAudit(database.db, entry())
-      const second = await appendAudit(database.db, entry())
+      const first = await appendAuditAlone(database.db, entry())
+      const second = await appendAuditAlone(database.db, entry())
       // Before the seal: the entry is recorded and shown; verification counts it apart.
       const before = await verifyAuditChain(database)
       expect(before).toMatchObject({
@@ -193,7 +193,7 @@ describe("the audit sealer", () => {
       expect(await verifyAuditChain(database)).toEqual({ ok: true, checked: 2 })
 
       // Someone with the service's role seals a new entry by hand with a made-up hash.
-      const third = await appendAudit(database.db, entry())
+      const third = await appendAuditAlone(database.db, entry())
       expect(
         await refusal(
           database,
@@ -215,10 +215,10 @@ describe("the audit sealer", () => {
     const { database } = scratch
     try {
       const ids: number[] = []
-      for (let i = 0; i < 3; i++) ids.push((await appendAudit(database.db, entry())).id)
+      for (let i = 0; i < 3; i++) ids.push((await appendAuditAlone(database.db, entry())).id)
       await sealAudit(database)
       await bypassingTriggers(database, `update audit_events set seq = null where id = ${ids[1]}`)
-      const later = await appendAudit(database.db, entry())
+      const later = await appendAuditAlone(database.db, entry())
 
       expect(await sealAudit(database)).toEqual({ sealed: 1, busy: false })
       expect(await verifyAuditChain(database)).toEqual({
@@ -253,10 +253,10 @@ describe("the audit sealer", () => {
         (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
       )
     try {
-      const a = await appendAudit(database.db, entry())
+      const a = await appendAuditAlone(database.db, entry())
       await sealAudit(database)
-      const b = await appendAudit(database.db, entry())
-      await appendAudit(database.db, entry())
+      const b = await appendAuditAlone(database.db, entry())
+      await appendAuditAlone(database.db, entry())
 
       const waiting = await verify()
       expect(waiting.code).toBe(0)
@@ -292,7 +292,7 @@ describe("the sealer of a running service", () => {
   it(`when entries are appended, then the service seals each within ${SEALED_WITHIN_MS} ms of its commit (its sealer runs every ${SEAL_INTERVAL_MS} ms)`, async () => {
     const waits: number[] = []
     for (let i = 0; i < 10; i++) {
-      const { id } = await appendAudit(database.db, entry())
+      const { id } = await appendAuditAlone(database.db, entry())
       const committed = performance.now()
       for (;;) {
         const { rows } = await database.query<{ seq: string | null }>(
@@ -369,8 +369,8 @@ describe("the sealer's migration", () => {
       await migrate(drizzle(conn), { migrationsFolder: source })
       database = openDatabase({ databaseUrl: url.toString(), poolMax: 2 })
       const added = [
-        await appendAudit(database.db, entry()),
-        await appendAudit(database.db, entry()),
+        await appendAuditAlone(database.db, entry()),
+        await appendAuditAlone(database.db, entry()),
       ]
       expect(await sealAudit(database)).toEqual({ sealed: 2, busy: false })
 

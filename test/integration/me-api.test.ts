@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto"
 import { Configuration, FrontendApi } from "@ory/client"
 import request from "supertest"
 import { type Database, openDatabase } from "../../db/client"
-import { appendAudit } from "../../webhooks/domain/audit"
+import { appendAuditAlone } from "../../webhooks/domain/audit"
 import { listMySessions } from "../../webhooks/domain/sessions"
 import { inProcessApp } from "../harness/app"
 import { closeServiceDb, serviceDb } from "../harness/db"
@@ -255,7 +255,7 @@ describe("the user's security overview", () => {
     const database = openDatabase({ databaseUrl: stackInfo().serviceDatabaseUrl! })
     const changedAt = new Date(Date.now() - 3 * 86_400_000)
     try {
-      await appendAudit(database.db, {
+      await appendAuditAlone(database.db, {
         event: "auth.password_changed",
         actorType: "user",
         actorId: user.identityId,
@@ -290,7 +290,7 @@ describe("the user's activity feed", () => {
   it("when there are more entries than a page, then the cursor walks them all, newest first, without duplicates", async () => {
     const user = await registerNative()
     for (let i = 0; i < 23; i++) {
-      await appendAudit(database.db, {
+      await appendAuditAlone(database.db, {
         event: i % 2 === 0 ? "auth.2fa_enabled" : "auth.profile_updated",
         actorType: i % 5 === 0 ? "admin" : "user",
         actorId: i % 5 === 0 ? randomUUID() : user.identityId,

@@ -1,5 +1,5 @@
 import { RateLimiterPostgres } from "rate-limiter-flexible"
-import type { Database, Db } from "../../db/client"
+import type { Database, Db, Tx } from "../../db/client"
 import { rawQuery, type Statement } from "../../db/raw"
 
 export type { Statement }
@@ -57,14 +57,14 @@ const COLUMNS = `id, key_id, identity_id, label, scope, secret_hash,
 /** Serialises key creation per person, so two at once can't both slip under the cap. */
 const LOCK_OWNER = `select pg_advisory_xact_lock(hashtextextended('kg-api-keys:' || $1, 0))`
 
-export async function lockOwnerKeys(tx: Db, identityId: string): Promise<void> {
+export async function lockOwnerKeys(tx: Tx, identityId: string): Promise<void> {
   await rawQuery(tx, LOCK_OWNER, [identityId])
 }
 
 const OWNER_FOR_SHARE = `select role, state from identity_authz where identity_id = $1::uuid for share`
 
 /** The owner's role and state, the row held (FOR SHARE) until the transaction ends. */
-export async function ownerForShare(tx: Db, identityId: string) {
+export async function ownerForShare(tx: Tx, identityId: string) {
   const [row] = await rawQuery<{ role: string; state: string }>(tx, OWNER_FOR_SHARE, [identityId])
   return row ?? null
 }

@@ -1,5 +1,5 @@
 import { eq, getTableColumns, inArray, sql } from "drizzle-orm"
-import type { Db } from "../../db/client"
+import type { Db, Tx } from "../../db/client"
 import { dateOrNull, rawQuery, type Statement } from "../../db/raw"
 import { identityAuthz } from "../../db/schema"
 import type { Query } from "./transaction"
@@ -98,7 +98,7 @@ const LOCK_CLASS = 70194638
 const LOCK_IDENTITY = `select pg_advisory_xact_lock(${LOCK_CLASS}::int, hashtext($1::uuid::text))`
 
 /** The identity's transaction-scoped lock: every service write of the identity holds it. */
-export async function lockIdentity(tx: Db, identityId: string): Promise<void> {
+export async function lockIdentity(tx: Tx, identityId: string): Promise<void> {
   await rawQuery(tx, LOCK_IDENTITY, [identityId])
 }
 
@@ -113,7 +113,7 @@ const withLease = {
 
 /** The record and whether a settings submit's lease on it is running; undefined without one. */
 export async function readWithLease(
-  tx: Db,
+  tx: Tx,
   identityId: string,
 ): Promise<(Authorization & { writing: boolean }) | undefined> {
   const [row] = await tx
@@ -125,7 +125,7 @@ export async function readWithLease(
 
 /** The record, locked for update until the transaction ends. */
 export async function readForUpdate(
-  tx: Db,
+  tx: Tx,
   identityId: string,
 ): Promise<Authorization | undefined> {
   const [row] = await tx
@@ -138,7 +138,7 @@ export async function readForUpdate(
 
 /** Writes `set` as the record's next version and answers the record after it. */
 export async function updateAuthorization(
-  tx: Db,
+  tx: Tx,
   identityId: string,
   set: AuthorizationChange,
   updatedBy: string | null,
@@ -152,7 +152,7 @@ export async function updateAuthorization(
 }
 
 /** Notes that Kratos holds the record's current version. */
-export async function markSynced(tx: Db, row: Authorization): Promise<void> {
+export async function markSynced(tx: Tx, row: Authorization): Promise<void> {
   if (row.syncedVersion === row.version) return
   await tx
     .update(identityAuthz)

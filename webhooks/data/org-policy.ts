@@ -1,5 +1,5 @@
 import { eq, sql } from "drizzle-orm"
-import type { Db } from "../../db/client"
+import type { Db, Tx } from "../../db/client"
 import { orgPolicy } from "../../db/schema"
 
 /** `org_policy`: one row (id `default`), written the first time an admin saves the policy. */
@@ -28,6 +28,6 @@ export async function upsertPolicyRow(db: Db, values: OrgPolicyValues): Promise<
 const POLICY_LOCK_KEY = 0x6b67_706f
 
 /** Holds the policy's lock until `tx` ends: one change at a time. */
-export async function lockPolicy(tx: Db): Promise<void> {
+export async function lockPolicy(tx: Tx): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${POLICY_LOCK_KEY})`)
 }

@@ -1,4 +1,4 @@
-import type { Db } from "../../db/client"
+import type { Db, Tx } from "../../db/client"
 import { rawQuery } from "../../db/raw"
 
 /**
@@ -72,7 +72,7 @@ const iso = (d: Date | null | undefined) => d?.toISOString() ?? null
 /** Serialises a person's requests, so two starts at once can't both pass the one-open check. */
 const LOCK_PERSON = `select pg_advisory_xact_lock(hashtextextended('kg-recovery:' || $1, 0))`
 
-export async function lockPersonRequests(tx: Db, identityId: string): Promise<void> {
+export async function lockPersonRequests(tx: Tx, identityId: string): Promise<void> {
   await rawQuery(tx, LOCK_PERSON, [identityId])
 }
 

@@ -1,4 +1,4 @@
-import type { Database, Db } from "../../db/client"
+import type { Database, Db, Tx } from "../../db/client"
 import { lockPolicy } from "../data/org-policy"
 import type { AdminActor } from "./admin-users"
 import { appendAudit, type AuditEventName } from "./audit"
@@ -12,13 +12,13 @@ import { AppError } from "../errors"
 
 /** An audit entry with the admin as actor; one per request (a retry adds nothing). */
 export function recordAdminAction(
-  db: Db,
+  tx: Tx,
   admin: AdminActor,
   event: AuditEventName,
   details: Record<string, unknown>,
   subjectId: string | null = null,
 ) {
-  return appendAudit(db, {
+  return appendAudit(tx, {
     event,
     actorType: "admin",
     actorId: admin.id,
@@ -30,6 +30,17 @@ export function recordAdminAction(
     details,
     dedupKey: `${event}:${admin.requestId}`,
   })
+}
+
+/** `recordAdminAction` in a transaction of its own: for what writes nothing else (a look). */
+export function recordAdminLook(
+  db: Db,
+  admin: AdminActor,
+  event: AuditEventName,
+  details: Record<string, unknown>,
+  subjectId: string | null = null,
+) {
+  return db.transaction((tx) => recordAdminAction(tx, admin, event, details, subjectId))
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Identity } from "../kratos/types"
-import type { Database, Db } from "../../db/client"
+import type { Database, Tx } from "../../db/client"
 import { insertAuthorization, loadAuthorizations } from "../data/authz"
 import { AppError } from "../errors"
 import type { KratosAdmin } from "../kratos/admin"
@@ -169,9 +169,9 @@ async function audit(
   details: Record<string, unknown>,
   dedupKey: string,
   notify: { manager: CredentialSummary | null } | null = null,
-  tx?: Db,
+  tx?: Tx,
 ) {
-  const write = async (db: Db) => {
+  const write = async (db: Tx) => {
     const entry = await appendAudit(db, {
       event,
       actorType: "admin",
@@ -290,9 +290,9 @@ export interface ResetOptions {
   /** Recorded on the reset's audit entry. */
   recoveryRequestId?: string
   /** Runs in the reset's transaction under the person's lock, before anything is removed. */
-  beforeReset?: (tx: Db) => Promise<void>
+  beforeReset?: (tx: Tx) => Promise<void>
   /** Runs in the reset's transaction, after its audit entry. */
-  afterReset?: (tx: Db) => Promise<void>
+  afterReset?: (tx: Tx) => Promise<void>
 }
 
 /**

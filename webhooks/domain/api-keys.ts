@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
-import type { Database, Db } from "../../db/client"
+import type { Database, Db, Tx } from "../../db/client"
 import {
   apiKeyCounter,
   countActiveKeys,
@@ -136,14 +136,14 @@ export function keyCap(limits: ApiKeyLimits, role: Role): number {
 }
 
 function auditKey(
-  db: Db,
+  tx: Tx,
   actor: KeyActor,
   event: AuditEventName,
   subjectId: string,
   details: Record<string, unknown>,
   dedupKey: string,
 ) {
-  return appendAudit(db, {
+  return appendAudit(tx, {
     event,
     actorType: actor.type,
     actorId: actor.id,
@@ -169,13 +169,15 @@ export async function listKeys(
   const found = await authorizedSummary(d, ownerId)
   if (!found) throw new AppError("NOT_FOUND", "no such user")
   if (admin) {
-    await auditKey(
-      d.database.db,
-      admin,
-      "admin.viewed",
-      ownerId,
-      { what: "api_keys" },
-      `viewed:${admin.requestId}`,
+    await d.database.db.transaction((tx) =>
+      auditKey(
+        tx,
+        admin,
+        "admin.viewed",
+        ownerId,
+        { what: "api_keys" },
+        `viewed:${admin.requestId}`,
+      ),
     )
   }
   const now = new Date()
@@ -297,7 +299,7 @@ export type CascadeReason = "password_changed" | "2fa_reset" | "deactivated"
  * that causes it), with one audit entry naming the keys; nothing when they had none.
  */
 export async function revokeAllKeysIn(
-  tx: Db,
+  tx: Tx,
   actor: KeyActor,
   identityId: string,
   reason: CascadeReason,

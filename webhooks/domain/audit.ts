@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from "node:crypto"
 import { and, asc, eq, gt, isNull } from "drizzle-orm"
-import { PgTransaction } from "drizzle-orm/pg-core"
-import type { Database, Db } from "../../db/client"
+import type { Database, Db, Tx } from "../../db/client"
 import { rawQuery, type Statement } from "../../db/raw"
 import { auditEvents } from "../../db/schema"
 
@@ -154,37 +153,36 @@ export function auditHash(prevHash: string | null, content: AuditHashContent): s
  * Appends one entry to the audit trail, or finds the entry already written for `dedupKey`.
  *
  * Call it inside the transaction that commits the change it records (and that enqueues its
- * notifications), so the entry exists exactly when the change does. It runs in the caller's
- * transaction (or in a transaction of its own on a plain handle). The entry is inserted
- * unsealed, without any lock shared by other writers: the sealer (sealAudit) gives it its
- * place in the hash chain shortly after it commits.
+ * notifications), so the entry exists exactly when the change does; `appendAuditAlone` is
+ * for an entry that records no write of its own (a look). The entry is inserted unsealed,
+ * without any lock shared by other writers: the sealer (sealAudit) gives it its place in the
+ * hash chain shortly after it commits.
  *
  * Requires READ COMMITTED (Postgres's default): after a conflicting insert by another
  * transaction, the entry that one wrote must be visible to the lookup that follows.
  */
 export async function appendAudit(
-  db: Db,
+  tx: Tx,
   entry: AuditEntryInput,
 ): Promise<{ inserted: boolean; eventId: string; id: number }> {
-  // Inside the caller's transaction no savepoint is needed (a failure aborts it whole).
-  const isTransaction = (x: Db) => (x as unknown) instanceof PgTransaction
-  const inTransaction = <T>(work: (tx: Db) => Promise<T>) =>
-    isTransaction(db) ? work(db) : db.transaction(work)
-  return inTransaction(async (tx) => {
-    // The isolation check and the insert, sent together (one round trip).
-    const { statements } = appendStatements(entry)
-    const [[checkText], [appendText, appendValues]] = statements
-    const [check, result] = await Promise.all([
-      rawQuery<{ isolation: string }>(tx, checkText),
-      rawQuery<{ id: number | string; event_id: string }>(tx, appendText, appendValues),
-    ])
-    checkChainLock(check)
-    const [row] = result
-    if (row) return { inserted: true, id: Number(row.id), eventId: row.event_id }
-    // A replay: the entry was written before (by an earlier delivery or another replica).
-    const existing = await findByDedupKey(tx, entry.dedupKey)
-    return { inserted: false, ...existing! }
-  })
+  // The isolation check and the insert, sent together (one round trip).
+  const { statements } = appendStatements(entry)
+  const [[checkText], [appendText, appendValues]] = statements
+  const [check, result] = await Promise.all([
+    rawQuery<{ isolation: string }>(tx, checkText),
+    rawQuery<{ id: number | string; event_id: string }>(tx, appendText, appendValues),
+  ])
+  checkChainLock(check)
+  const [row] = result
+  if (row) return { inserted: true, id: Number(row.id), eventId: row.event_id }
+  // A replay: the entry was written before (by an earlier delivery or another replica).
+  const existing = await findByDedupKey(tx, entry.dedupKey)
+  return { inserted: false, ...existing! }
+}
+
+/** One entry in a transaction of its own. */
+export function appendAuditAlone(db: Db, entry: AuditEntryInput) {
+  return db.transaction((tx) => appendAudit(tx, entry))
 }
 
 async function findByDedupKey(

@@ -2,12 +2,7 @@ import { randomBytes } from "node:crypto"
 import type { Identity } from "../kratos/types"
 import type { Logger } from "pino"
 import type { Database } from "../../db/client"
-import {
-  insertAuthorization,
-  loadAuthorization,
-  type Authorization,
-  type NewAuthorization,
-} from "../data/authz"
+import { insertAuthorization, loadAuthorization, type Authorization } from "../data/authz"
 import type { KratosAdmin } from "../kratos/admin"
 import {
   guardAdminMetadata,
@@ -213,7 +208,7 @@ export function seedFrom(
   identityId: string,
   k: KratosSide,
   origin: "kratos" | "registration" | "provisioning",
-): NewAuthorization {
+) {
   const pub = readPublicMetadata(k.metadataPublic)
   const adm = guardAdminMetadata.safeParse(k.metadataAdmin)
   const flag = pub.force_password_change
@@ -264,9 +259,13 @@ export function withAuthorization(s: CredentialSummary, a: Authorization): Crede
 }
 
 /**
- * The service's record of a person, seeded from Kratos the first time it is asked for (for
- * identities that predate it). `known` saves the Kratos read when the caller has just made it.
- * Null when Kratos has no such identity.
+ * The service's record of a person. Reads never write: for an identity that has no record yet
+ * (one that predates the records, or was made in Kratos directly) it is the record as it would
+ * be seeded from Kratos's copy, not stored. That is the same answer a stored seed would give,
+ * since the service has never written such an identity: every write of the service seeds the
+ * record first (`ensureAuthorization`, `withKratosWrite`), as do registration, provisioning and
+ * the reconciler. `known` saves the Kratos read when the caller has just made it. Null when
+ * Kratos has no such identity.
  */
 export async function authorizationOf(
   d: AuthzDeps,
@@ -276,8 +275,30 @@ export async function authorizationOf(
   const row = await loadAuthorization(d.database.db, identityId)
   if (row) return row
   const s = known ?? (await d.kratos.summary(identityId))
+  return s ? unstored(seedFrom(identityId, kratosSideOf(s), "kratos")) : null
+}
+
+/** The record as stored, seeding it from Kratos first if missing: for a change about to be written. */
+export async function ensureAuthorization(
+  d: AuthzDeps,
+  identityId: string,
+): Promise<Authorization | null> {
+  const row = await loadAuthorization(d.database.db, identityId)
+  if (row) return row
+  const s = await d.kratos.summary(identityId)
   if (!s) return null
   return insertAuthorization(d.database.db, seedFrom(identityId, kratosSideOf(s), "kratos"))
+}
+
+/** A seed as the record it would become once stored. */
+function unstored(seed: ReturnType<typeof seedFrom>): Authorization {
+  return {
+    ...seed,
+    stateChangedAt: null,
+    updatedAt: new Date(),
+    writeFlowId: null,
+    writeUntil: null,
+  }
 }
 
 /**

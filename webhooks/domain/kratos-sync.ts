@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises"
 import type { Identity, JsonPatch } from "../kratos/types"
-import type { Db } from "../../db/client"
+import type { Tx } from "../../db/client"
 import {
   insertAuthorization,
   loadAuthorizations,
@@ -20,6 +20,7 @@ import {
   ADMIN_KEYS,
   asObject,
   authorizationOf,
+  ensureAuthorization,
   driftOf,
   expectedKratos,
   kratosSide,
@@ -54,7 +55,7 @@ const MAX_APPLY_ATTEMPTS = 5
 export async function withKratosWrite<T>(
   d: AuthzDeps,
   identityId: string,
-  work: (tx: Db, row: Authorization) => Promise<T>,
+  work: (tx: Tx, row: Authorization) => Promise<T>,
   opts: { ownFlow?: string | null } = {},
 ): Promise<{ value: T; waitedMs: number } | null> {
   const started = Date.now()
@@ -195,7 +196,7 @@ export async function bringKratosInStep(
 }
 
 async function auditRepair(
-  tx: Db,
+  tx: Tx,
   row: Authorization,
   k: KratosSide,
   fields: AuthzField[],
@@ -234,9 +235,9 @@ export async function changeAuthorization<R>(
     set: AuthorizationChange | null
     result: R
   },
-  record: (tx: Db, before: Authorization, after: Authorization, result: R) => Promise<void>,
+  record: (tx: Tx, before: Authorization, after: Authorization, result: R) => Promise<void>,
 ): Promise<{ result: R; before: Authorization; after: Authorization; changed: boolean }> {
-  if (!(await authorizationOf(d, identityId))) throw new AppError("NOT_FOUND", "no such user")
+  if (!(await ensureAuthorization(d, identityId))) throw new AppError("NOT_FOUND", "no such user")
   const out = await d.database.db.transaction(async (tx) => {
     const before = await readForUpdate(tx, identityId)
     const { set, result } = decide(before!)

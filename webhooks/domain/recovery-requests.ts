@@ -1,5 +1,5 @@
 import { createHash, randomInt, timingSafeEqual } from "node:crypto"
-import type { Db } from "../../db/client"
+import type { Tx } from "../../db/client"
 import {
   addApproval,
   countFailedAttempt,
@@ -24,7 +24,7 @@ import type { Session } from "../kratos/types"
 import type { Role } from "../policy/roles"
 import { peopleByIds, resetTwoFactor, type AdminActor, type AdminDeps } from "./admin-users"
 import { listAudit } from "./audit-queries"
-import { appendAudit, type AuditEventName } from "./audit"
+import { appendAudit, appendAuditAlone, type AuditEventName } from "./audit"
 import { authorizedSummary } from "./authorization"
 import { deviceName } from "./device"
 import { enqueueFor } from "./notifications"
@@ -297,7 +297,7 @@ const byAdmin = (
 
 async function record(
   d: RecoveryDeps,
-  tx: Db,
+  tx: Tx,
   e: {
     event: AuditEventName
     actor: { type: "user" | "admin" | "system"; id: string | null; email?: string | null }
@@ -661,7 +661,7 @@ export async function recoveryQueue(
     rows.flatMap((r) => r.approvals.map((a) => a.admin_id)),
   )
   const items = await Promise.all(rows.map((r) => queueItem(d, r, names)))
-  await appendAudit(d.database.db, {
+  await appendAuditAlone(d.database.db, {
     event: "admin.viewed",
     actorType: "admin",
     actorId: admin.id,

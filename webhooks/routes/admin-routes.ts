@@ -45,7 +45,7 @@ import {
   retryNotification,
 } from "../domain/notifications/admin"
 import { requirePasswordChange } from "../domain/force-password-change"
-import { changeOrgPolicy, recordAdminAction } from "../domain/admin-actions"
+import { changeOrgPolicy, recordAdminLook } from "../domain/admin-actions"
 import { ID_PREFIX_MIN, idPrefix } from "../policy/id-prefix"
 import { getOrgPolicy } from "../domain/org-policy"
 import { roles } from "../policy/roles"
@@ -159,7 +159,7 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
       // The look's audit entry and the read side by side: one waits for its commit while the
       // other runs its query. A failed entry fails the request before anything is sent.
       const [, send] = await Promise.all([
-        recordAdminAction(database.db, adminOf(req), "admin.viewed", { what, query: q }),
+        recordAdminLook(database.db, adminOf(req), "admin.viewed", { what, query: q }),
         read(q),
       ])
       send(res)
@@ -239,7 +239,7 @@ export function registerAdminRoutes(router: Router, deps: Deps): void {
     const admin = adminOf(req)
     // One person's trail when the filter names one whole id; a prefix may match several.
     const subject = q.subject?.length === 36 ? q.subject : null
-    await recordAdminAction(database.db, admin, "admin.audit_exported", { filters: q }, subject)
+    await recordAdminLook(database.db, admin, "admin.audit_exported", { filters: q }, subject)
     res.set({
       "content-type": "text/csv; charset=utf-8",
       "content-disposition": `attachment; filename="audit-${new Date().toISOString().slice(0, 10)}.csv"`,

@@ -15,7 +15,7 @@ import {
   type SubscriberDeps,
 } from "../domain/security-events/subscribers"
 import { deliveryStatuses } from "../domain/security-events/types"
-import { recordAdminAction } from "../domain/admin-actions"
+import { recordAdminLook } from "../domain/admin-actions"
 import type { Config } from "../config"
 import { parseNetworks, type UrlRules } from "../outbound/addresses"
 import {
@@ -99,7 +99,7 @@ export function registerEventRoutes(router: Router, deps: Deps): void {
 
   router.get("/api/admin/event-subscribers", ...guard, async (req, res) => {
     parseOr400(z.object({}).strict(), req.query, "query")
-    await recordAdminAction(database.db, adminOf(req), "admin.viewed", {
+    await recordAdminLook(database.db, adminOf(req), "admin.viewed", {
       what: "event_subscribers",
     })
     reply(res, eventSubscriberListAnswer, {

@@ -1,4 +1,4 @@
-import type { Db } from "../../../db/client"
+import type { Tx } from "../../../db/client"
 import type { AuditEventName } from "../audit"
 import { enqueueNotifications, type NotificationInput } from "../../data/outbox"
 import { switchedOff } from "../../data/notification-preferences"
@@ -39,7 +39,7 @@ export interface Queued {
  * transaction that wrote the audit entry, so the mails exist exactly when the entry does.
  * Idempotent: one row per (audit entry, kind, recipient), so calling it again adds nothing.
  */
-export async function enqueueFor(tx: Db, input: NotifyInput): Promise<Queued[]> {
+export async function enqueueFor(tx: Tx, input: NotifyInput): Promise<Queued[]> {
   const recipients = await withoutSwitchedOff(tx, input.subject.id, recipientsFor(input))
   const queued = await enqueueNotifications(tx, rendered(input, recipients))
   return recipients.map((r, i) => ({ kind: r.kind, recipient: r.to, queued: queued[i]! }))
@@ -52,7 +52,7 @@ export function notificationsFor(input: NotifyInput): NotificationInput[] {
 
 /** A person's own mails they switched off (and the policy does not require) are left out. */
 async function withoutSwitchedOff(
-  tx: Db,
+  tx: Tx,
   personId: string,
   recipients: ReturnType<typeof recipientsFor>,
 ): Promise<ReturnType<typeof recipientsFor>> {

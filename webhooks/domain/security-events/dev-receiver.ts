@@ -1,4 +1,4 @@
-import type { Database, Db } from "../../../db/client"
+import type { Database, Tx } from "../../../db/client"
 import {
   insertSubscriber,
   subscriberByNameForUpdate,
@@ -30,7 +30,7 @@ export interface SystemActor {
 }
 
 function audit(
-  tx: Db,
+  tx: Tx,
   actor: SystemActor,
   event: AuditEventName,
   details: Record<string, unknown>,

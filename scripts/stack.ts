@@ -83,6 +83,8 @@ export interface StackOptions {
    * instead of the TypeScript source through tsx; the caller builds it first.
    */
   serviceBundle?: string
+  /** Tests only: the Kratos database is a copy of a migrated one, so `migrate sql` is skipped. */
+  kratosMigrated?: boolean
 }
 
 export interface Stack {
@@ -201,10 +203,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     SERVE_ADMIN_PORT: String(o.kratosAdminPort),
     SERVE_ADMIN_HOST: "127.0.0.1",
   }
-  execFileSync(kratosBin, ["migrate", "sql", "-e", "--yes", "-c", kratosConfigPath], {
-    env: kratosEnv,
-    stdio: ["ignore", "ignore", "pipe"],
-  })
+  if (!o.kratosMigrated) {
+    execFileSync(kratosBin, ["migrate", "sql", "-e", "--yes", "-c", kratosConfigPath], {
+      env: kratosEnv,
+      stdio: ["ignore", "ignore", "pipe"],
+    })
+  }
 
   const serviceEnv: Record<string, string> = {
     ...o.env,

@@ -73,6 +73,7 @@ async function startTestStack(
     kratosPublicPort,
     kratosAdminPort,
     kratosDsn: pg.kratosUrl,
+    kratosMigrated: pg.kratosMigrated,
     databaseUrl: pg.serviceUrl,
     // A real SMTP server process (the dev mail sink) for Kratos's courier and the service's
     // notifications; tests read what it received at stackInfo().mailMessagesUrl.

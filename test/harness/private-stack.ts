@@ -35,6 +35,7 @@ export async function startPrivateStack(
       kratosPublicPort: await freePort(),
       kratosAdminPort,
       kratosDsn: pg.kratosUrl,
+      kratosMigrated: pg.kratosMigrated,
       databaseUrl: serviceDatabaseUrl,
       serviceKratosAdminUrl: opts.serviceKratosAdminUrl?.(`http://127.0.0.1:${kratosAdminPort}`),
       smtpUrl: `smtp://127.0.0.1:${smtpPort}/?disable_starttls=true`,

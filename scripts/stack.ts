@@ -368,6 +368,19 @@ export function buildUiIfStale(): void {
   })
 }
 
+/**
+ * Builds the service's bundle (`npm run build:service`, what the image runs) and answers its
+ * path. Tests start their stacks on it: plain node loads it in half the CPU time tsx takes to
+ * load the source, and a run starts some forty services.
+ */
+export function buildServiceBundle(): string {
+  execFileSync("npm", ["run", "--silent", "build:service"], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+  })
+  return path.join(ROOT, "dist", "webhooks", "server.js")
+}
+
 function newestMtime(dir: string): number {
   let newest = 0
   for (const e of readdirSync(dir, { withFileTypes: true })) {

@@ -1,9 +1,16 @@
 import { randomBytes } from "node:crypto"
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import path from "node:path"
-import { buildUiIfStale, freePort, ROOT, startStack, type Stack } from "../../scripts/stack"
+import {
+  buildServiceBundle,
+  buildUiIfStale,
+  freePort,
+  ROOT,
+  startStack,
+  type Stack,
+} from "../../scripts/stack"
 import { createDatabases, SECURITY_TEAM, TEST_POSTGRES_ADMIN_URL } from "./databases"
-import { STACK_FILE_ENV, type StackInfo } from "./stack-info"
+import { SERVICE_BUNDLE_ENV, STACK_FILE_ENV, type StackInfo } from "./stack-info"
 
 type Started = { stack: Stack; dropDatabases: () => Promise<void> }
 const started = globalThis as { __stacks?: Started[] }
@@ -32,6 +39,8 @@ export default async function globalSetup(globalConfig: { maxWorkers: number }):
     }
   }
   buildUiIfStale()
+  // Every stack of the run (these and the private ones, in the workers) runs this bundle.
+  process.env[SERVICE_BUNDLE_ENV] = buildServiceBundle()
   const workers = Math.max(1, globalConfig.maxWorkers || 1)
   const results = await Promise.allSettled(
     Array.from({ length: workers }, (_, i) =>
@@ -74,6 +83,7 @@ async function startTestStack(
     kratosAdminPort,
     kratosDsn: pg.kratosUrl,
     kratosMigrated: pg.kratosMigrated,
+    serviceBundle: process.env[SERVICE_BUNDLE_ENV],
     databaseUrl: pg.serviceUrl,
     // A real SMTP server process (the dev mail sink) for Kratos's courier and the service's
     // notifications; tests read what it received at stackInfo().mailMessagesUrl.

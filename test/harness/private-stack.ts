@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto"
 import path from "node:path"
 import { freePort, ROOT, startStack, type StackOptions } from "../../scripts/stack"
 import { createDatabases } from "./databases"
+import { SERVICE_BUNDLE_ENV } from "./stack-info"
 
 /**
  * A stack of its own for a test that stops the service or rewires Kratos, so the shared stack
@@ -60,7 +61,7 @@ export async function startPrivateStack(
       output: "files",
       mutateKratosConfig: opts.mutateKratosConfig,
       kratosDev: opts.kratosDev,
-      serviceBundle: opts.serviceBundle,
+      serviceBundle: opts.serviceBundle ?? process.env[SERVICE_BUNDLE_ENV],
     })
     return {
       stack,

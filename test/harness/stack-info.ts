@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs"
 import path from "node:path"
 
 export const STACK_FILE_ENV = "KG_STACK_FILE"
+/** The service bundle the run's stacks start (built by the global setup); the source through tsx when unset. */
+export const SERVICE_BUNDLE_ENV = "KG_SERVICE_BUNDLE"
 
 /** What the global setup started, as the tests see it. */
 export interface StackInfo {

@@ -28,6 +28,7 @@ const SEEDS = (process.env.AUTHZ_RACE_SEEDS ?? "7,1009,424242,31337")
 const LOOP_MS = Number(process.env.AUTHZ_RACE_MS ?? 3000)
 /** Settings writes Kratos must have persisted during a run for it to count. */
 const MIN_WRITES = 6
+const MIN_ADMIN_CALLS = 5
 
 /** Each run's figures, one line per seed, in test-output/authz-race.log (not committed). */
 function report(line: string): void {
@@ -490,12 +491,13 @@ async function race(seed: number) {
   const expected: { event: string; details?: Record<string, unknown> }[] = []
   const adminCalls: { step: string; status: number; ms: number }[] = []
   const started = Date.now()
-  // For LOOP_MS, and on (up to three times as long) until the loops got writes through: on a
-  // busy machine they get fewer in.
+  // For LOOP_MS, and on (up to five times as long) until the loops got writes through and the
+  // admin made changes enough: on a busy machine both get fewer in.
   const written = () => log.filter((l) => l.status === 200).length
   while (
     Date.now() - started < LOOP_MS ||
-    (written() < MIN_WRITES && Date.now() - started < 3 * LOOP_MS)
+    ((written() < MIN_WRITES || adminCalls.length < MIN_ADMIN_CALLS) &&
+      Date.now() - started < 5 * LOOP_MS)
   ) {
     await sleep(rnd.int(40, 250))
     // A deactivation is undone by the next step, so the loops get to run most of the time.
@@ -671,7 +673,7 @@ describe("settings submits, sign-ins and admin changes of one person, interleave
     async (seed) => {
       const { writes, adminCalls } = await race(seed)
       expect(writes).toBeGreaterThanOrEqual(MIN_WRITES)
-      expect(adminCalls).toBeGreaterThanOrEqual(5)
+      expect(adminCalls).toBeGreaterThanOrEqual(MIN_ADMIN_CALLS)
     },
     60_000,
   )

@@ -116,7 +116,12 @@ function openPostgres(url: string, max: number): Database {
     },
     kind: "postgres",
     query: async <R>(text: string, values: unknown[] = []) => ({
-      rows: [...(await client.unsafe(text, values as postgres.ParameterOrJSON<never>[]))] as R[],
+      // Prepared per connection (as rawQuery does): the pollers send the same few statements.
+      rows: [
+        ...(await client.unsafe(text, values as postgres.ParameterOrJSON<never>[], {
+          prepare: true,
+        })),
+      ] as R[],
     }),
     ping: (timeoutMs = 2000) => {
       const answered = client`select 1`.then(() => undefined)

@@ -98,14 +98,6 @@ async function main(): Promise<void> {
   }, 60_000)
   expirer.unref()
 
-  // Gives new audit entries their place in the hash chain; every replica runs one, and one at a
-  // time seals (an advisory lock), so an entry waits about one interval.
-  const sealer = startAuditSealer({
-    database,
-    log: log.child({ component: "audit-sealer" }),
-    intervalMs: config.AUDIT_SEAL_INTERVAL_MS,
-  })
-
   // Sends the notification outbox; every replica runs one (claims never overlap).
   let dispatcher: Dispatcher | null = null
   if (config.SMTP_URL) {
@@ -148,6 +140,17 @@ async function main(): Promise<void> {
     backoffBaseMs: config.EVENT_DELIVERY_BACKOFF_BASE_MS,
   })
   eventSender.start()
+
+  // Gives new audit entries their place in the hash chain; every replica runs one, and one at a
+  // time seals (an advisory lock), so an entry waits about one interval.
+  const sealer = startAuditSealer({
+    database,
+    log: log.child({ component: "audit-sealer" }),
+    intervalMs: config.AUDIT_SEAL_INTERVAL_MS,
+    // Deliveries go out once their entry is sealed: this replica's sender starts at once
+    // (another replica's seals reach it within its poll interval).
+    onSealed: () => eventSender.wake(),
+  })
 
   let stopping = false
   const shutdown = (signal: string) => {

@@ -100,7 +100,6 @@ async function startTestStack(
       NOTIFY_POLL_MS: "200",
       // Security event receivers in tests listen on loopback.
       EVENT_SUBSCRIBER_ALLOWED_NETWORKS: "127.0.0.1/32",
-      EVENT_DELIVERY_POLL_MS: "50",
       EVENT_DELIVERY_BACKOFF_BASE_MS: "100",
       EVENT_DELIVERY_LEASE_SECONDS: "5",
     },

@@ -393,6 +393,8 @@ export function startAuditSealer(opts: {
   database: Database
   log: { warn(obj: object, msg: string): void }
   intervalMs?: number
+  /** After a round that sealed entries (e.g. to wake what sends sealed entries on). */
+  onSealed?: () => void
 }): { stop(): Promise<void> } {
   const intervalMs = opts.intervalMs ?? SEAL_INTERVAL_MS
   let stopped = false
@@ -400,6 +402,9 @@ export function startAuditSealer(opts: {
   let round: Promise<void> = Promise.resolve()
   const tick = () => {
     round = sealAudit(opts.database)
+      .then(({ sealed }) => {
+        if (sealed > 0) opts.onSealed?.()
+      })
       .catch((err: unknown) => opts.log.warn({ err }, "sealing audit entries failed"))
       .then(() => {
         if (!stopped) timer = setTimeout(tick, intervalMs)

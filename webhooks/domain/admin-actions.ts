@@ -32,15 +32,11 @@ export function recordAdminAction(
   })
 }
 
+type AdminActionArgs = Parameters<typeof recordAdminAction> extends [Tx, ...infer A] ? A : never
+
 /** `recordAdminAction` in a transaction of its own: for what writes nothing else (a look). */
-export function recordAdminLook(
-  db: Db,
-  admin: AdminActor,
-  event: AuditEventName,
-  details: Record<string, unknown>,
-  subjectId: string | null = null,
-) {
-  return db.transaction((tx) => recordAdminAction(tx, admin, event, details, subjectId))
+export function recordAdminLook(db: Db, ...args: AdminActionArgs) {
+  return db.transaction((tx) => recordAdminAction(tx, ...args))
 }
 
 /**
